@@ -1,0 +1,95 @@
+from django.db import models
+
+from .crypto import decrypt_credentials, encrypt_credentials, mask_secret
+
+
+class Channel(models.TextChoices):
+    WALMART = "walmart", "Walmart"
+    AMAZON = "amazon", "Amazon"
+
+
+class Marketplace(models.Model):
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    code = models.CharField(max_length=32, help_text="Walmart: US; Amazon: the marketplace id.")
+    name = models.CharField(max_length=64)
+    currency = models.CharField(max_length=3)
+
+    class Meta:
+        ordering = ["channel", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "code"], name="marketplace_channel_code_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChannelAccount(models.Model):
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    title = models.CharField(max_length=100, unique=True)
+    marketplace = models.ForeignKey(Marketplace, on_delete=models.PROTECT, related_name="accounts")
+    base_url = models.URLField(help_text="The channel API, or any server speaking its contract (the sandbox).")
+    seller_id = models.CharField(
+        max_length=64, blank=True, help_text="Amazon merchant identifier used in feeds; Walmart partner id."
+    )
+    # Fernet token of a JSON object (client_id, client_secret, refresh_token…); see channels.crypto.
+    encrypted_credentials = models.TextField(blank=True, editable=False)
+    is_active = models.BooleanField(default=True)
+
+    # Order options (SPEC §5, R-ACC-*).
+    create_store_order = models.BooleanField(
+        "Create store order",
+        default=True,
+        help_text="R-ACC-1: create the store order for every imported order that qualifies "
+        "(Walmart: acknowledges it too, R-ACC-2; Amazon: paid orders only).",
+    )
+    refund_on_credit_memo = models.BooleanField(
+        "Cancellation & refund if credit memo is created",
+        default=True,
+        help_text="R-ACC-3: when off, credit memos are local only.",
+    )
+    auto_invoice = models.BooleanField(
+        default=True, help_text="R-ACC-4: invoice the store order once the order is Unshipped or Partially Shipped."
+    )
+    auto_shipment = models.BooleanField(
+        default=True, help_text="R-ACC-5: create a shipment when the channel reports the order Shipped."
+    )
+
+    # Import state (R-SYNC-1, R-SYNC-5).
+    last_import_cursor = models.DateTimeField(
+        null=True, blank=True, help_text="Last-modified time up to which orders are imported."
+    )
+    last_import_succeeded_at = models.DateTimeField(null=True, blank=True)
+    last_import_error = models.TextField(blank=True)
+    last_import_error_at = models.DateTimeField(null=True, blank=True)
+    import_failing_since = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(channel__in=[c.value for c in Channel]), name="account_channel_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        return decrypt_credentials(self.encrypted_credentials)
+
+    def set_credentials(self, **values: str) -> None:
+        """Merge values into the stored credentials; empty values keep what is stored."""
+        merged = self.credentials
+        merged.update({key: value for key, value in values.items() if value})
+        self.encrypted_credentials = encrypt_credentials(merged)
+
+    set_credentials.alters_data = True
+
+    @property
+    def masked_credentials(self) -> dict[str, str]:
+        return {key: mask_secret(value) for key, value in self.credentials.items()}

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CreditMemosConfig(AppConfig):
+    name = "creditmemos"
+    verbose_name = "Credit memos"

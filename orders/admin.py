@@ -1,0 +1,328 @@
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from .admin_confirm import confirm_then_run
+from .bulk import run_for_each_order
+from .exports import orders_csv_lines
+from .filters import OrderFilterSet, filter_param_names
+from .models import Order, OrderLog, OrderStatus, Product, Shipment, SyncState
+from .selectors import order_detail, order_grid_queryset
+from .services.errors import OrderActionRefused
+from .services.store_orders import order_create_store_order, store_order_refusal
+
+
+class EstimatedCountPaginator(Paginator):
+    """The unfiltered grid of a large PostgreSQL table counts from the planner's estimate
+    instead of a full COUNT(*); any filter gets the exact count."""
+
+    @cached_property
+    def count(self) -> int:
+        query = self.object_list.query
+        if connection.vendor == "postgresql" and not query.where:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [query.model._meta.db_table])
+                estimate = cursor.fetchone()[0]
+            if estimate > 100_000:
+                return estimate
+        return super().count
+
+
+class OrderChangeList(ChangeList):
+    """The admin changelist with the grid filters taken from OrderFilterSet instead of list_filter."""
+
+    def get_filters_params(self, params=None):
+        lookup_params = super().get_filters_params(params)
+        for name in filter_param_names():
+            lookup_params.pop(name, None)
+        return lookup_params
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        self.filterset = OrderFilterSet(data=request.GET or None, queryset=queryset, request=request)
+        self.has_filters = True
+        self.has_active_filters = bool(set(request.GET) & filter_param_names())
+        return self.filterset.qs
+
+
+CANCEL_REQUESTED_LABEL = mark_safe(' <span class="cancel-requested">Cancellation Requested</span>')
+STATUS_COLOURS = {
+    OrderStatus.PENDING: "#8a6d3b",
+    OrderStatus.CREATED: "#31708f",
+    OrderStatus.UNSHIPPED: "#c77c02",
+    OrderStatus.PARTIALLY_SHIPPED: "#6f42c1",
+    OrderStatus.SHIPPED: "#2e7d32",
+    OrderStatus.CANCELED: "#777",
+    OrderStatus.UNFULFILLABLE: "#b71c1c",
+    OrderStatus.INVOICE_UNCONFIRMED: "#8a6d3b",
+}
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = (
+        "sale_date_column",
+        "ship_by_date_column",
+        "store_order_column",
+        "channel_order_column",
+        "account_column",
+        "items_column",
+        "buyer_column",
+        "fulfillment_column",
+        "total_paid_column",
+        "status_column",
+    )
+    list_display_links = None
+    sortable_by = ("sale_date_column", "ship_by_date_column")
+    ordering = ("-sale_date", "-id")
+    list_per_page = 50
+    list_max_show_all = 500
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    actions = ["create_store_order_action", "export_csv_action"]
+    change_list_template = "admin/orders/order/change_list.html"
+
+    # -- permissions: viewing, operating, refunding are separate (SPEC §9)
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # orders come from the channels
+
+    def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False  # channel data is read-only; operators act through services
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("orders.operate_order")
+
+    # -- grid
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
+        return order_grid_queryset()
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return OrderChangeList
+
+    @admin.display(description="Sale Date", ordering="sale_date")
+    def sale_date_column(self, order: Order):
+        return order.sale_date
+
+    @admin.display(description="Ship By Date", ordering="ship_by_date")
+    def ship_by_date_column(self, order: Order):
+        return order.ship_by_date or "—"
+
+    def _detail_url(self, order: Order) -> str:
+        return reverse("admin:orders_order_change", args=[order.pk])
+
+    @admin.display(description="Store Order #")
+    def store_order_column(self, order: Order):
+        if not order.store_order_number:
+            return "N/A"
+        return format_html('<a href="{}#store-order">{}</a>', self._detail_url(order), order.store_order_number)
+
+    @admin.display(description="Channel Order #")
+    def channel_order_column(self, order: Order):
+        customer = format_html("<br><small>{}</small>", order.customer_order_id) if order.customer_order_id else ""
+        return format_html(
+            '<a href="{}" class="channel-order-link">{}</a>{}', self._detail_url(order), order.channel_order_id, customer
+        )
+
+    @admin.display(description="Account")
+    def account_column(self, order: Order):
+        return format_html("{}<br><small>{}</small>", order.account.title, order.marketplace.name)
+
+    @admin.display(description="Items")
+    def items_column(self, order: Order):
+        return format_html_join(
+            "",
+            '<div class="grid-item">{}<br><small>SKU: {}</small> × {}{}</div>',
+            (
+                (
+                    item.title,
+                    _sku_html(item),
+                    item.qty_ordered,
+                    CANCEL_REQUESTED_LABEL
+                    if item.buyer_cancel_requested and order.channel == "walmart"
+                    else "",
+                )
+                for item in order.items.all()
+            ),
+        )
+
+    @admin.display(description="Buyer")
+    def buyer_column(self, order: Order):
+        return format_html("{}<br><small>{}</small>", order.buyer_name, order.buyer_email)
+
+    @admin.display(description="Fulfillment")
+    def fulfillment_column(self, order: Order):
+        return order.get_fulfillment_display()
+
+    @admin.display(description="Total Paid")
+    def total_paid_column(self, order: Order):
+        return f"{order.grand_total:,.2f} {order.currency}"
+
+    @admin.display(description="Status")
+    def status_column(self, order: Order):
+        label = order.get_status_display()
+        if order.channel == "amazon" and order.buyer_cancel_requested and order.status == OrderStatus.UNSHIPPED:
+            label = f"{label} (Cancellation Requested)"
+        html = format_html(
+            '<span class="order-status" style="color:{}">{}</span>', STATUS_COLOURS.get(order.status, "#333"), label
+        )
+        if order.sync_state == SyncState.ERROR:
+            html += format_html('<br><span class="sync-error" title="{0}">Error: {0}</span>', order.sync_error)
+        elif order.sync_state == SyncState.PENDING:
+            html += mark_safe('<br><small class="sync-pending">Waiting for channel</small>')
+        return html
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        extra_context = {**(extra_context or {}), "export_url": reverse("admin:orders_order_export")}
+        return super().changelist_view(request, extra_context)
+
+    # -- bulk actions (R-GRID-3)
+    @admin.action(description="Create Store Order", permissions=["operate"])
+    def create_store_order_action(self, request: HttpRequest, queryset: QuerySet[Order]):
+        return confirm_then_run(
+            self,
+            request,
+            queryset,
+            action_label="Create Store Order",
+            run=lambda *, order_ids, user: run_for_each_order(
+                order_ids=order_ids, action=order_create_store_order, user=user
+            ),
+        )
+
+    @admin.action(description="Export CSV", permissions=["view"])
+    def export_csv_action(self, request: HttpRequest, queryset: QuerySet[Order]):
+        return _csv_response(queryset)
+
+    # -- detail page (R-GRID-4) and its buttons
+    def get_urls(self):
+        custom = [
+            path("export/", self.admin_site.admin_view(self.export_view), name="orders_order_export"),
+            path(
+                "<int:order_id>/create-store-order/",
+                self.admin_site.admin_view(self.create_store_order_view),
+                name="orders_order_create_store_order",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            order = order_detail(order_id=int(object_id))
+        except (Order.DoesNotExist, ValueError):
+            raise Http404("No such order")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Order {order.channel_order_id}",
+            "subtitle": None,
+            "opts": self.opts,
+            "order": order,
+            "logs": order.logs.all(),
+            "can_operate": self.has_operate_permission(request),
+            "store_order_refusal": store_order_refusal(order),
+        }
+        return TemplateResponse(request, "admin/orders/order/detail.html", context)
+
+    def create_store_order_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order_id]))
+        if not self.has_operate_permission(request):
+            raise PermissionDenied
+        get_object_or_404(Order, pk=order_id)
+        try:
+            order = order_create_store_order(order_id=order_id, user=request.user)
+        except OrderActionRefused as refusal:
+            self.message_user(request, f"Store order not created: {refusal}.", messages.ERROR)
+        else:
+            self.message_user(request, f"Store order #{order.store_order_number} created.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order_id]))
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        """All orders matching the grid's current filters (the same FilterSet)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        filterset = OrderFilterSet(data=request.GET or None, queryset=order_grid_queryset(), request=request)
+        return _csv_response(filterset.qs)
+
+
+def _csv_response(queryset: QuerySet[Order]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(orders_csv_lines(orders=queryset), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
+    return response
+
+
+def _sku_html(item):
+    if item.product_id:
+        return format_html('<a href="{}">{}</a>', reverse("admin:orders_product_change", args=[item.product_id]), item.sku)
+    return item.sku
+
+
+@admin.register(OrderLog)
+class OrderLogAdmin(admin.ModelAdmin):
+    """Every Order Log line across orders (R-GRID-5), e.g. all errors of the last 24 hours."""
+
+    list_display = ("created_at", "order_link", "account", "type_column", "initiator_column", "message")
+    list_filter = ("type", "initiator", ("created_at", admin.DateFieldListFilter), "order__account")
+    search_fields = ("=order__channel_order_id", "message")
+    list_select_related = ("order__account",)
+    show_full_result_count = False
+    list_per_page = 100
+    date_hierarchy = None
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # append-only
+
+    @admin.display(description="Order")
+    def order_link(self, log: OrderLog):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[log.order_id]), log.order.channel_order_id
+        )
+
+    @admin.display(description="Account")
+    def account(self, log: OrderLog):
+        return log.order.account.title
+
+    @admin.display(description="Type", ordering="type")
+    def type_column(self, log: OrderLog):
+        return format_html('<span class="log-{}">{}</span>', log.type, log.get_type_display())
+
+    @admin.display(description="Initiator")
+    def initiator_column(self, log: OrderLog):
+        return log.get_initiator_display()
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("sku", "name", "stock_qty", "reserved_qty", "available_qty")
+    search_fields = ("sku", "name")
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(admin.ModelAdmin):
+    list_display = ("order", "carrier", "tracking_number", "shipped_at", "source", "sync_state")
+    list_select_related = ("order",)
+    list_filter = ("source", "sync_state", "carrier")
+    search_fields = ("=tracking_number", "=order__channel_order_id")
+    readonly_fields = [field.name for field in Shipment._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,310 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from channels.models import Channel, ChannelAccount, Marketplace
+
+
+class OrderStatus(models.TextChoices):
+    """What the grid shows (SPEC §4). Derived in orders.status, never set by hand."""
+
+    PENDING = "pending", "Pending"  # Amazon: not paid yet
+    CREATED = "created", "Created"  # Walmart: imported, not acknowledged
+    UNSHIPPED = "unshipped", "Unshipped"
+    PARTIALLY_SHIPPED = "partially_shipped", "Partially Shipped"
+    SHIPPED = "shipped", "Shipped"  # stays Shipped after a refund (R-CM-5)
+    CANCELED = "canceled", "Canceled"
+    UNFULFILLABLE = "unfulfillable", "Unfulfillable"  # Amazon value kept visible
+    INVOICE_UNCONFIRMED = "invoice_unconfirmed", "Invoice Unconfirmed"  # Amazon value kept visible
+
+
+class SyncState(models.TextChoices):
+    """Where the order's channel actions stand (R-SYNC-3)."""
+
+    OK = "ok", "In sync"
+    PENDING = "pending", "Waiting for channel"
+    ERROR = "error", "Error"
+
+
+class Fulfillment(models.TextChoices):
+    MERCHANT = "merchant", "Merchant"
+    CHANNEL = "channel", "Channel-fulfilled"
+
+
+class Product(models.Model):
+    """The store product a channel SKU links to; restock and reservations move its stock."""
+
+    sku = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=255)
+    stock_qty = models.IntegerField(default=0, help_text="On hand.")
+    reserved_qty = models.IntegerField(default=0, help_text="Held by store orders not shipped yet.")
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [
+            models.CheckConstraint(condition=Q(stock_qty__gte=0), name="product_stock_qty_non_negative"),
+            models.CheckConstraint(condition=Q(reserved_qty__gte=0), name="product_reserved_qty_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} — {self.name}"
+
+    @property
+    def available_qty(self) -> int:
+        return self.stock_qty - self.reserved_qty
+
+
+class Order(models.Model):
+    account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="orders")
+    marketplace = models.ForeignKey(Marketplace, on_delete=models.PROTECT, related_name="orders")
+    # Copied from the account so the grid filters on an indexed column of this table.
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    channel_order_id = models.CharField(
+        "channel order #", max_length=64, help_text="Walmart purchaseOrderId / Amazon AmazonOrderId."
+    )
+    customer_order_id = models.CharField("customer order #", max_length=64, blank=True)
+
+    status = models.CharField(max_length=24, choices=OrderStatus.choices, default=OrderStatus.CREATED)
+    channel_status = models.CharField(max_length=32, blank=True, help_text="The status as the channel last sent it.")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    is_paid = models.BooleanField(default=True)
+    buyer_cancel_requested = models.BooleanField(
+        default=False, help_text="Some line has a buyer cancellation request (kept in step with the items)."
+    )
+    fulfillment = models.CharField(max_length=16, choices=Fulfillment.choices, default=Fulfillment.MERCHANT)
+
+    buyer_name = models.CharField(max_length=255, blank=True)
+    buyer_email = models.CharField(max_length=255, blank=True)
+    buyer_phone = models.CharField(max_length=64, blank=True)
+    shipping_address = models.JSONField(default=dict, blank=True)
+    shipping_method = models.CharField(max_length=64, blank=True)
+
+    sale_date = models.DateTimeField()
+    ship_by_date = models.DateTimeField(null=True, blank=True)
+    channel_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last-modified time of the channel data applied to this order."
+    )
+
+    currency = models.CharField(max_length=3, default="USD")
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    shipping_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    tax_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    grand_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    adjustment_fee = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    refunded_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+
+    store_order_number = models.CharField("store order #", max_length=32, null=True, blank=True, unique=True)
+    store_order_created_at = models.DateTimeField(null=True, blank=True)
+
+    sync_state = models.CharField(max_length=8, choices=SyncState.choices, default=SyncState.OK)
+    sync_error = models.TextField(blank=True)
+
+    raw_payload = models.JSONField(default=dict, blank=True, help_text="The channel's last payload, for support.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-sale_date", "-id"]
+        permissions = [
+            ("operate_order", "Can run order actions (store orders, acknowledge, ship, cancel)"),
+            ("refund_order", "Can create credit memos (cancel and refund on the channel)"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "channel_order_id"], name="order_account_channel_order_uniq"),
+            models.CheckConstraint(
+                condition=Q(subtotal__gte=0)
+                & Q(shipping_total__gte=0)
+                & Q(tax_total__gte=0)
+                & Q(grand_total__gte=0)
+                & Q(adjustment_fee__gte=0),
+                name="order_money_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_total__gte=0) & Q(refunded_total__lte=F("grand_total")),
+                name="order_refunded_within_paid",
+            ),
+            models.CheckConstraint(
+                condition=Q(store_order_number__isnull=True, store_order_created_at__isnull=True)
+                | Q(store_order_number__isnull=False, store_order_created_at__isnull=False),
+                name="order_store_order_number_and_time_together",
+            ),
+        ]
+        # One index per grid filter and sort (R-GRID-2), each ending in the default sort.
+        indexes = [
+            models.Index(F("sale_date").desc(), F("id").desc(), name="order_sale_date_idx"),
+            models.Index(F("ship_by_date").desc(), F("id").desc(), name="order_ship_by_idx"),
+            models.Index(F("account"), F("sale_date").desc(), name="order_account_sale_idx"),
+            models.Index(F("marketplace"), F("sale_date").desc(), name="order_marketplace_sale_idx"),
+            models.Index(F("channel"), F("sale_date").desc(), name="order_channel_sale_idx"),
+            models.Index(F("status"), F("sale_date").desc(), name="order_status_sale_idx"),
+            models.Index(F("sync_state"), F("sale_date").desc(), name="order_sync_state_sale_idx"),
+            models.Index(F("fulfillment"), F("sale_date").desc(), name="order_fulfillment_sale_idx"),
+            models.Index(
+                F("sale_date").desc(),
+                name="order_no_store_order_idx",
+                condition=Q(store_order_number__isnull=True),
+            ),
+            models.Index(fields=["channel_order_id"], name="order_channel_order_id_idx"),
+            models.Index(fields=["customer_order_id"], name="order_customer_order_id_idx"),
+            models.Index(fields=["buyer_email"], name="order_buyer_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.channel_order_id
+
+    @property
+    def has_store_order(self) -> bool:
+        return self.store_order_number is not None
+
+    @property
+    def refundable_total(self) -> Decimal:
+        return self.grand_total - self.refunded_total
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    channel_line_id = models.CharField(
+        max_length=64, help_text="Walmart: first line number of the merged lines; Amazon: OrderItemId."
+    )
+    channel_line_numbers = models.JSONField(
+        default=list, blank=True, help_text="Walmart can split one SKU into several single-unit lines; all of them."
+    )
+    sku = models.CharField(max_length=100)
+    title = models.CharField(max_length=255, blank=True)
+    product = models.ForeignKey(Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="order_items")
+
+    qty_ordered = models.PositiveIntegerField()
+    qty_shipped = models.PositiveIntegerField(default=0)
+    qty_canceled = models.PositiveIntegerField(default=0)
+    qty_refunded = models.PositiveIntegerField(default=0)
+    qty_reserved = models.PositiveIntegerField(default=0, help_text="Units held on the linked product.")
+
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    tax = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"), help_text="For the whole line.")
+    shipping_charge = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+
+    channel_line_status = models.CharField(max_length=32, blank=True)
+    buyer_cancel_requested = models.BooleanField(default=False)
+    buyer_cancel_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "channel_line_id"], name="order_item_line_uniq"),
+            models.CheckConstraint(condition=Q(qty_ordered__gt=0), name="order_item_qty_ordered_positive"),
+            models.CheckConstraint(
+                condition=Q(qty_shipped__lte=F("qty_ordered") - F("qty_canceled")),
+                name="order_item_shipped_canceled_within_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(qty_refunded__lte=F("qty_ordered") - F("qty_canceled")),
+                name="order_item_refunded_canceled_within_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(qty_reserved__lte=F("qty_ordered")), name="order_item_reserved_within_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0) & Q(tax__gte=0) & Q(shipping_charge__gte=0) & Q(refunded_amount__gte=0),
+                name="order_item_money_non_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["sku"], name="order_item_sku_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} × {self.qty_ordered}"
+
+    @property
+    def row_total(self) -> Decimal:
+        return self.unit_price * self.qty_ordered + self.tax
+
+    @property
+    def qty_open(self) -> int:
+        """Units neither shipped nor canceled."""
+        return self.qty_ordered - self.qty_shipped - self.qty_canceled
+
+
+class Shipment(models.Model):
+    class Source(models.TextChoices):
+        OPERATOR = "operator", "Operator"
+        CHANNEL = "channel", "Channel"  # reported shipped by the channel (R-ACC-5): not sent back
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.OPERATOR)
+    carrier = models.CharField(max_length=64, blank=True)
+    shipping_method = models.CharField(max_length=64, blank=True)
+    tracking_number = models.CharField(max_length=128, blank=True)
+    tracking_url = models.URLField(max_length=500, blank=True)
+    shipped_at = models.DateTimeField()
+    sync_state = models.CharField(max_length=8, choices=SyncState.choices, default=SyncState.OK)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "shipped_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.tracking_number}".strip() or f"Shipment {self.pk}"
+
+
+class ShipmentItem(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="items")
+    order_item = models.ForeignKey(OrderItem, on_delete=models.CASCADE, related_name="shipment_items")
+    qty = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(qty__gt=0), name="shipment_item_qty_positive"),
+            models.UniqueConstraint(fields=["shipment", "order_item"], name="shipment_item_line_uniq"),
+        ]
+
+
+class Invoice(models.Model):
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="invoice")
+    number = models.CharField(max_length=32, unique=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class NumberSequence(models.Model):
+    """Counters for store order and invoice numbers; bumped with an UPDATE so concurrent callers queue."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    last_value = models.BigIntegerField(default=0)
+
+
+class OrderLog(models.Model):
+    """Append-only history of an order (R-GRID-4/5). Written only through orders.log."""
+
+    class Type(models.TextChoices):
+        NOTICE = "notice", "Notice"
+        SUCCESS = "success", "Success"
+        WARNING = "warning", "Warning"
+        ERROR = "error", "Error"
+
+    class Initiator(models.TextChoices):
+        USER = "user", "Manual"
+        SYSTEM = "system", "Automatic"
+        CHANNEL = "channel", "Channel"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="logs")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+    type = models.CharField(max_length=8, choices=Type.choices, default=Type.NOTICE)
+    initiator = models.CharField(max_length=8, choices=Initiator.choices, default=Initiator.SYSTEM)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(F("created_at").desc(), name="order_log_created_idx"),
+            models.Index(F("order"), F("created_at").desc(), name="order_log_order_created_idx"),
+            models.Index(F("type"), F("created_at").desc(), name="order_log_type_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message[:80]

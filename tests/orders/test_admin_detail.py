@@ -1,0 +1,87 @@
+"""R-GRID-4 (detail page), R-GRID-5 (Order Log list), and the Create Order button (R-ORD-1)."""
+
+import pytest
+from django.urls import reverse
+
+from orders.models import Order, OrderLog, OrderStatus
+from orders.log import order_log_write
+from tests.factories import CreditMemoItemFactory, InvoiceFactory, ShipmentItemFactory, create_order
+
+pytestmark = pytest.mark.django_db
+
+
+def detail_url(order):
+    return reverse("admin:orders_order_change", args=[order.pk])
+
+
+def test_r_grid_4_detail_page_shows_every_section(operator_client, walmart_account):
+    order = create_order(account=walmart_account, status=OrderStatus.SHIPPED, n_items=2)
+    item = order.items.order_by("pk").first()
+    Order.objects.filter(pk=order.pk).update(store_order_number="100000042", store_order_created_at=order.sale_date)
+    InvoiceFactory(order=order, number="INV-777")
+    shipment_line = ShipmentItemFactory(shipment__order=order, shipment__tracking_number="1ZTRACK", order_item=item)
+    CreditMemoItemFactory(credit_memo__order=order, order_item=item)
+
+    html = operator_client.get(detail_url(order)).content.decode()
+
+    for section in ('id="store-order"', 'id="buyer"', 'id="payment"', 'id="shipping"', 'id="items"',
+                    'id="shipments"', 'id="credit-memos"', 'id="totals"', 'id="order-log"'):
+        assert section in html
+    assert "100000042" in html and order.customer_order_id in html and order.buyer_email in html
+    assert "INV-777" in html and "1ZTRACK" in html and shipment_line.order_item.sku in html
+    assert str(order.grand_total) in html
+    assert 'id="create-store-order"' not in html  # a store order exists
+
+
+def test_r_grid_4_create_order_button_creates_store_order(operator_client, walmart_account):
+    order = create_order(account=walmart_account)
+    html = operator_client.get(detail_url(order)).content.decode()
+    assert 'id="create-store-order"' in html
+
+    response = operator_client.post(reverse("admin:orders_order_create_store_order", args=[order.pk]), follow=True)
+
+    order.refresh_from_db()
+    assert order.store_order_number
+    assert [str(m) for m in response.context["messages"]] == [f"Store order #{order.store_order_number} created."]
+
+
+def test_r_grid_4_create_order_button_explains_a_refusal(operator_client, walmart_account):
+    order = create_order(account=walmart_account, status=OrderStatus.CANCELED)
+    html = operator_client.get(detail_url(order)).content.decode()
+    assert 'id="create-store-order"' not in html
+    assert "Create Order is not available: order is canceled." in html
+    response = operator_client.post(reverse("admin:orders_order_create_store_order", args=[order.pk]), follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Store order not created: order is canceled."]
+
+
+def test_r_grid_4_viewer_sees_no_create_button_and_cannot_post(client, viewer, walmart_account):
+    order = create_order(account=walmart_account)
+    client.force_login(viewer)
+    assert 'id="create-store-order"' not in client.get(detail_url(order)).content.decode()
+    response = client.post(reverse("admin:orders_order_create_store_order", args=[order.pk]))
+    assert response.status_code == 403
+    assert Order.objects.get(pk=order.pk).store_order_number is None
+
+
+def test_r_grid_4_order_log_newest_first_with_initiator(operator_client, walmart_account, operator):
+    order = create_order(account=walmart_account)
+    order_log_write(order=order, message="first line")
+    order_log_write(order=order, message="second line", user=operator)
+    html = operator_client.get(detail_url(order)).content.decode()
+    assert html.index("second line") < html.index("first line")
+    assert "Manual (operator)" in html and "Automatic" in html
+
+
+def test_r_grid_5_order_log_list_filters_errors(operator_client, walmart_account):
+    order = create_order(account=walmart_account)
+    order_log_write(order=order, message="Ship failed: 500", type=OrderLog.Type.ERROR)
+    order_log_write(order=order, message="All good", type=OrderLog.Type.SUCCESS)
+    url = reverse("admin:orders_orderlog_changelist")
+    response = operator_client.get(url, {"type__exact": "error", "created_at__gte": "2000-01-01"})
+    assert response.status_code == 200
+    messages = [log.message for log in response.context["cl"].result_list]
+    assert messages == ["Ship failed: 500"]
+
+
+def test_unknown_order_is_404(operator_client):
+    assert operator_client.get(reverse("admin:orders_order_change", args=[999999])).status_code == 404

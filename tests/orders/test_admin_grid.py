@@ -1,0 +1,245 @@
+"""R-GRID-1..3: the order grid, its filters, sorting, query count, bulk actions and CSV export."""
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from orders.models import Fulfillment, Order, OrderStatus, SyncState
+from tests.factories import ChannelAccountFactory, OrderItemFactory, create_order
+
+pytestmark = pytest.mark.django_db
+GRID = reverse("admin:orders_order_changelist")
+EXPORT = reverse("admin:orders_order_export")
+
+
+def grid_ids(client, **params) -> set[int]:
+    response = client.get(GRID, {**params, "all": ""})
+    assert response.status_code == 200, response.content[:500]
+    return {order.pk for order in response.context["cl"].result_list}
+
+
+@pytest.fixture
+def mixed_orders(walmart_account, amazon_account):
+    now = timezone.now()
+    orders = {
+        "wm_created": create_order(account=walmart_account, status=OrderStatus.CREATED, sale_date=now - dt.timedelta(days=1)),
+        "wm_shipped": create_order(account=walmart_account, status=OrderStatus.SHIPPED, sale_date=now - dt.timedelta(days=10)),
+        "az_pending": create_order(account=amazon_account, status=OrderStatus.PENDING, sale_date=now - dt.timedelta(days=20)),
+        "az_unshipped": create_order(
+            account=amazon_account,
+            status=OrderStatus.UNSHIPPED,
+            sale_date=now - dt.timedelta(days=30),
+            fulfillment=Fulfillment.CHANNEL,
+        ),
+    }
+    Order.objects.filter(pk=orders["wm_shipped"].pk).update(store_order_number="100000009", store_order_created_at=now)
+    Order.objects.filter(pk=orders["az_unshipped"].pk).update(sync_state=SyncState.ERROR, sync_error="429 from Amazon")
+    return orders
+
+
+def ids(orders, *names):
+    return {orders[name].pk for name in names}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, ["wm_created", "wm_shipped", "az_pending", "az_unshipped"]),
+        ({"channel": "amazon"}, ["az_pending", "az_unshipped"]),
+        ({"status": "shipped"}, ["wm_shipped"]),
+        ({"store_order_created": "true"}, ["wm_shipped"]),
+        ({"store_order_created": "false"}, ["wm_created", "az_pending", "az_unshipped"]),
+        ({"sync_error": "true"}, ["az_unshipped"]),
+        ({"sync_error": "false"}, ["wm_created", "wm_shipped", "az_pending"]),
+        ({"fulfillment": "channel"}, ["az_unshipped"]),
+    ],
+)
+def test_r_grid_2_filter_narrows(operator_client, mixed_orders, params, expected):
+    assert grid_ids(operator_client, **params) == ids(mixed_orders, *expected)
+
+
+def test_r_grid_2_account_and_marketplace_filters(operator_client, mixed_orders, walmart_account, amazon_account):
+    assert grid_ids(operator_client, account=walmart_account.pk) == ids(mixed_orders, "wm_created", "wm_shipped")
+    assert grid_ids(operator_client, marketplace=amazon_account.marketplace_id) == ids(
+        mixed_orders, "az_pending", "az_unshipped"
+    )
+
+
+def test_r_grid_2_sale_date_range(operator_client, mixed_orders):
+    today = timezone.now().date()
+    params = {
+        "sale_date_after": (today - dt.timedelta(days=15)).isoformat(),
+        "sale_date_before": (today - dt.timedelta(days=5)).isoformat(),
+    }
+    assert grid_ids(operator_client, **params) == ids(mixed_orders, "wm_shipped")
+    assert grid_ids(operator_client, sale_date_after=(today - dt.timedelta(days=2)).isoformat()) == ids(
+        mixed_orders, "wm_created"
+    )
+
+
+def test_r_grid_2_ship_by_date_range(operator_client, mixed_orders):
+    ship_by = mixed_orders["az_pending"].ship_by_date.date()
+    params = {"ship_by_date_after": ship_by.isoformat(), "ship_by_date_before": ship_by.isoformat()}
+    assert grid_ids(operator_client, **params) == ids(mixed_orders, "az_pending")
+
+
+def test_r_grid_2_invalid_filter_value_is_shown_not_applied(operator_client, mixed_orders):
+    response = operator_client.get(GRID, {"sale_date_after": "not-a-date"})
+    assert response.status_code == 200
+    assert "Enter a valid date." in response.content.decode()
+    assert len(response.context["cl"].result_list) == 4
+
+
+@pytest.mark.parametrize("field", ["channel_order_id", "customer_order_id", "buyer_email"])
+def test_r_grid_2_search_by_order_numbers_and_email(operator_client, mixed_orders, field):
+    target = mixed_orders["wm_shipped"]
+    assert grid_ids(operator_client, search=getattr(target, field)) == {target.pk}
+
+
+def test_r_grid_2_search_by_buyer_name_sku_and_title(operator_client, mixed_orders):
+    target = mixed_orders["az_pending"]
+    Order.objects.filter(pk=target.pk).update(buyer_name="Zelda Quixote")
+    OrderItemFactory(order=target, sku="UNIQUE-SKU-77", title="Glow-in-the-dark kazoo")
+    assert grid_ids(operator_client, search="Quixote") == {target.pk}
+    assert grid_ids(operator_client, search="UNIQUE-SKU-77") == {target.pk}
+    assert grid_ids(operator_client, search="kazoo") == {target.pk}
+
+
+def test_r_grid_1_default_sort_is_sale_date_newest_first(operator_client, mixed_orders):
+    response = operator_client.get(GRID)
+    listed = [order.pk for order in response.context["cl"].result_list]
+    assert listed == [mixed_orders[name].pk for name in ("wm_created", "wm_shipped", "az_pending", "az_unshipped")]
+
+
+def test_r_grid_2_sort_by_sale_date_and_ship_by_date(operator_client, mixed_orders):
+    oldest_first = [o.pk for o in operator_client.get(GRID, {"o": "1"}).context["cl"].result_list]
+    assert oldest_first[0] == mixed_orders["az_unshipped"].pk
+    Order.objects.filter(pk=mixed_orders["wm_created"].pk).update(ship_by_date=timezone.now() - dt.timedelta(days=90))
+    by_ship_date = [o.pk for o in operator_client.get(GRID, {"o": "2"}).context["cl"].result_list]
+    assert by_ship_date[0] == mixed_orders["wm_created"].pk
+
+
+def test_r_grid_1_columns(operator_client, walmart_account, amazon_account):
+    wm = create_order(account=walmart_account, status=OrderStatus.UNSHIPPED, n_items=1)
+    wm.items.update(buyer_cancel_requested=True, title="Laundry Bag")
+    az = create_order(account=amazon_account, status=OrderStatus.UNSHIPPED, n_items=1)
+    Order.objects.filter(pk=az.pk).update(buyer_cancel_requested=True, sync_state=SyncState.ERROR, sync_error="Boom 500")
+    html = operator_client.get(GRID).content.decode()
+    for header in ("Sale Date", "Ship By Date", "Store Order #", "Channel Order #", "Account", "Items", "Buyer",
+                   "Fulfillment", "Total Paid", "Status"):
+        assert header in html
+    assert "N/A" in html
+    assert wm.customer_order_id in html and wm.channel_order_id in html
+    assert "Laundry Bag" in html and "Cancellation Requested" in html
+    assert "Unshipped (Cancellation Requested)" in html
+    assert "Error: Boom 500" in html
+    assert f"{wm.grand_total:,.2f} USD" in html
+    assert reverse("admin:orders_order_change", args=[wm.pk]) in html
+
+
+GRID_PAGE_QUERIES = 9  # session, user, 2 × permissions, COUNT, orders, items, accounts and marketplaces for the filter form
+
+
+def test_r_grid_query_count_is_fixed_whatever_the_page_size(operator_client, walmart_account, amazon_account,
+                                                            django_assert_max_num_queries):
+    counts = {}
+    for page_size in (10, 100):
+        while Order.objects.count() < page_size:
+            n = Order.objects.count()
+            create_order(account=walmart_account if n % 2 else amazon_account, status=OrderStatus.UNSHIPPED, n_items=3)
+        with django_assert_max_num_queries(GRID_PAGE_QUERIES) as captured:
+            response = operator_client.get(GRID, {"all": ""})
+        assert len(response.context["cl"].result_list) == page_size
+        assert sum("COUNT(*)" in query["sql"] for query in captured.captured_queries) == 1
+        counts[page_size] = len(captured.captured_queries)
+    assert counts[10] == counts[100]
+
+
+def test_r_grid_3_create_store_order_asks_for_confirmation_first(operator_client, walmart_account):
+    order = create_order(account=walmart_account)
+    response = operator_client.post(GRID, {"action": "create_store_order_action", "_selected_action": [order.pk]})
+    assert response.status_code == 200
+    assert "are you sure?" in response.content.decode()
+    assert Order.objects.get(pk=order.pk).store_order_number is None
+
+
+def test_r_grid_3_create_store_order_reports_done_and_skipped(operator_client, walmart_account, amazon_account):
+    fresh = [create_order(account=walmart_account) for _ in range(2)]
+    canceled = create_order(account=walmart_account, status=OrderStatus.CANCELED)
+    pending = create_order(account=amazon_account, status=OrderStatus.PENDING)
+    existing = create_order(account=walmart_account)
+    Order.objects.filter(pk=existing.pk).update(store_order_number="99", store_order_created_at=timezone.now())
+    selected = [o.pk for o in (*fresh, canceled, pending, existing)]
+
+    response = operator_client.post(
+        GRID,
+        {"action": "create_store_order_action", "_selected_action": selected, "confirm_action": "yes"},
+        follow=True,
+    )
+
+    messages = [str(m) for m in response.context["messages"]]
+    assert len(messages) == 1
+    assert messages[0].startswith("Create Store Order: 2 done, 3 skipped (")
+    for reason in ("1 × order is canceled", "1 × Amazon order is Pending (not paid)", "1 × store order already exists"):
+        assert reason in messages[0]
+    assert Order.objects.filter(pk__in=[o.pk for o in fresh], store_order_number__isnull=False).count() == 2
+
+
+def test_r_grid_3_select_across_honours_filters(operator_client, walmart_account, amazon_account):
+    walmart = [create_order(account=walmart_account) for _ in range(2)]
+    amazon = create_order(account=amazon_account, status=OrderStatus.UNSHIPPED)
+    operator_client.post(
+        f"{GRID}?channel=walmart",
+        {"action": "create_store_order_action", "_selected_action": [walmart[0].pk], "select_across": "1",
+         "confirm_action": "yes"},
+    )
+    assert set(Order.objects.filter(store_order_number__isnull=False).values_list("pk", flat=True)) == {
+        o.pk for o in walmart
+    }
+    assert Order.objects.get(pk=amazon.pk).store_order_number is None
+
+
+def test_r_grid_3_viewer_cannot_run_operating_actions(client, viewer, walmart_account):
+    order = create_order(account=walmart_account)
+    client.force_login(viewer)
+    html = client.get(GRID).content.decode()
+    assert "create_store_order_action" not in html
+    client.post(GRID, {"action": "create_store_order_action", "_selected_action": [order.pk], "confirm_action": "yes"})
+    assert Order.objects.get(pk=order.pk).store_order_number is None
+
+
+def _csv_rows(response) -> list[dict]:
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def test_r_grid_3_export_csv_honours_the_current_filters(operator_client, mixed_orders):
+    rows = _csv_rows(operator_client.get(EXPORT, {"channel": "walmart", "status": "shipped"}))
+    assert [row["Channel Order #"] for row in rows] == [mixed_orders["wm_shipped"].channel_order_id]
+    assert rows[0]["Store Order #"] == "100000009"
+    assert rows[0]["Status"] == "Shipped"
+
+    all_rows = _csv_rows(operator_client.get(EXPORT))
+    assert len(all_rows) == 4
+
+
+def test_r_grid_3_export_csv_action_exports_the_selection(operator_client, mixed_orders):
+    selected = ids(mixed_orders, "az_pending", "wm_created")
+    response = operator_client.post(GRID, {"action": "export_csv_action", "_selected_action": list(selected)})
+    exported = {row["Channel Order #"] for row in _csv_rows(response)}
+    assert exported == {mixed_orders["az_pending"].channel_order_id, mixed_orders["wm_created"].channel_order_id}
+
+
+def test_grid_link_exports_with_current_query_string(operator_client, mixed_orders):
+    html = operator_client.get(GRID, {"channel": "amazon"}).content.decode()
+    assert f'href="{EXPORT}?channel=amazon"' in html
+
+
+def test_accounts_with_many_orders_do_not_break_account_filter(operator_client):
+    accounts = [ChannelAccountFactory() for _ in range(3)]
+    create_order(account=accounts[2])
+    assert len(grid_ids(operator_client, account=accounts[2].pk)) == 1

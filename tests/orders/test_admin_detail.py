@@ -77,7 +77,7 @@ def test_r_grid_5_order_log_list_filters_errors(operator_client, walmart_account
     order_log_write(order=order, message="Ship failed: 500", type=OrderLog.Type.ERROR)
     order_log_write(order=order, message="All good", type=OrderLog.Type.SUCCESS)
     url = reverse("admin:orders_orderlog_changelist")
-    response = operator_client.get(url, {"type__exact": "error", "created_at__gte": "2000-01-01"})
+    response = operator_client.get(url, {"type__exact": "error", "created_at__gte": "2000-01-01 00:00:00+00:00"})
     assert response.status_code == 200
     messages = [log.message for log in response.context["cl"].result_list]
     assert messages == ["Ship failed: 500"]

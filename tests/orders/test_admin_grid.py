@@ -141,7 +141,9 @@ def test_r_grid_1_columns(operator_client, walmart_account, amazon_account):
     assert reverse("admin:orders_order_change", args=[wm.pk]) in html
 
 
-GRID_PAGE_QUERIES = 9  # session, user, 2 × permissions, COUNT, orders, items, accounts and marketplaces for the filter form
+# session, user, 2 × permissions, COUNT, orders, items, accounts and marketplaces for the filter form,
+# plus on PostgreSQL the planner's row estimate of the unfiltered table (EstimatedCountPaginator).
+GRID_PAGE_QUERIES = 10
 
 
 def test_r_grid_query_count_is_fixed_whatever_the_page_size(operator_client, walmart_account, amazon_account,
@@ -154,7 +156,7 @@ def test_r_grid_query_count_is_fixed_whatever_the_page_size(operator_client, wal
         with django_assert_max_num_queries(GRID_PAGE_QUERIES) as captured:
             response = operator_client.get(GRID, {"all": ""})
         assert len(response.context["cl"].result_list) == page_size
-        assert sum("COUNT(*)" in query["sql"] for query in captured.captured_queries) == 1
+        assert sum("COUNT(*)" in query["sql"] for query in captured.captured_queries) <= 1
         counts[page_size] = len(captured.captured_queries)
     assert counts[10] == counts[100]
 
@@ -243,3 +245,19 @@ def test_accounts_with_many_orders_do_not_break_account_filter(operator_client):
     accounts = [ChannelAccountFactory() for _ in range(3)]
     create_order(account=accounts[2])
     assert len(grid_ids(operator_client, account=accounts[2].pk)) == 1
+
+
+@pytest.mark.postgres
+def test_unfiltered_grid_of_a_large_table_uses_the_row_estimate(operator_client, walmart_account,
+                                                               django_assert_max_num_queries):
+    from django.db import connection
+
+    create_order(account=walmart_account)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE pg_class SET reltuples = 2000000 WHERE oid = 'orders_order'::regclass")
+    with django_assert_max_num_queries(GRID_PAGE_QUERIES) as captured:
+        response = operator_client.get(GRID)
+    assert response.context["cl"].result_count == 2_000_000
+    assert not any("COUNT(*)" in query["sql"] for query in captured.captured_queries)
+    filtered = operator_client.get(GRID, {"channel": "walmart"})
+    assert filtered.context["cl"].result_count == 1

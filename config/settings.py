@@ -159,3 +159,23 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 SANDBOX_URL = env("SANDBOX_URL", default="http://127.0.0.1:8100")
+
+# Channel actions (SPEC §6): retries with exponential backoff and jitter.
+CHANNEL_ACTION_MAX_ATTEMPTS = env.int("CHANNEL_ACTION_MAX_ATTEMPTS", default=6)
+CHANNEL_ACTION_BACKOFF_BASE = env.float("CHANNEL_ACTION_BACKOFF_BASE", default=2.0)
+CHANNEL_ACTION_BACKOFF_CAP = env.float("CHANNEL_ACTION_BACKOFF_CAP", default=600.0)
+# A worker that dies mid-call leaves its claim; after this long another worker takes the action over.
+CHANNEL_ACTION_LEASE_SECONDS = env.int("CHANNEL_ACTION_LEASE_SECONDS", default=120)
+# Orders import: look back this far on the first run, and re-read this overlap on every run.
+IMPORT_INITIAL_DAYS = env.int("IMPORT_INITIAL_DAYS", default=30)
+IMPORT_OVERLAP_SECONDS = env.int("IMPORT_OVERLAP_SECONDS", default=120)
+IMPORT_INTERVAL_SECONDS = env.int("IMPORT_INTERVAL_SECONDS", default=60)
+CHANNEL_ACTION_SWEEP_SECONDS = env.float("CHANNEL_ACTION_SWEEP_SECONDS", default=15.0)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-channel-actions": {
+        "task": "orders.tasks.sweep_channel_actions",
+        "schedule": CHANNEL_ACTION_SWEEP_SECONDS,
+    },
+}
+CHANNEL_HTTP_CONNECT_TIMEOUT = env.float("CHANNEL_HTTP_CONNECT_TIMEOUT", default=3.05)
+CHANNEL_HTTP_READ_TIMEOUT = env.float("CHANNEL_HTTP_READ_TIMEOUT", default=20.0)

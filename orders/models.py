@@ -308,3 +308,61 @@ class OrderLog(models.Model):
 
     def __str__(self) -> str:
         return self.message[:80]
+
+
+class ChannelAction(models.Model):
+    """The outbox (SPEC §6): one change to send to a channel, written in the same transaction as the
+    local change and carried out by a worker. The payload carries everything the call sends, so the
+    row alone is enough to send it again, or to check whether it landed."""
+
+    class Kind(models.TextChoices):
+        ACKNOWLEDGE = "acknowledge", "Acknowledge"
+        SHIP = "ship", "Ship"
+        CANCEL = "cancel", "Cancel"
+        REFUND = "refund", "Refund"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IN_FLIGHT = "in_flight", "In flight"
+        SUBMITTED = "submitted", "Submitted"  # accepted by an asynchronous channel (Amazon feeds)
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    OPEN_STATES = (State.PENDING, State.IN_FLIGHT, State.SUBMITTED)
+    BLOCKING_STATES = (State.PENDING, State.IN_FLIGHT, State.SUBMITTED, State.FAILED)
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="channel_actions")
+    account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="channel_actions")
+    shipment = models.ForeignKey(Shipment, on_delete=models.SET_NULL, null=True, blank=True, related_name="actions")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    payload = models.JSONField(default=dict, blank=True)
+    description = models.CharField(max_length=255, help_text="What the Order Log calls this action.")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=6)
+    next_attempt_at = models.DateTimeField()
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    needs_verification = models.BooleanField(
+        default=False, help_text="An earlier attempt may have landed: read the order back before sending again."
+    )
+    idempotency_key = models.UUIDField(unique=True)
+    last_error = models.TextField(blank=True)
+    channel_reference = models.CharField(max_length=128, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="action_due_idx"),
+            models.Index(fields=["order", "state"], name="action_order_state_idx"),
+            models.Index(fields=["account", "state"], name="action_account_state_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(attempts__lte=F("max_attempts")), name="action_attempts_within_max"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.order_id} ({self.get_state_display()})"

@@ -5,6 +5,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
 
+from channels.registry import forget_clients
+from channels.sandbox.server import SandboxServer
 from tests.factories import AmazonAccountFactory, ChannelAccountFactory
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -58,3 +60,38 @@ def viewer(db, django_user_model):
 def operator_client(client, operator):
     client.force_login(operator)
     return client
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """The sandbox marketplace, empty, on a real port; its state is `sandbox_server.sandbox`."""
+    sandbox_server.sandbox.reset()
+    forget_clients()
+    yield sandbox_server.sandbox
+    forget_clients()
+
+
+@pytest.fixture
+def sandbox_url(sandbox_server, sandbox):
+    return sandbox_server.url
+
+
+@pytest.fixture
+def fast_retries(settings):
+    """Backoff in milliseconds instead of seconds, so retry tests run quickly."""
+    settings.CHANNEL_ACTION_BACKOFF_BASE = 0.02
+    settings.CHANNEL_ACTION_BACKOFF_CAP = 0.2
+    settings.CHANNEL_ACTION_MAX_ATTEMPTS = 4
+    return settings
+
+
+@pytest.fixture
+def wm_account(db, sandbox_url):
+    """A Walmart account talking to the sandbox, with every order option on."""
+    return ChannelAccountFactory(title="Walmart sandbox", base_url=sandbox_url)

@@ -1,0 +1,70 @@
+"""What differs between channels in the rules the back-office applies, as data: reason values,
+carriers, request limits. The rest of the code asks here instead of branching on the channel."""
+
+from dataclasses import dataclass
+
+from .models import Channel
+
+
+@dataclass(frozen=True)
+class ChannelRules:
+    acknowledges_orders: bool
+    requires_tracking: bool
+    cancel_reasons: tuple[str, ...]
+    buyer_cancel_reason: str  # R-CM-4: what a cancel of a buyer-requested cancellation sends
+    default_cancel_reason: str
+    max_lines_per_cancel: int
+    carriers: tuple[str, ...]
+    refund_reasons: tuple[str, ...] = ()
+    default_refund_reason: str = ""
+
+
+WALMART_CARRIERS = (
+    "UPS", "USPS", "FedEx", "DHL", "OnTrac", "DHL Ecommerce - US", "LS", "UDS", "UPSMI", "FDX", "PILOT", "ESTES",
+    "SAIA", "FDS Express", "Seko Worldwide", "FEDEXSP", "RL Carriers", "China Post", "YunExpress", "GLS",
+    "OSM Worldwide", "LSO", "Royal Mail", "Canada Post", "XPO Logistics", "Deutsche Post", "Airborne",
+)
+
+RULES = {
+    Channel.WALMART: ChannelRules(
+        acknowledges_orders=True,
+        requires_tracking=True,
+        cancel_reasons=(
+            "SELLER_CANCEL_OUT_OF_STOCK",
+            "SELLER_CANCEL_PRICING_ERROR",
+            "SELLER_CANCEL_FRAUD_STOP_SHIPMENT",
+            "SELLER_CANCEL_ADDRESS_NOT_SERVICEABLE",
+            "CUSTOMER_REQUESTED_SELLER_TO_CANCEL",
+        ),
+        buyer_cancel_reason="CUSTOMER_REQUESTED_SELLER_TO_CANCEL",
+        default_cancel_reason="SELLER_CANCEL_OUT_OF_STOCK",
+        max_lines_per_cancel=100,
+        carriers=WALMART_CARRIERS,
+        refund_reasons=(
+            "CustomerChangedMind", "DamagedItem", "DefectiveItem", "ItemNotAsAdvertised", "IncorrectItemReceived",
+            "CancelledYetShipped", "ItemNotReceivedByCustomer", "IncorrectShippingPrice", "BillingError",
+            "TaxExemptCustomer", "CustomerReceivedItemLate", "Customer returned item", "General adjustment",
+            "Others",
+        ),
+        default_refund_reason="CustomerChangedMind",
+    ),
+    Channel.AMAZON: ChannelRules(
+        acknowledges_orders=False,
+        requires_tracking=True,
+        cancel_reasons=(
+            "NoInventory", "ShippingAddressUndeliverable", "CustomerExchange", "BuyerCanceled", "GeneralAdjustment",
+            "CarrierCreditDecision", "RiskAssessmentInformationNotValid", "CarrierCoverageFailure",
+            "CustomerReturn", "MerchandiseNotReceived",
+        ),
+        buyer_cancel_reason="BuyerCanceled",
+        default_cancel_reason="NoInventory",
+        max_lines_per_cancel=100,
+        carriers=("UPS", "USPS", "FedEx", "DHL", "Amazon Shipping", "OnTrac", "Other"),
+        refund_reasons=("CustomerReturn", "NoInventory", "GeneralAdjustment", "CouldNotShip", "PriceError", "Other"),
+        default_refund_reason="CustomerReturn",
+    ),
+}
+
+
+def rules_for(channel: str) -> ChannelRules:
+    return RULES[Channel(channel)]

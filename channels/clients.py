@@ -1,0 +1,185 @@
+"""The one small interface every channel client implements, the plain records it speaks in, and
+its errors. Nothing outside channels/ sees HTTP: callers get records and these exceptions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+
+# -- records -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LineState:
+    """What the channel says about one of its own lines (used to verify an ambiguous action)."""
+
+    qty_ordered: int
+    qty_shipped: int = 0
+    qty_canceled: int = 0
+    refunded_amount: Decimal = Decimal("0")
+
+
+@dataclass(frozen=True)
+class ChannelLine:
+    """One order item as the back-office keeps it. Walmart's duplicated single-unit lines of one SKU
+    arrive merged here: `line_numbers` lists them shipped first, then open, then canceled."""
+
+    line_id: str
+    line_numbers: tuple[str, ...]
+    sku: str
+    title: str
+    qty_ordered: int
+    qty_shipped: int
+    qty_canceled: int
+    unit_price: Decimal
+    tax: Decimal
+    shipping_charge: Decimal
+    status: str
+    refunded_amount: Decimal = Decimal("0")
+    buyer_cancel_requested: bool = False
+    buyer_cancel_reason: str = ""
+    tracking: tuple[TrackingInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrackingInfo:
+    carrier: str
+    method: str
+    tracking_number: str
+    tracking_url: str
+    shipped_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class ChannelOrder:
+    channel_order_id: str
+    customer_order_id: str
+    status: str
+    is_acknowledged: bool
+    is_paid: bool
+    sale_date: dt.datetime
+    updated_at: dt.datetime
+    ship_by_date: dt.datetime | None
+    buyer_name: str
+    buyer_email: str
+    buyer_phone: str
+    shipping_address: dict
+    shipping_method: str
+    fulfillment: str  # "merchant" | "channel"
+    currency: str
+    lines: tuple[ChannelLine, ...]
+    line_states: dict[str, LineState]
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def buyer_cancel_requested(self) -> bool:
+        return any(line.buyer_cancel_requested for line in self.lines)
+
+
+@dataclass(frozen=True)
+class LineQuantity:
+    line_number: str
+    qty: int
+
+
+@dataclass(frozen=True)
+class ShipmentRequest:
+    lines: tuple[LineQuantity, ...]
+    carrier: str
+    method: str
+    tracking_number: str
+    tracking_url: str
+    shipped_at: dt.datetime
+    seller_order_id: str = ""
+    is_update: bool = False  # resend: change tracking of lines already shipped
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    lines: tuple[LineQuantity, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    line_number: str
+    qty: int
+    amount: Decimal
+    tax: Decimal = Decimal("0")
+    shipping: Decimal = Decimal("0")
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    lines: tuple[RefundLine, ...]
+    reason: str
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class ActionReceipt:
+    """What the channel answered to a change: a reference and, when it sent one, the order."""
+
+    reference: str = ""
+    order: ChannelOrder | None = None
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+class ChannelError(Exception):
+    """Base of every client error. Messages never carry credentials or tokens."""
+
+    def __init__(self, message: str, *, code: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+
+
+class RetryableChannelError(ChannelError):
+    """Throttled, server error or network trouble: try again later.
+
+    `retry_after` is the wait the channel asked for (seconds) when it said so. `ambiguous` is true
+    when the request may have been applied (timeout or dropped connection after sending, unreadable
+    answer): the change must be verified by reading the order back before it is sent again."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, ambiguous: bool = False, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+        self.ambiguous = ambiguous
+
+
+class PermanentChannelError(ChannelError):
+    """The channel refused the request (4xx with its message): retrying the same request won't help."""
+
+
+class OrderNotFound(PermanentChannelError):
+    pass
+
+
+# -- the interface ------------------------------------------------------------------------------
+
+class ChannelClient(Protocol):
+    def iter_order_pages(
+        self,
+        *,
+        modified_since: dt.datetime | None = None,
+        created_since: dt.datetime | None = None,
+        created_until: dt.datetime | None = None,
+        page_size: int = 100,
+    ) -> Iterator[list[ChannelOrder]]: ...
+
+    def get_order(self, channel_order_id: str) -> ChannelOrder: ...
+
+    def acknowledge(self, channel_order_id: str) -> ActionReceipt: ...
+
+    def ship(self, channel_order_id: str, shipment: ShipmentRequest) -> ActionReceipt: ...
+
+    def cancel(self, channel_order_id: str, cancellation: CancelRequest) -> ActionReceipt: ...
+
+    def refund(self, channel_order_id: str, refund: RefundRequest) -> ActionReceipt: ...
+
+    def close(self) -> None: ...

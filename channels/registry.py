@@ -1,0 +1,51 @@
+"""Which client serves an account. Clients are kept per account and credentials, so a worker
+reuses its connection pool and cached token across actions."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+from django.conf import settings
+
+from .clients import ChannelClient
+from .models import Channel, ChannelAccount
+
+_clients: dict[tuple, ChannelClient] = {}
+_lock = threading.Lock()
+
+
+def client_for(account: ChannelAccount) -> ChannelClient:
+    key = (account.pk, account.channel, account.base_url, _timeout(),
+           hashlib.sha256(account.encrypted_credentials.encode()).hexdigest())
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _build(account)
+            _clients[key] = client
+        return client
+
+
+def _build(account: ChannelAccount) -> ChannelClient:
+    credentials = account.credentials
+    if account.channel == Channel.WALMART:
+        from .walmart.client import WalmartClient
+
+        return WalmartClient(
+            base_url=account.base_url,
+            client_id=credentials.get("client_id", ""),
+            client_secret=credentials.get("client_secret", ""),
+            timeout=_timeout(),
+        )
+    raise NotImplementedError(f"no client for channel {account.channel!r} yet")
+
+
+def _timeout() -> tuple[float, float]:
+    return (settings.CHANNEL_HTTP_CONNECT_TIMEOUT, settings.CHANNEL_HTTP_READ_TIMEOUT)
+
+
+def forget_clients() -> None:
+    with _lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()

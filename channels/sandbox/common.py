@@ -1,0 +1,138 @@
+"""What the channel sides of the sandbox share: errors, faults, the request record, time helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def to_ms(value: dt.datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def money(value: Any) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status plus the channel-shaped body."""
+
+    def __init__(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
+        super().__init__(f"{status}: {body}")
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = None  # dict → JSON; bytes → as is; None → empty
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+FAULT_KINDS = ("429", "500", "503", "timeout", "drop", "malformed")
+
+
+@dataclass
+class Fault:
+    """One injected failure, consumed by the next `count` matching requests.
+
+    - 429 / 500 / 503: answered before anything is applied;
+    - timeout: applied, then the answer is held back `delay` seconds (past the client's timeout);
+    - drop: the connection is closed without an answer, before or after applying (`when`);
+    - malformed: applied, answered 200 with a body that is not JSON.
+    """
+
+    kind: str
+    path: str = ""  # regular expression searched in the path
+    method: str = ""
+    count: int = 1
+    when: str = "after"  # for drop: "before" | "after"
+    delay: float = 3.0
+    retry_after_ms: int = 1000
+
+    def matches(self, method: str, path: str) -> bool:
+        return (not self.method or self.method.upper() == method) and re.search(self.path, path) is not None
+
+    @property
+    def applies_first(self) -> bool:
+        return self.kind in ("timeout", "malformed") or (self.kind == "drop" and self.when == "after")
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any
+    status: int | None = None
+    fault: str = ""
+    at: dt.datetime = field(default_factory=utcnow)
+
+
+class FaultPlan:
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, **spec: Any) -> Fault:
+        if spec.get("kind") not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {spec.get('kind')!r}; one of {', '.join(FAULT_KINDS)}")
+        fault = Fault(**spec)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def take(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.count > 0 and fault.matches(method, path):
+                    fault.count -= 1
+                    return fault
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def pending(self) -> list[Fault]:
+        with self._lock:
+            return [fault for fault in self._faults if fault.count > 0]
+
+
+class RequestLog:
+    SECRET_HEADERS = {"authorization", "wm_sec.access_token", "x-amz-access-token"}
+
+    def __init__(self) -> None:
+        self._items: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+
+    def add(self, item: RecordedRequest) -> RecordedRequest:
+        item.headers = {k: ("***" if k.lower() in self.SECRET_HEADERS else v) for k, v in item.headers.items()}
+        with self._lock:
+            self._items.append(item)
+        return item
+
+    def all(self, *, method: str = "", path: str = "") -> list[RecordedRequest]:
+        with self._lock:
+            items = list(self._items)
+        return [
+            item
+            for item in items
+            if (not method or item.method == method.upper()) and (not path or re.search(path, item.path))
+        ]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

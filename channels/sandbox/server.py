@@ -1,0 +1,238 @@
+"""The sandbox's HTTP server: routes channel calls, applies faults, records requests, and serves
+the control API under /_sandbox/ (used by the demo and by tests running it out of process)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import threading
+import time
+import urllib.parse
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from .common import ApiError, FaultPlan, RecordedRequest, RequestLog, Response, to_ms, utcnow
+from .walmart import WalmartMarketplace
+
+logger = logging.getLogger("sandbox")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, default=_json_default).encode()
+
+
+class Sandbox:
+    """All state of one sandbox marketplace. Tests use it directly; the server exposes it over HTTP."""
+
+    def __init__(self) -> None:
+        self.walmart = WalmartMarketplace()
+        self.faults = FaultPlan()
+        self.requests = RequestLog()
+
+    def reset(self) -> None:
+        self.__init__()
+
+    def route(self, method: str, path: str, query: dict, headers: dict, body: Any) -> Response:
+        if path.startswith("/v3/"):
+            return self.walmart.handle(method, path, query, headers, body)
+        raise ApiError(404, {"errors": [{"code": "NotFound", "message": f"No route for {method} {path}"}]})
+
+    # -- control API ------------------------------------------------------------------------------
+    def control(self, method: str, path: str, body: Any) -> Response:
+        parts = [part for part in path.split("/") if part][1:]  # after "_sandbox"
+        body = body or {}
+        if parts == ["reset"] and method == "POST":
+            self.reset()
+            return Response(body={"ok": True})
+        if parts == ["faults"]:
+            if method == "POST":
+                fault = self.faults.add(**body)
+                return Response(status=201, body=dataclasses.asdict(fault))
+            if method == "DELETE":
+                self.faults.clear()
+                return Response(body={"ok": True})
+            return Response(body=[dataclasses.asdict(f) for f in self.faults.pending()])
+        if parts == ["requests"]:
+            if method == "DELETE":
+                self.requests.clear()
+                return Response(body={"ok": True})
+            return Response(body=[dataclasses.asdict(r) for r in self.requests.all()])
+        if parts[:1] == ["walmart"]:
+            return self._walmart_control(method, parts[1:], body)
+        raise ApiError(404, {"error": f"no control route {method} {path}"})
+
+    def _walmart_control(self, method: str, parts: list[str], body: dict) -> Response:
+        market = self.walmart
+        if parts == ["orders"] and method == "POST":
+            return Response(status=201, body={"purchaseOrderIds": market.create_orders(**body)})
+        if parts == ["credentials"] and method == "POST":
+            market.credentials = dict(body)
+            return Response(body={"ok": True})
+        if len(parts) == 3 and parts[0] == "orders" and method == "POST":
+            po, verb = parts[1], parts[2]
+            actions = {
+                "ship": market.channel_ship,
+                "cancel": market.channel_cancel,
+                "request-cancellation": market.request_cancellation,
+                "return": market.create_return,
+            }
+            if verb in actions:
+                result = actions[verb](po, **body)
+                return Response(body={"ok": True, "result": result})
+        if len(parts) == 2 and parts[0] == "orders" and method == "GET":
+            with market.lock:
+                return Response(body=market.render(market._get(parts[1])))
+        raise ApiError(404, {"error": f"no walmart control route {method} {'/'.join(parts)}"})
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    sandbox: Sandbox  # set on the subclass made by SandboxServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+    def _read_body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if not raw:
+            return None
+        content_type = self.headers.get("Content-Type", "")
+        if "json" in content_type:
+            try:
+                return json.loads(raw, parse_float=Decimal)
+            except ValueError:
+                raise ApiError(400, {"errors": {"error": [{"code": "MALFORMED_REQUEST_CONTENT.GMP_GATEWAY_API",
+                                                           "description": "Request body is not valid JSON",
+                                                           "severity": "ERROR", "category": "REQUEST"}]}}) from None
+        return raw.decode("utf-8", errors="replace")
+
+    def _dispatch(self) -> None:
+        url = urllib.parse.urlsplit(self.path)
+        query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        headers = dict(self.headers.items())
+        try:
+            body = self._read_body()
+        except ApiError as bad:
+            self._send(Response(status=bad.status, body=bad.body))
+            return
+        if url.path.startswith("/_sandbox/"):
+            self._send(self._answer(lambda: self.sandbox.control(self.command, url.path, body)))
+            return
+
+        record = self.sandbox.requests.add(RecordedRequest(self.command, url.path, query, headers, body))
+        fault = self.sandbox.faults.take(self.command, url.path)
+        if fault:
+            record.fault = fault.kind
+        if fault and not fault.applies_first:
+            if fault.kind == "drop":
+                self.close_connection = True
+                return
+            record.status = int(fault.kind)
+            self._send(self._fault_response(fault))
+            return
+
+        response = self._answer(lambda: self.sandbox.route(self.command, url.path, query, headers, body))
+        record.status = response.status
+        if fault and fault.kind == "drop":
+            self.close_connection = True
+            return
+        if fault and fault.kind == "timeout":
+            time.sleep(fault.delay)
+        if fault and fault.kind == "malformed":
+            response = Response(status=200, body=b'{"order": {"purchaseOrderId": ', headers=response.headers)
+        self._send(response)
+
+    @staticmethod
+    def _answer(call) -> Response:
+        try:
+            return call()
+        except ApiError as refused:
+            return Response(status=refused.status, body=refused.body, headers=refused.headers)
+        except (TypeError, ValueError, KeyError) as bad:
+            return Response(status=400, body={"errors": [{"code": "InvalidInput", "message": str(bad)}]})
+
+    @staticmethod
+    def _fault_response(fault) -> Response:
+        if fault.kind == "429":
+            replenish = utcnow() + dt.timedelta(milliseconds=fault.retry_after_ms)
+            return Response(
+                status=429,
+                body={"errors": {"error": [{"code": "REQUEST_THRESHOLD_VIOLATED.GMP_GATEWAY_API",
+                                            "description": "Too many requests", "severity": "ERROR",
+                                            "category": "REQUEST"}]}},
+                headers={"X-Current-Token-Count": "0", "X-Next-Replenishment-Time": str(to_ms(replenish))},
+            )
+        return Response(
+            status=int(fault.kind),
+            body={"errors": {"error": [{"code": "SYSTEM_ERROR.GMP_GATEWAY_API", "description": "Internal error",
+                                        "severity": "ERROR", "category": "SYSTEM"}]}},
+        )
+
+    def _send(self, response: Response) -> None:
+        payload = response.body if isinstance(response.body, bytes) else (
+            dumps(response.body) if response.body is not None else b"")
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (timeout fault)
+
+
+class SandboxServer:
+    """The sandbox on a port; port 0 picks a free one. Runs in a thread (tests) or in the foreground."""
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, sandbox: Sandbox | None = None) -> None:
+        self.sandbox = sandbox or Sandbox()
+        handler = type("SandboxHandler", (_Handler,), {"sandbox": self.sandbox})
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> SandboxServer:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,294 @@
+"""Walmart Marketplace v3 client (CONTRACTS.md, Walmart): token, orders, acknowledge, shipping,
+cancel, refund, returns. Speaks the records of channels.clients."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import requests
+
+from ..clients import (
+    ActionReceipt,
+    CancelRequest,
+    ChannelOrder,
+    OrderNotFound,
+    PermanentChannelError,
+    RefundRequest,
+    RetryableChannelError,
+    ShipmentRequest,
+)
+from ..http import DEFAULT_TIMEOUT, make_session, parse_json, raise_for_status, send
+from .parser import parse_order
+
+logger = logging.getLogger("channels.walmart")
+SERVICE_NAME = "Walmart Marketplace"
+TOKEN_REFRESH_MARGIN = 60  # seconds before expiry
+MAX_PAGE = 200
+MAX_CANCEL_LINES = 100  # Walmart's order FAQ (seed 004): more lines go in several requests
+HISTORY_DAYS = 180  # Walmart serves the last 180 days only
+KNOWN_CARRIERS = {
+    "UPS", "USPS", "FedEx", "Airborne", "OnTrac", "DHL Ecommerce - US", "DHL", "LS", "UDS", "UPSMI", "FDX",
+    "PILOT", "ESTES", "SAIA", "FDS Express", "Seko Worldwide", "FEDEXSP", "RL Carriers", "China Post",
+    "YunExpress", "GLS", "OSM Worldwide", "LSO", "Royal Mail", "Canada Post", "XPO Logistics", "Deutsche Post",
+}
+NOT_FOUND = "CONTENT_NOT_FOUND"
+
+
+def _error_text(body: Any) -> tuple[str, str]:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, dict):
+        errors = errors.get("error")
+    if isinstance(errors, list) and errors:
+        first = errors[0]
+        return str(first.get("code", "")), str(first.get("description") or first.get("message") or "")
+    return "", ""
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """X-Next-Replenishment-Time: epoch ms, epoch s or ISO time (third parties report all three)."""
+    value = response.headers.get("X-Next-Replenishment-Time", "").strip()
+    if not value:
+        return None
+    now = time.time()
+    try:
+        number = float(value)
+        at = number / 1000 if number > 1e11 else number if number > 1e9 else now + number
+    except ValueError:
+        try:
+            at = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return max(0.0, at - now)
+
+
+def _date_param(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _quantity(qty: int) -> dict:
+    return {"unitOfMeasurement": "EACH", "amount": str(qty)}
+
+
+def _money(value: Decimal) -> float:
+    return float(value.quantize(Decimal("0.01")))
+
+
+class WalmartClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self.timeout = timeout
+        self.session = session or make_session()
+        self._token = ""
+        self._token_expires = 0.0
+        self._token_lock = threading.Lock()
+
+    def __repr__(self) -> str:  # never the secret
+        return f"WalmartClient({self.base_url!r})"
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- auth -------------------------------------------------------------------------------------
+    def _access_token(self) -> str:
+        with self._token_lock:
+            if self._token and time.monotonic() < self._token_expires - TOKEN_REFRESH_MARGIN:
+                return self._token
+            basic = base64.b64encode(f"{self._client_id}:{self._client_secret}".encode()).decode()
+            response = send(
+                self.session,
+                "POST",
+                f"{self.base_url}/v3/token",
+                mutation=False,
+                timeout=self.timeout,
+                describe="Walmart token",
+                headers={
+                    "Authorization": f"Basic {basic}",
+                    "WM_SVC.NAME": SERVICE_NAME,
+                    "WM_QOS.CORRELATION_ID": str(uuid.uuid4()),
+                    "Accept": "application/json",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+                data="grant_type=client_credentials",
+            )
+            raise_for_status(response, mutation=False, describe="Walmart token", error_text=_error_text,
+                             retry_after=_retry_after)
+            body = parse_json(response, mutation=False, describe="Walmart token")
+            self._token = body["access_token"]
+            self._token_expires = time.monotonic() + int(body.get("expires_in", 900))
+            return self._token
+
+    def _call(self, method: str, path: str, *, describe: str, mutation: bool = False, json_body: Any = None,
+              params: Any = None, not_found_is_empty: bool = False) -> Any:
+        response = self._send(method, path, describe=describe, mutation=mutation, json_body=json_body, params=params)
+        if response.status_code == 401:
+            # Expired or revoked token: fetch a new one and try once more (a 401 applied nothing).
+            self._token = ""
+            response = self._send(method, path, describe=describe, mutation=mutation, json_body=json_body,
+                                  params=params)
+        if response.status_code == 404:
+            code, message = _error_text(parse_json(response, mutation=False, describe=describe) or {})
+            if not_found_is_empty and code.startswith(NOT_FOUND):
+                return None
+            raise OrderNotFound(f"{describe}: {message or 'not found'}", code=code, status=404)
+        raise_for_status(response, mutation=mutation, describe=describe, error_text=_error_text,
+                         retry_after=_retry_after)
+        return parse_json(response, mutation=mutation, describe=describe)
+
+    def _send(self, method: str, path: str, *, describe: str, mutation: bool, json_body: Any,
+              params: Any) -> requests.Response:
+        headers = {
+            "WM_SEC.ACCESS_TOKEN": self._access_token(),
+            "WM_SVC.NAME": SERVICE_NAME,
+            "WM_QOS.CORRELATION_ID": str(uuid.uuid4()),
+            "Accept": "application/json",
+        }
+        if json_body is not None:
+            headers["Content-Type"] = "application/json"
+        return send(self.session, method, f"{self.base_url}{path}", mutation=mutation, timeout=self.timeout,
+                    describe=describe, headers=headers, json=json_body, params=params)
+
+    # -- reads ------------------------------------------------------------------------------------
+    def iter_order_pages(
+        self,
+        *,
+        modified_since: dt.datetime | None = None,
+        created_since: dt.datetime | None = None,
+        created_until: dt.datetime | None = None,
+        page_size: int = 100,
+    ) -> Iterator[list[ChannelOrder]]:
+        earliest = dt.datetime.now(dt.UTC) - dt.timedelta(days=HISTORY_DAYS)
+        params = {"limit": str(min(page_size, MAX_PAGE)),
+                  "createdStartDate": _date_param(max(created_since or earliest, earliest))}
+        if created_until:
+            params["createdEndDate"] = _date_param(created_until)
+        if modified_since:
+            params["lastModifiedStartDate"] = _date_param(modified_since)
+        path = "/v3/orders?" + urllib.parse.urlencode(params)
+        while path:
+            body = self._call("GET", path, describe="Walmart orders", not_found_is_empty=True)
+            if not body:
+                return
+            data = body.get("list") or {}
+            yield [parse_order(order) for order in (data.get("elements") or {}).get("order") or []]
+            cursor = (data.get("meta") or {}).get("nextCursor")
+            # nextCursor is a whole query string, sent back verbatim.
+            path = f"/v3/orders{cursor}" if cursor else ""
+
+    def get_order(self, channel_order_id: str) -> ChannelOrder:
+        body = self._call("GET", f"/v3/orders/{urllib.parse.quote(channel_order_id)}", describe="Walmart order")
+        return parse_order(body["order"])
+
+    def iter_returns(self, *, modified_since: dt.datetime | None = None, page_size: int = 100) -> Iterator[list[dict]]:
+        params = {"limit": str(min(page_size, MAX_PAGE))}
+        if modified_since:
+            params["returnLastModifiedStartDate"] = _date_param(modified_since)
+        path = "/v3/returns?" + urllib.parse.urlencode(params)
+        while path:
+            body = self._call("GET", path, describe="Walmart returns", not_found_is_empty=True)
+            if not body:
+                return
+            yield body.get("returnOrders") or []
+            cursor = (body.get("meta") or {}).get("nextCursor")
+            path = f"/v3/returns{cursor}" if cursor else ""
+
+    # -- writes -----------------------------------------------------------------------------------
+    def _post_order(self, channel_order_id: str, action: str, body: Any, describe: str) -> ActionReceipt:
+        answer = self._call("POST", f"/v3/orders/{urllib.parse.quote(channel_order_id)}/{action}",
+                            describe=describe, mutation=True, json_body=body)
+        order = parse_order(answer["order"]) if answer and answer.get("order") else None
+        return ActionReceipt(reference=channel_order_id, order=order)
+
+    def acknowledge(self, channel_order_id: str) -> ActionReceipt:
+        return self._post_order(channel_order_id, "acknowledge", {}, "Walmart acknowledge")
+
+    def ship(self, channel_order_id: str, shipment: ShipmentRequest) -> ActionReceipt:
+        if not shipment.tracking_number or not shipment.carrier:
+            raise PermanentChannelError("Walmart requires a carrier and a tracking number for every shipment")
+        carrier: dict[str, str] = (
+            {"carrier": shipment.carrier} if shipment.carrier in KNOWN_CARRIERS else {"otherCarrier": shipment.carrier}
+        )
+        if "otherCarrier" in carrier and not shipment.tracking_url:
+            raise PermanentChannelError(f"Walmart needs a tracking URL for carrier {shipment.carrier!r}")
+        tracking = {
+            "shipDateTime": int(shipment.shipped_at.timestamp() * 1000),
+            "carrierName": carrier,
+            "methodCode": shipment.method or "Standard",
+            "trackingNumber": shipment.tracking_number,
+        }
+        if shipment.tracking_url:
+            tracking["trackingURL"] = shipment.tracking_url
+        body: dict[str, Any] = {"orderShipment": {"orderLines": {"orderLine": [
+            {
+                "lineNumber": line.line_number,
+                "sellerOrderId": (shipment.seller_order_id or channel_order_id)[:30],
+                "intentToCancelOverride": True,
+                "orderLineStatuses": {"orderLineStatus": [
+                    {"status": "Shipped", "statusQuantity": _quantity(line.qty), "trackingInfo": tracking}
+                ]},
+            }
+            for line in shipment.lines
+        ]}}}
+        if shipment.is_update:
+            body["orderShipment"]["processMode"] = "PARTIAL_UPDATE"
+        return self._post_order(channel_order_id, "shipping", body, "Walmart shipping")
+
+    def cancel(self, channel_order_id: str, cancellation: CancelRequest) -> ActionReceipt:
+        if len(cancellation.lines) > MAX_CANCEL_LINES:
+            raise PermanentChannelError(f"Walmart cancels at most {MAX_CANCEL_LINES} lines per request")
+        body = {"orderCancellation": {"orderLines": {"orderLine": [
+            {"lineNumber": line.line_number, "orderLineStatuses": {"orderLineStatus": [
+                {"status": "Cancelled", "cancellationReason": cancellation.reason,
+                 "statusQuantity": _quantity(line.qty)}
+            ]}}
+            for line in cancellation.lines
+        ]}}}
+        return self._post_order(channel_order_id, "cancel", body, "Walmart cancel")
+
+    def refund(self, channel_order_id: str, refund: RefundRequest) -> ActionReceipt:
+        lines = []
+        for line in refund.lines:
+            charges = [{"refundReason": refund.reason, "charge": {
+                "chargeType": "PRODUCT", "chargeName": "ItemPrice",
+                "chargeAmount": {"currency": "USD", "amount": -_money(line.amount)},
+                "tax": {"taxName": "Tax1", "taxAmount": {"currency": "USD", "amount": -_money(line.tax)}}}}]
+            if line.shipping:
+                charges.append({"refundReason": refund.reason, "charge": {
+                    "chargeType": "SHIPPING", "chargeName": "Shipping",
+                    "chargeAmount": {"currency": "USD", "amount": -_money(line.shipping)}}})
+            lines.append({"lineNumber": line.line_number, "isFullRefund": False, "refunds": {"refund": [
+                {"refundComments": refund.comment or refund.reason, "refundCharges": {"refundCharge": charges}}]}})
+        body = {"orderRefund": {"purchaseOrderId": channel_order_id, "orderLines": {"orderLine": lines}}}
+        return self._post_order(channel_order_id, "refund", body, "Walmart refund")
+
+    def refund_return(self, return_order_id: str, *, customer_order_id: str,
+                      lines: list[tuple[int, int]]) -> ActionReceipt:
+        """Refund through the Returns API: (returnOrderLineNumber, qty) pairs."""
+        body = {"customerOrderId": customer_order_id, "refundLines": [
+            {"returnOrderLineNumber": number, "quantity": {"unitOfMeasure": "EA", "measurementValue": qty}}
+            for number, qty in lines
+        ]}
+        self._call("POST", f"/v3/returns/{urllib.parse.quote(return_order_id)}/refund", describe="Walmart return refund",
+                   mutation=True, json_body=body)
+        return ActionReceipt(reference=return_order_id)
+
+
+__all__ = ["WalmartClient", "RetryableChannelError"]

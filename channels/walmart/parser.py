@@ -1,0 +1,173 @@
+"""Walmart order JSON → the plain records of channels.clients (CONTRACTS.md, Walmart §2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from ..clients import ChannelLine, ChannelOrder, LineState, TrackingInfo
+
+OPEN_STATUSES = {"Created", "Acknowledged"}
+
+
+def from_ms(value: Any) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
+
+
+def _amount(value: Any) -> Decimal:
+    if isinstance(value, dict):
+        value = value.get("amount", value.get("currencyAmount", 0))
+    return Decimal(str(value or 0))
+
+
+def _qty(status_or_line: dict, key: str) -> int:
+    return int((status_or_line.get(key) or {}).get("amount") or 0)
+
+
+def _as_list(container: Any, key: str) -> list:
+    if isinstance(container, dict):
+        container = container.get(key)
+    return container or []
+
+
+class _RawLine:
+    """One Walmart order line with its quantities per status."""
+
+    def __init__(self, data: dict) -> None:
+        self.data = data
+        self.number = str(data["lineNumber"])
+        self.sku = str((data.get("item") or {}).get("sku", ""))
+        self.title = str((data.get("item") or {}).get("productName", ""))
+        self.qty = _qty(data, "orderLineQuantity")
+        self.shipped = self.canceled = self.open = 0
+        self.acknowledged = False
+        self.tracking: list[TrackingInfo] = []
+        self.cancel_reason = ""
+        for status in _as_list(data.get("orderLineStatuses"), "orderLineStatus"):
+            amount = _qty(status, "statusQuantity")
+            name = status.get("status")
+            if name in ("Shipped", "Delivered"):
+                self.shipped += amount
+                if status.get("trackingInfo"):
+                    self.tracking.append(_tracking(status["trackingInfo"]))
+            elif name == "Cancelled":
+                self.canceled += amount
+                self.cancel_reason = status.get("cancellationReason", "") or self.cancel_reason
+            elif name in OPEN_STATUSES:
+                self.open += amount
+                self.acknowledged = self.acknowledged or name == "Acknowledged"
+        self.price = self.tax = self.shipping = Decimal("0")
+        for charge in _as_list(data.get("charges"), "charge"):
+            if charge.get("chargeType") == "PRODUCT":
+                self.price += _amount(charge.get("chargeAmount"))
+                self.tax += _amount((charge.get("tax") or {}).get("taxAmount"))
+            elif charge.get("chargeType") == "SHIPPING":
+                self.shipping += _amount(charge.get("chargeAmount"))
+                self.tax += _amount((charge.get("tax") or {}).get("taxAmount"))
+        refund_charges = _as_list((data.get("refund") or {}).get("refundCharges"), "refundCharge")
+        # Walmart sends refunds as negative charges; the back-office keeps refunded money positive.
+        self.refunded = -sum((_amount(c["charge"].get("chargeAmount")) + _amount(
+            ((c["charge"].get("tax") or {}).get("taxAmount"))) for c in refund_charges), Decimal("0"))
+        self.intent_to_cancel = str(data.get("intentToCancel", "")).lower() in ("true", "1", "yes")
+
+    @property
+    def status(self) -> str:
+        if self.canceled == self.qty:
+            return "Cancelled"
+        if self.shipped and self.shipped + self.canceled == self.qty:
+            return "Shipped"
+        return "Acknowledged" if self.acknowledged else "Created"
+
+
+def _tracking(info: dict) -> TrackingInfo:
+    carrier = info.get("carrierName") or {}
+    return TrackingInfo(
+        carrier=carrier.get("carrier") or carrier.get("otherCarrier") or "",
+        method=info.get("methodCode", ""),
+        tracking_number=info.get("trackingNumber", ""),
+        tracking_url=info.get("trackingURL", "") or "",
+        shipped_at=from_ms(info.get("shipDateTime")),
+    )
+
+
+def _merge(raw_lines: list[_RawLine]) -> list[ChannelLine]:
+    """One item per line, except Walmart's duplicated single-unit lines of a SKU, which become one
+    item whose line numbers are ordered shipped, open, canceled (so units are consumed from the
+    front when shipping and from the back when canceling)."""
+    groups: dict[tuple[str, Decimal], list[_RawLine]] = defaultdict(list)
+    singles: list[list[_RawLine]] = []
+    for raw in raw_lines:
+        if raw.qty == 1:
+            groups[(raw.sku, raw.price)].append(raw)
+        else:
+            singles.append([raw])
+    merged_groups = singles + list(groups.values())
+    merged_groups.sort(key=lambda group: int(group[0].number) if group[0].number.isdigit() else 0)
+
+    lines = []
+    for group in merged_groups:
+        ordered = sorted(group, key=lambda raw: (0 if raw.shipped else 2 if raw.canceled else 1,
+                                                  int(raw.number) if raw.number.isdigit() else 0))
+        first = min(group, key=lambda raw: int(raw.number) if raw.number.isdigit() else 0)
+        qty = sum(raw.qty for raw in group)
+        statuses = {raw.status for raw in group}
+        lines.append(
+            ChannelLine(
+                line_id=first.number,
+                line_numbers=tuple(raw.number for raw in ordered),
+                sku=first.sku,
+                title=first.title,
+                qty_ordered=qty,
+                qty_shipped=sum(raw.shipped for raw in group),
+                qty_canceled=sum(raw.canceled for raw in group),
+                unit_price=first.price,
+                tax=sum((raw.tax for raw in group), Decimal("0")),
+                shipping_charge=sum((raw.shipping for raw in group), Decimal("0")),
+                status=statuses.pop() if len(statuses) == 1 else "Mixed",
+                refunded_amount=sum((raw.refunded for raw in group), Decimal("0")),
+                buyer_cancel_requested=any(raw.intent_to_cancel for raw in group),
+                buyer_cancel_reason="Buyer requested cancellation" if any(raw.intent_to_cancel for raw in group) else "",
+                tracking=tuple(t for raw in group for t in raw.tracking),
+            )
+        )
+    return lines
+
+
+def parse_order(data: dict) -> ChannelOrder:
+    raw_lines = [_RawLine(line) for line in _as_list(data.get("orderLines"), "orderLine")]
+    shipping = data.get("shippingInfo") or {}
+    address = shipping.get("postalAddress") or {}
+    ship_node = data.get("shipNode")
+    node_type = ship_node.get("type", "") if isinstance(ship_node, dict) else ""
+    dates = [from_ms(line.data.get("statusDate")) for line in raw_lines]
+    order_date = from_ms(data.get("orderDate"))
+    lines = _merge(raw_lines)
+    statuses = {raw.status for raw in raw_lines}
+    return ChannelOrder(
+        channel_order_id=str(data["purchaseOrderId"]),
+        customer_order_id=str(data.get("customerOrderId", "")),
+        status=statuses.pop() if len(statuses) == 1 else "Mixed",
+        is_acknowledged=any(raw.acknowledged or raw.shipped or raw.canceled for raw in raw_lines),
+        is_paid=True,
+        sale_date=order_date,
+        updated_at=max([d for d in dates if d] or [order_date]),
+        ship_by_date=from_ms(shipping.get("estimatedShipDate")),
+        buyer_name=str(address.get("name", "")),
+        buyer_email=str(data.get("customerEmailId", "")).lower(),
+        buyer_phone=str(shipping.get("phone", "")),
+        shipping_address=address,
+        shipping_method=str(shipping.get("methodCode", "")),
+        fulfillment="channel" if node_type == "WFSFulfilled" else "merchant",
+        currency=str(((data.get("orderSummary") or {}).get("totalAmount") or {}).get("currencyUnit", "USD")),
+        lines=tuple(lines),
+        line_states={
+            raw.number: LineState(qty_ordered=raw.qty, qty_shipped=raw.shipped, qty_canceled=raw.canceled,
+                                  refunded_amount=raw.refunded)
+            for raw in raw_lines
+        },
+        raw=data,
+    )

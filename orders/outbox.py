@@ -1,0 +1,363 @@
+"""The outbox of channel actions (SPEC §6, R-SYNC-3/4, R-REL-2).
+
+A service writes an action with its local change (`enqueue_action`, inside the same transaction);
+it is dispatched to a worker when that transaction commits, and swept by beat as a safety net.
+A worker claims it (SKIP LOCKED, plus a lease so a dead worker's claim expires), calls the channel
+outside any transaction, and records the outcome. Ambiguous failures (timeouts, dropped
+connections, 5xx, unreadable answers) mark the action for verification: before it is sent again
+the order is read back, and whatever already landed is recorded, not resent.
+
+This module is the one place that turns action rows into channel requests and back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+
+from channels.clients import (
+    ActionReceipt,
+    CancelRequest,
+    ChannelError,
+    ChannelOrder,
+    LineQuantity,
+    PermanentChannelError,
+    RefundLine,
+    RefundRequest,
+    RetryableChannelError,
+    ShipmentRequest,
+)
+from channels.models import ChannelAccount
+from channels.registry import client_for
+
+from .locks import lock_order
+from .log import Initiator, Type, order_log_write
+from .models import ChannelAction, Order, Shipment, SyncState
+from .services.errors import OrderActionRefused
+
+logger = logging.getLogger("orders.outbox")
+State = ChannelAction.State
+Kind = ChannelAction.Kind
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+def enqueue_action(
+    *,
+    order: Order,
+    kind: str,
+    description: str,
+    payload: dict | None = None,
+    shipment: Shipment | None = None,
+    user: AbstractBaseUser | None = None,
+) -> ChannelAction:
+    """Queue a channel change. Call inside the transaction that makes the local change."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("enqueue_action() must run inside the transaction of the local change")
+    action = ChannelAction.objects.create(
+        order=order,
+        account_id=order.account_id,
+        shipment=shipment,
+        kind=kind,
+        description=description,
+        payload=payload or {},
+        next_attempt_at=timezone.now(),
+        max_attempts=settings.CHANNEL_ACTION_MAX_ATTEMPTS,
+        idempotency_key=uuid.uuid4(),
+        created_by=user if user and user.pk else None,
+    )
+    order_log_write(order=order, message=f"{description}: queued for {order.get_channel_display()}.", user=user)
+    order_refresh_sync_state(order=order)
+    transaction.on_commit(lambda: dispatch(action.pk))
+    return action
+
+
+def dispatch(action_id: int, *, countdown: float = 0) -> None:
+    """Hand an action to a worker. Losing this message loses nothing: beat sweeps due actions."""
+    from .tasks import process_channel_action
+
+    try:
+        process_channel_action.apply_async(args=[action_id], countdown=countdown)
+    except Exception:  # broker down: the sweeper will pick the action up
+        logger.warning("could not dispatch channel action %s; the sweeper will", action_id, exc_info=True)
+
+
+def order_refresh_sync_state(*, order: Order) -> None:
+    """The one place that decides an order's sync state: Error while an action has failed, Waiting
+    while one is open, In sync otherwise."""
+    actions = ChannelAction.objects.filter(order=order)
+    failed = actions.filter(state=State.FAILED).order_by("-pk").first()
+    if failed:
+        state, error = SyncState.ERROR, f"{failed.description}: {failed.last_error}"
+    elif actions.filter(state__in=ChannelAction.OPEN_STATES).exists():
+        state, error = SyncState.PENDING, ""
+    else:
+        state, error = SyncState.OK, ""
+    if (order.sync_state, order.sync_error) != (state, error):
+        order.sync_state, order.sync_error = state, error
+        Order.objects.filter(pk=order.pk).update(sync_state=state, sync_error=error, updated_at=timezone.now())
+
+
+# -- claiming and running -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    action_id: int
+    state: str
+    detail: str = ""
+
+
+def _due_actions(now: dt.datetime):
+    earlier_open = ChannelAction.objects.filter(
+        order=OuterRef("order"), pk__lt=OuterRef("pk"), state__in=ChannelAction.BLOCKING_STATES
+    )
+    # Per order, first in first out: a ship waits for its acknowledge, a refund for its shipment.
+    return ChannelAction.objects.filter(state=State.PENDING, next_attempt_at__lte=now).exclude(Exists(earlier_open))
+
+
+def claim(*, action_id: int | None = None) -> ChannelAction | None:
+    """Take one due action (that one, or the oldest due) for this worker, or None."""
+    now = timezone.now()
+    with transaction.atomic():
+        candidates = _due_actions(now)
+        if action_id is not None:
+            candidates = candidates.filter(pk=action_id)
+        action = (
+            candidates.select_for_update(skip_locked=True, of=("self",))
+            .select_related("order", "account", "shipment")
+            .order_by("next_attempt_at", "pk")
+            .first()
+        )
+        if action is None:
+            return None
+        action.state = State.IN_FLIGHT
+        action.attempts += 1
+        action.lease_expires_at = now + dt.timedelta(seconds=settings.CHANNEL_ACTION_LEASE_SECONDS)
+        action.save(update_fields=["state", "attempts", "lease_expires_at", "updated_at"])
+    return action
+
+
+def process_action(*, action_id: int | None = None) -> Outcome | None:
+    """Claim and carry out one action; None when nothing (or not that one) is due."""
+    action = claim(action_id=action_id)
+    if action is None:
+        return None
+    return _run(action)
+
+
+def process_due_actions(*, limit: int = 10_000) -> list[Outcome]:
+    outcomes = []
+    while len(outcomes) < limit:
+        outcome = process_action()
+        if outcome is None:
+            break
+        outcomes.append(outcome)
+    return outcomes
+
+
+def recover_expired_leases() -> int:
+    """Actions whose worker died mid-call go back to pending, to be verified before resending."""
+    now = timezone.now()
+    return ChannelAction.objects.filter(state=State.IN_FLIGHT, lease_expires_at__lt=now).update(
+        state=State.PENDING, needs_verification=True, next_attempt_at=now, updated_at=now
+    )
+
+
+def due_action_ids(*, limit: int = 500) -> list[int]:
+    return list(_due_actions(timezone.now()).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+
+
+def _run(action: ChannelAction) -> Outcome:
+    try:
+        client = client_for(action.account)
+        payload = action.payload
+        if action.needs_verification:
+            payload = _not_landed(action, client.get_order(action.order.channel_order_id))
+            if payload is None:
+                return _succeeded(action, ActionReceipt(reference=action.order.channel_order_id), verified=True)
+        receipt = _send(client, action, payload)
+    except RetryableChannelError as failure:
+        return _attempt_failed(action, failure)
+    except ChannelError as failure:
+        return _failed(action, failure.message)
+    except Exception as failure:  # a bug or bad data must not leave the action in flight
+        logger.exception("channel action %s crashed", action.pk)
+        return _failed(action, f"internal error: {type(failure).__name__}")
+    return _succeeded(action, receipt)
+
+
+# -- records ↔ rows, the one translation ----------------------------------------------------------
+
+def _lines(payload: dict) -> tuple[LineQuantity, ...]:
+    return tuple(LineQuantity(line["line_number"], int(line["qty"])) for line in payload["lines"])
+
+
+def _send(client, action: ChannelAction, payload: dict) -> ActionReceipt:
+    order_id = action.order.channel_order_id
+    if action.kind == Kind.ACKNOWLEDGE:
+        return client.acknowledge(order_id)
+    if action.kind == Kind.SHIP:
+        return client.ship(order_id, ShipmentRequest(
+            lines=_lines(payload),
+            carrier=payload["carrier"],
+            method=payload.get("method", ""),
+            tracking_number=payload["tracking_number"],
+            tracking_url=payload.get("tracking_url", ""),
+            shipped_at=dt.datetime.fromisoformat(payload["shipped_at"]),
+            seller_order_id=payload.get("seller_order_id", ""),
+            is_update=payload.get("is_update", False),
+        ))
+    if action.kind == Kind.CANCEL:
+        return client.cancel(order_id, CancelRequest(lines=_lines(payload), reason=payload["reason"]))
+    if action.kind == Kind.REFUND:
+        return client.refund(order_id, RefundRequest(
+            lines=tuple(RefundLine(line["line_number"], int(line["qty"]), Decimal(line["amount"]),
+                                   Decimal(line.get("tax", "0")), Decimal(line.get("shipping", "0")))
+                        for line in payload["lines"]),
+            reason=payload["reason"],
+            comment=payload.get("comment", ""),
+        ))
+    raise PermanentChannelError(f"unknown action kind {action.kind!r}")
+
+
+EXPECTATIONS = {Kind.SHIP: "expect_shipped", Kind.CANCEL: "expect_canceled", Kind.REFUND: "expect_refunded"}
+
+
+def _not_landed(action: ChannelAction, channel_order: ChannelOrder) -> dict | None:
+    """What of the action the channel does not show yet, or None when all of it landed."""
+    if action.kind == Kind.ACKNOWLEDGE:
+        return None if channel_order.is_acknowledged else action.payload
+    if action.kind == Kind.SHIP and action.payload.get("is_update"):
+        return action.payload  # a tracking update is safe to send again
+    field = EXPECTATIONS[action.kind]
+    missing = []
+    for line in action.payload["lines"]:
+        state = channel_order.line_states.get(line["line_number"])
+        seen = {
+            "expect_shipped": state.qty_shipped if state else 0,
+            "expect_canceled": state.qty_canceled if state else 0,
+            "expect_refunded": state.refunded_amount if state else 0,
+        }[field]
+        if Decimal(str(seen)) < Decimal(str(line[field])):
+            missing.append(line)
+    if not missing:
+        return None
+    return {**action.payload, "lines": missing}
+
+
+# -- outcomes ---------------------------------------------------------------------------------------
+
+def _finish(action: ChannelAction, **fields) -> None:
+    for name, value in fields.items():
+        setattr(action, name, value)
+    action.lease_expires_at = None
+    action.save()
+
+
+def _succeeded(action: ChannelAction, receipt: ActionReceipt | None, *, verified: bool = False) -> Outcome:
+    channel = action.account.get_channel_display()
+    with transaction.atomic():
+        _finish(action, state=State.SUCCEEDED, completed_at=timezone.now(), last_error="",
+                channel_reference=(receipt.reference if receipt else "")[:128])
+        if action.shipment_id:
+            Shipment.objects.filter(pk=action.shipment_id).update(sync_state=SyncState.OK)
+        note = " (found already applied when checked)" if verified else ""
+        order_log_write(order=action.order, message=f"{action.description}: done on {channel}{note}.",
+                        type=Type.SUCCESS, initiator=Initiator.CHANNEL)
+        order_refresh_sync_state(order=action.order)
+    return Outcome(action.pk, State.SUCCEEDED)
+
+
+def _attempt_failed(action: ChannelAction, failure: RetryableChannelError) -> Outcome:
+    if action.attempts >= action.max_attempts:
+        return _failed(action, failure.message, ambiguous=failure.ambiguous)
+    delay = backoff_seconds(attempt=action.attempts, retry_after=failure.retry_after)
+    with transaction.atomic():
+        _finish(
+            action,
+            state=State.PENDING,
+            last_error=failure.message,
+            next_attempt_at=timezone.now() + dt.timedelta(seconds=delay),
+            needs_verification=action.needs_verification or failure.ambiguous,
+        )
+        order_log_write(
+            order=action.order,
+            message=f"{action.description}: attempt {action.attempts} of {action.max_attempts} failed "
+            f"({failure.message}); retrying in {delay:.0f}s.",
+            type=Type.WARNING,
+        )
+    dispatch(action.pk, countdown=delay)
+    return Outcome(action.pk, State.PENDING, failure.message)
+
+
+def _failed(action: ChannelAction, message: str, *, ambiguous: bool = False) -> Outcome:
+    with transaction.atomic():
+        _finish(action, state=State.FAILED, last_error=message,
+                needs_verification=action.needs_verification or ambiguous)
+        if action.shipment_id:
+            Shipment.objects.filter(pk=action.shipment_id).update(sync_state=SyncState.ERROR)
+        order_log_write(
+            order=action.order,
+            message=f"{action.description}: failed after {action.attempts} attempt(s): {message}. "
+            "Use Retry Failed Sync once the cause is fixed.",
+            type=Type.ERROR,
+        )
+        order_refresh_sync_state(order=action.order)
+    return Outcome(action.pk, State.FAILED, message)
+
+
+def backoff_seconds(*, attempt: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter, never sooner than the channel asked."""
+    ceiling = min(settings.CHANNEL_ACTION_BACKOFF_CAP, settings.CHANNEL_ACTION_BACKOFF_BASE * 2 ** (attempt - 1))
+    delay = random.uniform(ceiling / 2, ceiling)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay
+
+
+# -- operator retry ---------------------------------------------------------------------------------
+
+def order_retry_failed_actions(*, order_id: int, user: AbstractBaseUser | None = None) -> int:
+    """R-SYNC-3: put the order's failed actions back in the queue (they are verified first if an
+    earlier attempt may have landed). Refused when nothing failed."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        failed = list(ChannelAction.objects.filter(order=order, state=State.FAILED))
+        if not failed:
+            raise OrderActionRefused("no failed channel action")
+        now = timezone.now()
+        for action in failed:
+            action.state = State.PENDING
+            action.attempts = 0
+            action.next_attempt_at = now
+            action.save(update_fields=["state", "attempts", "next_attempt_at", "updated_at"])
+            order_log_write(order=order, message=f"{action.description}: retry requested.", user=user)
+            transaction.on_commit(lambda pk=action.pk: dispatch(pk))
+        order_refresh_sync_state(order=order)
+    return len(failed)
+
+
+def account_action_counts(accounts: Iterable[ChannelAccount]) -> dict[int, dict[str, int]]:
+    """Waiting and failed actions per account (R-SYNC-5), in one query."""
+    rows = (
+        ChannelAction.objects.filter(account__in=list(accounts))
+        .filter(Q(state__in=ChannelAction.OPEN_STATES) | Q(state=State.FAILED))
+        .values("account_id", "state")
+        .annotate(n=Count("pk"))
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for row in rows:
+        bucket = counts.setdefault(row["account_id"], {"waiting": 0, "failed": 0})
+        bucket["failed" if row["state"] == State.FAILED else "waiting"] += row["n"]
+    return counts

@@ -1,0 +1,353 @@
+"""Importing channel orders (R-SYNC-1, R-SYNC-2, R-SYNC-6; R-ACC-1/2/4/5).
+
+Incremental by the channel's last-modified time with a small overlap, page by page; each page is
+upserted in bulk under a lock on the account row (so two imports of one account cannot create the
+same order twice; the unique constraint backs that up). Channel data never takes back a local
+decision: quantities only grow, and data older than what was applied is skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from channels.clients import ChannelError, ChannelLine, ChannelOrder
+from channels.models import ChannelAccount
+from channels.registry import client_for
+
+from ..log import Initiator, LogEntry, Type, order_log_write_many
+from ..models import Order, OrderItem, Product, Shipment, ShipmentItem, SyncState
+from ..status import derive_status, order_refresh_status
+from .automation import order_apply_account_options
+from .errors import OrderActionRefused
+from .stock import consume_for_shipment, release_reservation
+
+logger = logging.getLogger("orders.importing")
+CENT = Decimal("0.01")
+REIMPORT_MAX_DAYS = 90
+
+
+@dataclass
+class ImportResult:
+    pages: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def seen(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def __str__(self) -> str:
+        return f"{self.seen} orders in {self.pages} pages: {self.created} new, {self.updated} updated, {self.unchanged} unchanged"
+
+
+class ImportFailed(Exception):
+    pass
+
+
+Progress = Callable[[ImportResult], None]
+
+
+def account_import_orders(*, account_id: int, since: dt.datetime | None = None,
+                          progress: Progress | None = None) -> ImportResult:
+    """One incremental import of an account; records the outcome on the account (R-SYNC-5)."""
+    account = ChannelAccount.objects.get(pk=account_id)
+    started = timezone.now()
+    cursor = since or account.last_import_cursor or started - dt.timedelta(days=settings.IMPORT_INITIAL_DAYS)
+    modified_since = cursor - dt.timedelta(seconds=settings.IMPORT_OVERLAP_SECONDS)
+    client = client_for(account)
+    result = _run(account, client.iter_order_pages(modified_since=modified_since), progress)
+    ChannelAccount.objects.filter(pk=account.pk).update(
+        last_import_cursor=started,
+        last_import_succeeded_at=timezone.now(),
+        last_import_error="",
+        import_failing_since=None,
+    )
+    return result
+
+
+def account_reimport_orders(*, account_id: int, created_from: dt.datetime, created_to: dt.datetime,
+                            progress: Progress | None = None) -> ImportResult:
+    """R-SYNC-6: import again every order created in a date range (up to 90 days back)."""
+    now = timezone.now()
+    if created_from < now - dt.timedelta(days=REIMPORT_MAX_DAYS):
+        raise OrderActionRefused(f"reimport goes back at most {REIMPORT_MAX_DAYS} days")
+    if created_from > created_to:
+        raise OrderActionRefused("the start of the range is after its end")
+    account = ChannelAccount.objects.get(pk=account_id)
+    pages = client_for(account).iter_order_pages(created_since=created_from, created_until=created_to)
+    return _run(account, pages, progress)
+
+
+def _run(account: ChannelAccount, pages: Iterable[list[ChannelOrder]], progress: Progress | None) -> ImportResult:
+    result = ImportResult()
+    try:
+        for page in pages:
+            follow_up = upsert_orders(account=account, channel_orders=page, result=result)
+            result.pages += 1
+            for order_id in follow_up:
+                order_apply_account_options(order_id=order_id)
+            if progress:
+                progress(result)
+    except ChannelError as failure:
+        now = timezone.now()
+        ChannelAccount.objects.filter(pk=account.pk).update(last_import_error=failure.message, last_import_error_at=now)
+        ChannelAccount.objects.filter(pk=account.pk, import_failing_since__isnull=True).update(import_failing_since=now)
+        raise ImportFailed(f"{account.title}: {failure.message}") from failure
+    return result
+
+
+def upsert_orders(*, account: ChannelAccount, channel_orders: list[ChannelOrder], result: ImportResult) -> list[int]:
+    """Create or update one page of orders in bulk; returns the ids the account options apply to."""
+    latest: dict[str, ChannelOrder] = {}
+    for channel_order in channel_orders:
+        seen = latest.get(channel_order.channel_order_id)
+        if seen is None or channel_order.updated_at >= seen.updated_at:
+            latest[channel_order.channel_order_id] = channel_order
+    with transaction.atomic():
+        ChannelAccount.objects.select_for_update().filter(pk=account.pk).first()
+        existing = {
+            order.channel_order_id: order
+            for order in Order.objects.filter(account=account, channel_order_id__in=list(latest))
+            .select_related("account")
+            .prefetch_related("items")
+        }
+        products = Product.objects.in_bulk(
+            {line.sku for order in latest.values() for line in order.lines}, field_name="sku"
+        )
+        created = _create_orders(account, [o for key, o in latest.items() if key not in existing], products)
+        updated = []
+        for key, channel_order in latest.items():
+            if key in existing:
+                if _update_order(existing[key], channel_order, products):
+                    updated.append(existing[key].pk)
+                else:
+                    result.unchanged += 1
+        result.created += len(created)
+        result.updated += len(updated)
+    return created + updated
+
+
+# -- new orders -------------------------------------------------------------------------------------
+
+def _create_orders(account: ChannelAccount, channel_orders: list[ChannelOrder], products: dict) -> list[int]:
+    if not channel_orders:
+        return []
+    built = []
+    for channel_order in channel_orders:
+        items = [_new_item(line, products) for line in channel_order.lines]
+        order = Order(
+            account=account,
+            marketplace_id=account.marketplace_id,
+            channel=account.channel,
+            **_order_fields(channel_order),
+            acknowledged_at=timezone.now() if channel_order.is_acknowledged else None,
+            subtotal=sum((item.unit_price * item.qty_ordered for item in items), Decimal("0")).quantize(CENT),
+            tax_total=sum((item.tax for item in items), Decimal("0")).quantize(CENT),
+            shipping_total=sum((item.shipping_charge for item in items), Decimal("0")).quantize(CENT),
+        )
+        order.grand_total = order.subtotal + order.tax_total + order.shipping_total
+        order.refunded_total = min(sum((item.refunded_amount for item in items), Decimal("0")), order.grand_total)
+        order.status = derive_status(channel=order.channel, lines=items, is_acknowledged=order.acknowledged_at is not None,
+                                     is_paid=order.is_paid, channel_status=order.channel_status)
+        built.append((order, items, channel_order))
+    Order.objects.bulk_create([order for order, _, _ in built], batch_size=500)
+    all_items = []
+    for order, items, _ in built:
+        for item in items:
+            item.order = order
+            all_items.append(item)
+    OrderItem.objects.bulk_create(all_items, batch_size=1000)
+
+    entries = []
+    for order, items, channel_order in built:
+        entries.append(LogEntry(order.pk, f"Imported from {account.get_channel_display()} "
+                                f"({order.get_status_display()}).", initiator=Initiator.CHANNEL))
+        entries += [
+            LogEntry(order.pk, f"Buyer requested cancellation of {item.sku}"
+                     + (f": {item.buyer_cancel_reason}" if item.buyer_cancel_reason else "") + ".",
+                     Type.WARNING, Initiator.CHANNEL)
+            for item in items if item.buyer_cancel_requested
+        ]
+    order_log_write_many(entries=entries)
+    if account.auto_shipment:
+        for order, items, channel_order in built:
+            _record_channel_shipment(order, channel_order, {item.channel_line_id: item.qty_shipped for item in items})
+    return [order.pk for order, _, _ in built]
+
+
+def _order_fields(channel_order: ChannelOrder) -> dict:
+    return {
+        "channel_order_id": channel_order.channel_order_id,
+        "customer_order_id": channel_order.customer_order_id,
+        "channel_status": channel_order.status[:32],
+        "is_paid": channel_order.is_paid,
+        "buyer_cancel_requested": channel_order.buyer_cancel_requested,
+        "fulfillment": channel_order.fulfillment,
+        "buyer_name": channel_order.buyer_name[:255],
+        "buyer_email": channel_order.buyer_email[:255],
+        "buyer_phone": channel_order.buyer_phone[:64],
+        "shipping_address": channel_order.shipping_address,
+        "shipping_method": channel_order.shipping_method[:64],
+        "sale_date": channel_order.sale_date,
+        "ship_by_date": channel_order.ship_by_date,
+        "channel_updated_at": channel_order.updated_at,
+        "currency": channel_order.currency,
+        "raw_payload": _json_safe(channel_order.raw),
+    }
+
+
+def _new_item(line: ChannelLine, products: dict) -> OrderItem:
+    product = products.get(line.sku)
+    return OrderItem(
+        channel_line_id=line.line_id,
+        channel_line_numbers=list(line.line_numbers),
+        sku=line.sku[:100],
+        title=line.title[:255],
+        product=product,
+        qty_ordered=line.qty_ordered,
+        qty_shipped=line.qty_shipped,
+        qty_canceled=line.qty_canceled,
+        unit_price=line.unit_price.quantize(CENT),
+        tax=line.tax.quantize(CENT),
+        shipping_charge=line.shipping_charge.quantize(CENT),
+        refunded_amount=line.refunded_amount.quantize(CENT),
+        channel_line_status=line.status[:32],
+        buyer_cancel_requested=line.buyer_cancel_requested,
+        buyer_cancel_reason=line.buyer_cancel_reason[:255],
+    )
+
+
+# -- known orders -----------------------------------------------------------------------------------
+
+ORDER_UPDATE_FIELDS = ["channel_status", "channel_updated_at", "raw_payload", "buyer_cancel_requested",
+                       "acknowledged_at", "ship_by_date", "updated_at"]
+
+
+def _update_order(order: Order, channel_order: ChannelOrder, products: dict) -> bool:
+    """Apply newer channel data; True if anything the operator sees changed."""
+    if order.channel_updated_at and channel_order.updated_at < order.channel_updated_at:
+        return False  # older than what was applied: never let it undo a newer state
+    channel = order.account.get_channel_display()
+    items = {item.channel_line_id: item for item in order.items.all()}
+    entries: list[LogEntry] = []
+    changed_items, new_items = [], []
+    newly_shipped: dict[str, int] = {}
+    for line in channel_order.lines:
+        item = items.get(line.line_id)
+        if item is None:
+            new_items.append(_new_item(line, products))
+            continue
+        if _apply_line(order, item, line, entries, channel, newly_shipped):
+            changed_items.append(item)
+    changed = bool(changed_items or new_items or entries)
+    if channel_order.is_acknowledged and order.acknowledged_at is None:
+        order.acknowledged_at = timezone.now()
+        changed = True
+    if channel_order.status != order.channel_status:
+        changed = True
+    if not changed and channel_order.updated_at == order.channel_updated_at:
+        return False
+    order.channel_status = channel_order.status[:32]
+    order.channel_updated_at = channel_order.updated_at
+    order.raw_payload = _json_safe(channel_order.raw)
+    order.ship_by_date = channel_order.ship_by_date or order.ship_by_date
+    order.buyer_cancel_requested = channel_order.buyer_cancel_requested
+    order.save(update_fields=ORDER_UPDATE_FIELDS)
+    if changed_items:
+        OrderItem.objects.bulk_update(changed_items, ["qty_shipped", "qty_canceled", "qty_reserved", "refunded_amount",
+                                                      "channel_line_status", "channel_line_numbers",
+                                                      "buyer_cancel_requested", "buyer_cancel_reason"])
+    if new_items:
+        for item in new_items:
+            item.order = order
+        OrderItem.objects.bulk_create(new_items)
+        entries.append(LogEntry(order.pk, f"{len(new_items)} new line(s) from {channel}.", initiator=Initiator.CHANNEL))
+    order_log_write_many(entries=entries)
+    if newly_shipped and order.account.auto_shipment:
+        _record_channel_shipment(order, channel_order, newly_shipped)
+    if changed:
+        order._prefetched_objects_cache.pop("items", None)
+        order_refresh_status(order=order, initiator=Initiator.CHANNEL)
+    return changed
+
+
+def _apply_line(order: Order, item: OrderItem, line: ChannelLine, entries: list[LogEntry], channel: str,
+                newly_shipped: dict[str, int]) -> bool:
+    before = (item.qty_shipped, item.qty_canceled, item.refunded_amount, item.channel_line_status,
+              item.buyer_cancel_requested, list(item.channel_line_numbers))
+    shipped = max(item.qty_shipped, line.qty_shipped)
+    canceled = max(item.qty_canceled, line.qty_canceled)
+    if shipped + canceled > item.qty_ordered:
+        entries.append(LogEntry(order.pk, f"{channel} reports {item.sku} shipped {line.qty_shipped} / canceled "
+                                f"{line.qty_canceled}, which conflicts with the local quantities; kept the local ones.",
+                                Type.WARNING, Initiator.CHANNEL))
+        shipped, canceled = item.qty_shipped, item.qty_canceled
+    if canceled > item.qty_canceled:
+        qty = canceled - item.qty_canceled
+        release_reservation(item=item, qty=qty)
+        entries.append(LogEntry(order.pk, f"Canceled on {channel}: {item.sku} × {qty}.", Type.WARNING, Initiator.CHANNEL))
+    if shipped > item.qty_shipped:
+        qty = shipped - item.qty_shipped
+        consume_for_shipment(item=item, qty=qty)
+        newly_shipped[item.channel_line_id] = qty
+        entries.append(LogEntry(order.pk, f"Shipped on {channel}: {item.sku} × {qty}.", Type.NOTICE, Initiator.CHANNEL))
+    if line.buyer_cancel_requested and not item.buyer_cancel_requested:
+        entries.append(LogEntry(order.pk, f"Buyer requested cancellation of {item.sku}"
+                                + (f": {line.buyer_cancel_reason}" if line.buyer_cancel_reason else "") + ".",
+                                Type.WARNING, Initiator.CHANNEL))
+    item.qty_shipped, item.qty_canceled = shipped, canceled
+    item.refunded_amount = max(item.refunded_amount, line.refunded_amount.quantize(CENT))
+    item.channel_line_status = line.status[:32]
+    item.buyer_cancel_requested = item.buyer_cancel_requested or line.buyer_cancel_requested
+    item.buyer_cancel_reason = line.buyer_cancel_reason[:255] or item.buyer_cancel_reason
+    if sorted(line.line_numbers) == sorted(item.channel_line_numbers or []):
+        item.channel_line_numbers = list(line.line_numbers)
+    after = (item.qty_shipped, item.qty_canceled, item.refunded_amount, item.channel_line_status,
+             item.buyer_cancel_requested, list(item.channel_line_numbers))
+    return before != after
+
+
+def _record_channel_shipment(order: Order, channel_order: ChannelOrder, shipped: dict[str, int]) -> None:
+    """R-ACC-5: the channel says shipped, so the store order gets a shipment that is not sent back."""
+    shipped = {line_id: qty for line_id, qty in shipped.items() if qty > 0}
+    if not shipped:
+        return
+    tracking = next((t for line in channel_order.lines for t in line.tracking), None)
+    shipment = Shipment.objects.create(
+        order=order,
+        source=Shipment.Source.CHANNEL,
+        carrier=tracking.carrier if tracking else "",
+        shipping_method=tracking.method if tracking else "",
+        tracking_number=tracking.tracking_number if tracking else "",
+        tracking_url=(tracking.tracking_url if tracking else "")[:500],
+        shipped_at=(tracking.shipped_at if tracking and tracking.shipped_at else timezone.now()),
+        sync_state=SyncState.OK,
+    )
+    items = {item.channel_line_id: item for item in OrderItem.objects.filter(order=order, channel_line_id__in=shipped)}
+    ShipmentItem.objects.bulk_create(
+        [ShipmentItem(shipment=shipment, order_item=items[line_id], qty=qty) for line_id, qty in shipped.items()
+         if line_id in items]
+    )
+    order_log_write_many(entries=[LogEntry(order.pk, f"Shipment recorded from {order.account.get_channel_display()}"
+                                           + (f" ({shipment.carrier} {shipment.tracking_number})" if tracking else "")
+                                           + ".", Type.SUCCESS, Initiator.CHANNEL)])
+
+
+def _json_safe(value):
+    """Channel payloads parsed with Decimal amounts, made storable as JSON."""
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value

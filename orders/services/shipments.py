@@ -1,0 +1,143 @@
+"""Shipments (R-SHIP-1..3): recorded locally with their tracking, sent to the channel by the outbox."""
+
+from dataclasses import dataclass, field
+import datetime as dt
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from channels.capabilities import rules_for
+
+from ..locks import lock_order
+from ..log import Type, order_log_write
+from ..models import ChannelAction, Order, OrderItem, OrderStatus, Shipment, ShipmentItem, SyncState
+from ..outbox import enqueue_action
+from ..status import order_refresh_status
+from .acknowledge import order_acknowledge
+from .channel_lines import lines_to_ship, shipped_lines
+from .errors import OrderActionRefused
+from .stock import consume_for_shipment
+
+
+@dataclass(frozen=True)
+class Tracking:
+    carrier: str
+    tracking_number: str
+    method: str = "Standard"
+    tracking_url: str = ""
+    shipped_at: dt.datetime | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def validate_tracking(*, channel: str, tracking: Tracking) -> None:
+    """R-SHIP-1: refused before anything is queued."""
+    rules = rules_for(channel)
+    if rules.requires_tracking and not tracking.tracking_number.strip():
+        raise OrderActionRefused("tracking number is required", "the channel rejects shipments without one")
+    if not tracking.carrier.strip():
+        raise OrderActionRefused("carrier is required")
+    if tracking.carrier not in rules.carriers and not tracking.tracking_url:
+        raise OrderActionRefused("tracking URL is required for a carrier the channel does not know",
+                                 tracking.carrier)
+
+
+def order_ship(
+    *,
+    order_id: int,
+    tracking: Tracking,
+    quantities: dict[int, int] | None = None,
+    user: AbstractBaseUser | None = None,
+) -> Shipment:
+    """Ship some or all open units (`quantities`: item id → units; None ships everything open)."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        validate_tracking(channel=order.channel, tracking=tracking)
+        if order.status == OrderStatus.CANCELED:
+            raise OrderActionRefused("order is canceled")
+        if order.status == OrderStatus.PENDING:
+            raise OrderActionRefused("Amazon order is Pending (not paid)")
+        items = list(order.items.select_for_update().order_by("pk"))
+        wanted = {item.pk: item.qty_open for item in items} if quantities is None else dict(quantities)
+        unknown = set(wanted) - {item.pk for item in items}
+        if unknown:
+            raise OrderActionRefused("item does not belong to the order", ", ".join(map(str, sorted(unknown))))
+        for item in items:
+            if wanted.get(item.pk, 0) > item.qty_open:
+                raise OrderActionRefused("cannot ship more than the open quantity",
+                                         f"{item.sku}: {wanted[item.pk]} asked, {item.qty_open} open")
+        if not any(qty > 0 for qty in wanted.values()):
+            raise OrderActionRefused("nothing left to ship")
+
+        if rules_for(order.channel).acknowledges_orders and not order.acknowledged_at:
+            order_acknowledge(order_id=order.pk, user=user)  # Walmart: acknowledge before ship
+            order.refresh_from_db()
+
+        shipment = Shipment.objects.create(
+            order=order,
+            carrier=tracking.carrier,
+            shipping_method=tracking.method,
+            tracking_number=tracking.tracking_number,
+            tracking_url=tracking.tracking_url,
+            shipped_at=tracking.shipped_at or timezone.now(),
+            sync_state=SyncState.PENDING,
+        )
+        lines, shipped_items, summary = [], [], []
+        for item in items:
+            qty = wanted.get(item.pk, 0)
+            if qty <= 0:
+                continue
+            lines += lines_to_ship(item=item, qty=qty)
+            ShipmentItem.objects.create(shipment=shipment, order_item=item, qty=qty)
+            item.qty_shipped += qty
+            consume_for_shipment(item=item, qty=qty)
+            shipped_items.append(item)
+            summary.append(f"{item.sku} × {qty}")
+        OrderItem.objects.bulk_update(shipped_items, ["qty_shipped", "qty_reserved"])
+        order_log_write(
+            order=order,
+            message=f"Shipment created: {', '.join(summary)} via {tracking.carrier} {tracking.tracking_number}.",
+            type=Type.SUCCESS,
+            user=user,
+        )
+        _enqueue_ship(order=order, shipment=shipment, lines=lines, user=user)
+        order_refresh_status(order=order, user=user)
+    return shipment
+
+
+def order_resend_shipping(*, order_id: int, user: AbstractBaseUser | None = None) -> Shipment:
+    """R-SHIP-3: send the latest shipment's tracking again (an update for lines already shipped)."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        shipment = (
+            Shipment.objects.filter(order=order, source=Shipment.Source.OPERATOR).order_by("-shipped_at", "-pk").first()
+        )
+        if shipment is None:
+            raise OrderActionRefused("no shipment to resend")
+        lines = []
+        for line in shipment.items.select_related("order_item"):
+            lines += shipped_lines(item=line.order_item, qty=line.qty)
+        Shipment.objects.filter(pk=shipment.pk).update(sync_state=SyncState.PENDING)
+        _enqueue_ship(order=order, shipment=shipment, lines=lines, user=user, is_update=True)
+    return shipment
+
+
+def _enqueue_ship(*, order: Order, shipment: Shipment, lines: list[dict], user, is_update: bool = False) -> None:
+    enqueue_action(
+        order=order,
+        kind=ChannelAction.Kind.SHIP,
+        description=f"{'Resend shipping information' if is_update else 'Ship'} ({shipment.carrier} "
+        f"{shipment.tracking_number})",
+        shipment=shipment,
+        user=user,
+        payload={
+            "lines": lines,
+            "carrier": shipment.carrier,
+            "method": shipment.shipping_method,
+            "tracking_number": shipment.tracking_number,
+            "tracking_url": shipment.tracking_url,
+            "shipped_at": shipment.shipped_at.isoformat(),
+            "seller_order_id": order.store_order_number or "",
+            "is_update": is_update,
+        },
+    )

@@ -17,6 +17,13 @@ class ChannelRules:
     carriers: tuple[str, ...]
     refund_reasons: tuple[str, ...] = ()
     default_refund_reason: str = ""
+    cancel_reason_by_key: tuple[tuple[str, str], ...] = ()
+
+    def cancel_reason(self, reason: str) -> str:
+        """The channel's value for a reason given as the channel's own value or as a generic key."""
+        if reason in self.cancel_reasons:
+            return reason
+        return dict(self.cancel_reason_by_key).get(reason, "")
 
 
 WALMART_CARRIERS = (
@@ -47,6 +54,13 @@ RULES = {
             "Others",
         ),
         default_refund_reason="CustomerChangedMind",
+        cancel_reason_by_key=(
+            ("out_of_stock", "SELLER_CANCEL_OUT_OF_STOCK"),
+            ("pricing_error", "SELLER_CANCEL_PRICING_ERROR"),
+            ("fraud", "SELLER_CANCEL_FRAUD_STOP_SHIPMENT"),
+            ("address_undeliverable", "SELLER_CANCEL_ADDRESS_NOT_SERVICEABLE"),
+            ("buyer_requested", "CUSTOMER_REQUESTED_SELLER_TO_CANCEL"),
+        ),
     ),
     Channel.AMAZON: ChannelRules(
         acknowledges_orders=False,
@@ -62,6 +76,13 @@ RULES = {
         carriers=("UPS", "USPS", "FedEx", "DHL", "Amazon Shipping", "OnTrac", "Other"),
         refund_reasons=("CustomerReturn", "NoInventory", "GeneralAdjustment", "CouldNotShip", "PriceError", "Other"),
         default_refund_reason="CustomerReturn",
+        cancel_reason_by_key=(
+            ("out_of_stock", "NoInventory"),
+            ("pricing_error", "GeneralAdjustment"),
+            ("fraud", "RiskAssessmentInformationNotValid"),
+            ("address_undeliverable", "ShippingAddressUndeliverable"),
+            ("buyer_requested", "BuyerCanceled"),
+        ),
     ),
 }
 

@@ -1,4 +1,4 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -12,14 +12,13 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from .admin_confirm import confirm_then_run
-from .bulk import run_for_each_order
+from .actions import ACTIONS, OrderAction, bulk_job_summary
+from .admin_confirm import bulk_hidden_fields, confirm_then_run
 from .exports import orders_csv_lines
 from .filters import OrderFilterSet, filter_param_names
-from .models import Order, OrderLog, OrderStatus, Product, Shipment, SyncState
+from .models import BulkJob, ChannelAction, Order, OrderLog, OrderStatus, Product, Shipment, SyncState
 from .selectors import order_detail, order_grid_queryset
-from .services.errors import OrderActionRefused
-from .services.store_orders import order_create_store_order, store_order_refusal
+from .services.store_orders import store_order_refusal
 
 
 class EstimatedCountPaginator(Paginator):
@@ -89,7 +88,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_max_show_all = 500
     show_full_result_count = False
     paginator = EstimatedCountPaginator
-    actions = ["create_store_order_action", "export_csv_action"]
+    actions = ["export_csv_action"]
     change_list_template = "admin/orders/order/change_list.html"
 
     # -- permissions: viewing, operating, refunding are separate (SPEC §9)
@@ -188,18 +187,14 @@ class OrderAdmin(admin.ModelAdmin):
         extra_context = {**(extra_context or {}), "export_url": reverse("admin:orders_order_export")}
         return super().changelist_view(request, extra_context)
 
-    # -- bulk actions (R-GRID-3)
-    @admin.action(description="Create Store Order", permissions=["operate"])
-    def create_store_order_action(self, request: HttpRequest, queryset: QuerySet[Order]):
-        return confirm_then_run(
-            self,
-            request,
-            queryset,
-            action_label="Create Store Order",
-            run=lambda *, order_ids, user: run_for_each_order(
-                order_ids=order_ids, action=order_create_store_order, user=user
-            ),
-        )
+    # -- bulk actions (R-GRID-3), one per entry of orders.actions.ACTIONS, plus Export CSV
+    def get_actions(self, request: HttpRequest):
+        actions = super().get_actions(request)
+        if self.has_operate_permission(request):
+            for action in ACTIONS.values():
+                name = f"{action.name}_action"
+                actions[name] = (_bulk_action(action), name, action.label)
+        return actions
 
     @admin.action(description="Export CSV", permissions=["view"])
     def export_csv_action(self, request: HttpRequest, queryset: QuerySet[Order]):
@@ -210,9 +205,9 @@ class OrderAdmin(admin.ModelAdmin):
         custom = [
             path("export/", self.admin_site.admin_view(self.export_view), name="orders_order_export"),
             path(
-                "<int:order_id>/create-store-order/",
-                self.admin_site.admin_view(self.create_store_order_view),
-                name="orders_order_create_store_order",
+                "<int:order_id>/action/<str:name>/",
+                self.admin_site.admin_view(self.order_action_view),
+                name="orders_order_action",
             ),
         ]
         return custom + super().get_urls()
@@ -233,22 +228,28 @@ class OrderAdmin(admin.ModelAdmin):
             "logs": order.logs.all(),
             "can_operate": self.has_operate_permission(request),
             "store_order_refusal": store_order_refusal(order),
+            "has_failed_actions": order.sync_state == SyncState.ERROR,
+            "has_operator_shipment": any(s.source == Shipment.Source.OPERATOR for s in order.shipments.all()),
         }
         return TemplateResponse(request, "admin/orders/order/detail.html", context)
 
-    def create_store_order_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order_id]))
+    def order_action_view(self, request: HttpRequest, order_id: int, name: str) -> HttpResponse:
+        """An action on one order from its detail page, with the same confirmation as the grid."""
+        action = ACTIONS.get(name)
+        if action is None:
+            raise Http404("No such action")
         if not self.has_operate_permission(request):
             raise PermissionDenied
-        get_object_or_404(Order, pk=order_id)
-        try:
-            order = order_create_store_order(order_id=order_id, user=request.user)
-        except OrderActionRefused as refusal:
-            self.message_user(request, f"Store order not created: {refusal}.", messages.ERROR)
-        else:
-            self.message_user(request, f"Store order #{order.store_order_number} created.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order_id]))
+        order = get_object_or_404(Order, pk=order_id)
+        detail = reverse("admin:orders_order_change", args=[order.pk])
+        if request.method == "POST" and action.form_class is None and "confirm_action" not in request.POST:
+            request.POST = request.POST.copy()
+            request.POST["confirm_action"] = "yes"  # a plain button on the detail page is its own confirmation
+        response = confirm_then_run(self, request, lambda: [order.pk], action=action, count=1, hidden={})
+        if response is None:
+            return HttpResponseRedirect(detail)
+        response.context_data["back_url"] = detail
+        return response
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
         """All orders matching the grid's current filters (the same FilterSet)."""
@@ -256,6 +257,21 @@ class OrderAdmin(admin.ModelAdmin):
             raise PermissionDenied
         filterset = OrderFilterSet(data=request.GET or None, queryset=order_grid_queryset(), request=request)
         return _csv_response(filterset.qs)
+
+
+def _bulk_action(action: OrderAction):
+    def run(modeladmin: OrderAdmin, request: HttpRequest, queryset: QuerySet[Order]):
+        return confirm_then_run(
+            modeladmin,
+            request,
+            lambda: list(queryset.order_by("pk").values_list("pk", flat=True)),
+            action=action,
+            count=queryset.count(),
+            hidden=bulk_hidden_fields(request),
+        )
+
+    run.__name__ = f"{action.name}_action"
+    return run
 
 
 def _csv_response(queryset: QuerySet[Order]) -> StreamingHttpResponse:
@@ -325,4 +341,48 @@ class ShipmentAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in Shipment._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(BulkJob)
+class BulkJobAdmin(admin.ModelAdmin):
+    """Progress of bulk actions that run in the background."""
+
+    list_display = ("created_at", "label", "progress", "state", "created_by")
+    list_filter = ("state", "action")
+    readonly_fields = ("label", "progress", "summary", "state", "error", "created_by", "created_at", "finished_at")
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Progress")
+    def progress(self, job: BulkJob):
+        return f"{job.processed} / {job.total}"
+
+    @admin.display(description="Result")
+    def summary(self, job: BulkJob):
+        return bulk_job_summary(job)
+
+
+@admin.register(ChannelAction)
+class ChannelActionAdmin(admin.ModelAdmin):
+    """The outbox, for support: what was sent, how often, and what the channel said."""
+
+    list_display = ("pk", "order", "account", "kind", "state", "attempts", "next_attempt_at", "last_error")
+    list_filter = ("state", "kind", "account")
+    list_select_related = ("order", "account")
+    search_fields = ("=order__channel_order_id",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -1,14 +1,16 @@
-"""Confirmation step for bulk actions (R-GRID-3: each action asks before it runs)."""
+"""Confirmation step for order actions (R-GRID-3: each action asks before it runs), shared by the
+grid's bulk actions and the detail page's buttons."""
 
 from collections.abc import Callable
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
+from .actions import OrderAction, bulk_job_summary, run_action
 from .bulk import BulkResult
 
 CONFIRM_FIELD = "confirm_action"
@@ -17,33 +19,51 @@ CONFIRM_FIELD = "confirm_action"
 def confirm_then_run(
     modeladmin: admin.ModelAdmin,
     request: HttpRequest,
-    queryset: QuerySet,
+    order_ids: Callable[[], list[int]],
     *,
-    action_label: str,
-    run: Callable[..., BulkResult],
-    form_class: type[forms.Form] | None = None,
+    action: OrderAction,
+    count: int,
+    hidden: dict[str, list[str]],
 ) -> HttpResponse | None:
-    """Show a confirmation page (with the action's form, if any); on confirmation call
-    `run(order_ids=…, user=…, **form.cleaned_data)` and report done / skipped in one message."""
-    form = form_class(request.POST if CONFIRM_FIELD in request.POST else None) if form_class else None
-    if CONFIRM_FIELD in request.POST and (form is None or form.is_valid()):
-        order_ids = list(queryset.order_by("pk").values_list("pk", flat=True))
-        result = run(order_ids=order_ids, user=request.user, **(form.cleaned_data if form else {}))
-        level = messages.SUCCESS if not result.skipped_count else messages.WARNING
-        modeladmin.message_user(request, result.summary(action_label), level)
+    """Show the confirmation page (with the action's form); once confirmed, run the action and report
+    done / skipped in one message. `order_ids` is called only once confirmed."""
+    confirmed = CONFIRM_FIELD in request.POST
+    form = action.form_class(request.POST if confirmed else None) if action.form_class else None
+    if confirmed and (form is None or form.is_valid()):
+        params = form.to_params() if form else {}
+        outcome = run_action(name=action.name, order_ids=order_ids(),
+                             params=params, user=request.user)
+        if isinstance(outcome, BulkResult):
+            level = messages.SUCCESS if not outcome.skipped_count else messages.WARNING
+            modeladmin.message_user(request, outcome.summary(action.label), level)
+        else:
+            link = reverse("admin:orders_bulkjob_change", args=[outcome.pk])
+            modeladmin.message_user(
+                request,
+                format_html('{}: running in the background on {} orders — <a href="{}">follow its progress</a>.',
+                            action.label, outcome.total, link),
+                messages.INFO,
+            )
         return None
 
     context = {
         **modeladmin.admin_site.each_context(request),
-        "title": f"{action_label}: are you sure?",
+        "title": f"{action.label}: are you sure?",
         "opts": modeladmin.model._meta,
-        "action_label": action_label,
-        "action_name": request.POST.get("action", ""),
+        "action_label": action.label,
         "form": form,
-        "count": queryset.count(),
-        "select_across": request.POST.get("select_across", "0"),
-        "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
-        "checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "count": count,
+        "hidden": [(name, value) for name, values in hidden.items() for value in values],
         "confirm_field": CONFIRM_FIELD,
     }
     return TemplateResponse(request, "admin/orders/order/action_confirmation.html", context)
+
+
+def bulk_hidden_fields(request: HttpRequest) -> dict[str, list[str]]:
+    """What the changelist needs to see the same action and selection again."""
+    return {
+        "action": [request.POST.get("action", "")],
+        "select_across": [request.POST.get("select_across", "0")],
+        "index": ["0"],
+        helpers.ACTION_CHECKBOX_NAME: request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+    }

@@ -17,6 +17,11 @@ class BulkResult:
         return sum(self.skipped.values())
 
     def summary(self, action_label: str) -> str:
+        if self.done + self.skipped_count == 1:
+            if self.done:
+                return f"{action_label}: done."
+            [reason] = self.skipped
+            return f"{action_label}: not done — {reason}."
         text = f"{action_label}: {self.done} done, {self.skipped_count} skipped"
         if self.skipped:
             reasons = "; ".join(f"{count} × {reason}" for reason, count in self.skipped.most_common())

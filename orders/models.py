@@ -366,3 +366,36 @@ class ChannelAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.order_id} ({self.get_state_display()})"
+
+
+class BulkJob(models.Model):
+    """A bulk action on a large selection, run by a worker (R-GRID-3); its row is the progress bar."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    action = models.CharField(max_length=32)
+    label = models.CharField(max_length=64)
+    params = models.JSONField(default=dict, blank=True)
+    order_ids = models.JSONField(default=list)
+    total = models.PositiveIntegerField()
+    processed = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=dict, blank=True, help_text="Reason → count.")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(processed__lte=F("total")), name="bulk_job_processed_within_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} on {self.total} orders"

@@ -8,6 +8,7 @@ from django.utils import timezone
 from channels.models import ChannelAccount
 
 from . import outbox
+from .actions import bulk_job_run
 from .schedules import sync_import_schedules
 from .services import importing
 
@@ -46,3 +47,8 @@ def reimport_account_orders(account_id: int, created_from: str, created_to: str)
         created_from=timezone.datetime.fromisoformat(created_from),
         created_to=timezone.datetime.fromisoformat(created_to),
     )
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def run_bulk_job(job_id: int) -> None:
+    bulk_job_run(job_id=job_id)

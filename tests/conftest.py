@@ -48,7 +48,7 @@ def _user_with_perms(django_user_model, username: str, codenames: list[str]):
 
 @pytest.fixture
 def operator(db, django_user_model):
-    return _user_with_perms(django_user_model, "operator", ["view_order", "operate_order", "view_orderlog"])
+    return _user_with_perms(django_user_model, "operator", ["view_order", "operate_order", "view_orderlog", "view_bulkjob"])
 
 
 @pytest.fixture

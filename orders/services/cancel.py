@@ -36,8 +36,10 @@ def order_cancel(*, order_id: int, reason: str, user: AbstractBaseUser | None = 
     with transaction.atomic():
         order = lock_order(order_id)
         rules = rules_for(order.channel)
-        if reason not in rules.cancel_reasons:
+        channel_reason = rules.cancel_reason(reason)
+        if not channel_reason:
             raise OrderActionRefused("a valid cancellation reason is required", reason or "none given")
+        reason = channel_reason
         if order.status == OrderStatus.CANCELED:
             raise OrderActionRefused("order is canceled")
         if order.status == OrderStatus.PENDING:

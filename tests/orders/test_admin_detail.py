@@ -38,11 +38,11 @@ def test_r_grid_4_create_order_button_creates_store_order(operator_client, walma
     html = operator_client.get(detail_url(order)).content.decode()
     assert 'id="create-store-order"' in html
 
-    response = operator_client.post(reverse("admin:orders_order_create_store_order", args=[order.pk]), follow=True)
+    response = operator_client.post(reverse("admin:orders_order_action", args=[order.pk, "create_store_order"]), follow=True)
 
     order.refresh_from_db()
     assert order.store_order_number
-    assert [str(m) for m in response.context["messages"]] == [f"Store order #{order.store_order_number} created."]
+    assert [str(m) for m in response.context["messages"]] == ["Create Store Order: done."]
 
 
 def test_r_grid_4_create_order_button_explains_a_refusal(operator_client, walmart_account):
@@ -50,15 +50,15 @@ def test_r_grid_4_create_order_button_explains_a_refusal(operator_client, walmar
     html = operator_client.get(detail_url(order)).content.decode()
     assert 'id="create-store-order"' not in html
     assert "Create Order is not available: order is canceled." in html
-    response = operator_client.post(reverse("admin:orders_order_create_store_order", args=[order.pk]), follow=True)
-    assert [str(m) for m in response.context["messages"]] == ["Store order not created: order is canceled."]
+    response = operator_client.post(reverse("admin:orders_order_action", args=[order.pk, "create_store_order"]), follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Create Store Order: not done — order is canceled."]
 
 
 def test_r_grid_4_viewer_sees_no_create_button_and_cannot_post(client, viewer, walmart_account):
     order = create_order(account=walmart_account)
     client.force_login(viewer)
     assert 'id="create-store-order"' not in client.get(detail_url(order)).content.decode()
-    response = client.post(reverse("admin:orders_order_create_store_order", args=[order.pk]))
+    response = client.post(reverse("admin:orders_order_action", args=[order.pk, "create_store_order"]))
     assert response.status_code == 403
     assert Order.objects.get(pk=order.pk).store_order_number is None
 

@@ -16,6 +16,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 run: export DEBUG ?= 1
+run: export IMPORT_INTERVAL_SECONDS ?= 15
 run: export PATH := $(abspath $(BIN)):$(PATH)
 run: venv
 	mkdir -p var/broker/queue var/broker/processed
@@ -24,6 +25,9 @@ run: venv
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/honcho start
 
+# Tests publish Celery messages to Redis when it is configured (the real-worker test needs that),
+# and to an in-memory broker otherwise.
+test: export CELERY_BROKER_URL := $(or $(REDIS_URL),memory://)
 test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
 

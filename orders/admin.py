@@ -12,6 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from . import admin_accounts  # noqa: F401  (the account admin, with sync health and imports)
 from .actions import ACTIONS, OrderAction, bulk_job_summary
 from .admin_confirm import bulk_hidden_fields, confirm_then_run
 from .exports import orders_csv_lines

@@ -88,7 +88,7 @@ def dispatch(action_id: int, *, countdown: float = 0) -> None:
     from .tasks import process_channel_action
 
     try:
-        process_channel_action.apply_async(args=[action_id], countdown=countdown)
+        process_channel_action.apply_async(args=[action_id], countdown=countdown or None)
     except Exception:  # broker down: the sweeper will pick the action up
         logger.warning("could not dispatch channel action %s; the sweeper will", action_id, exc_info=True)
 
@@ -276,6 +276,10 @@ def _succeeded(action: ChannelAction, receipt: ActionReceipt | None, *, verified
         order_log_write(order=action.order, message=f"{action.description}: done on {channel}{note}.",
                         type=Type.SUCCESS, initiator=Initiator.CHANNEL)
         order_refresh_sync_state(order=action.order)
+        # The order's next action waited behind this one: hand it to a worker now.
+        successor = ChannelAction.objects.filter(order=action.order, state=State.PENDING, pk__gt=action.pk).order_by("pk").first()
+        if successor:
+            transaction.on_commit(lambda: dispatch(successor.pk))
     return Outcome(action.pk, State.SUCCEEDED)
 
 

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 
 from channels.models import Channel, ChannelAccount, Marketplace
 from orders.models import Order
+from orders.schedules import sync_import_schedules
 from tests.factories import ProductFactory
 
 DEMO_ACCOUNTS = [
@@ -48,6 +49,7 @@ class Command(BaseCommand):
                 account.set_credentials(**spec["credentials"])
                 account.save()
                 self.stdout.write(f"Account {account.title} → {account.base_url}")
+        sync_import_schedules()
         for n in range(30):
             ProductFactory(sku=f"DEMO-{n:03d}", stock_qty=50)
         if Order.objects.exists():

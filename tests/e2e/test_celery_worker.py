@@ -1,0 +1,76 @@
+"""End to end with a real Celery worker on Redis and PostgreSQL: beat-style import task, automatic
+acknowledge, an operator's shipment pushed as soon as its transaction commits (R-SYNC-4)."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+
+from config.celery import app as celery_app
+from orders.models import Order
+from orders.services.shipments import Tracking, order_ship
+from orders.tasks import import_account_orders
+
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.postgres,
+    pytest.mark.celery_worker,
+    pytest.mark.django_db(transaction=True),
+]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(condition, *, timeout: float = 30.0, what: str = "") -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if condition():
+            return time.monotonic() - started
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def worker():
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        pytest.fail("the real-worker test needs CELERY_BROKER_URL (or REDIS_URL) pointing at Redis") if os.environ.get(
+            "CI") else pytest.skip("needs Redis as the Celery broker")
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+    }
+    celery_app.control.purge()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=2",
+         "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def test_end_to_end_import_acknowledge_and_ship_through_a_real_worker(sandbox, wm_account, worker):
+    [po] = sandbox.walmart.create_orders(count=1, qty=2)
+
+    import_account_orders.delay(wm_account.pk)
+    wait_for(lambda: sandbox.walmart.orders[po].acknowledged, what="the automatic acknowledge")
+
+    order = Order.objects.get(channel_order_id=po)
+    assert order.store_order_number
+    with transaction.atomic():
+        order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number="1ZE2E"))
+    latency = wait_for(lambda: sandbox.walmart.orders[po].lines[0].shipped == 2, what="the shipment on Walmart")
+    print(f"commit → sandbox received the shipment: {latency * 1000:.0f} ms")
+    wait_for(lambda: Order.objects.get(pk=order.pk).sync_state == "ok", what="the outcome in the Order Log")
+    assert order.logs.filter(message__startswith="Ship (UPS 1ZE2E): done on Walmart").exists()
+    assert len(sandbox.requests.all(method="POST", path="/shipping$")) == 1

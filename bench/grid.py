@@ -37,18 +37,18 @@ try:
                 buyer_phone, shipping_address, shipping_method, sale_date, ship_by_date, currency, subtotal,
                 shipping_total, tax_total, grand_total, adjustment_fee, refunded_total, store_order_number,
                 store_order_created_at, sync_state, sync_error, raw_payload, created_at, updated_at)
-            SELECT CASE WHEN n % 2 = 0 THEN %(wm)s ELSE %(az)s END,
-                   CASE WHEN n % 2 = 0 THEN %(wm_mp)s ELSE %(az_mp)s END,
-                   CASE WHEN n % 2 = 0 THEN 'walmart' ELSE 'amazon' END,
+            SELECT CASE WHEN n %% 2 = 0 THEN %(wm)s ELSE %(az)s END,
+                   CASE WHEN n %% 2 = 0 THEN %(wm_mp)s ELSE %(az_mp)s END,
+                   CASE WHEN n %% 2 = 0 THEN 'walmart' ELSE 'amazon' END,
                    (1800000000000 + n)::text, (5200000000000 + n)::text,
-                   (ARRAY['created','unshipped','partially_shipped','shipped','canceled','pending'])[1 + n % 6],
-                   'x', true, n % 97 = 0, CASE WHEN n % 10 = 0 THEN 'channel' ELSE 'merchant' END,
+                   (ARRAY['created','unshipped','partially_shipped','shipped','canceled','pending'])[1 + n %% 6],
+                   'x', true, n %% 97 = 0, CASE WHEN n %% 10 = 0 THEN 'channel' ELSE 'merchant' END,
                    'Buyer ' || n, 'buyer' || n || '@example.com', '555', '{}'::jsonb, 'Standard',
                    now() - (n || ' minutes')::interval, now() - (n || ' minutes')::interval + interval '3 days',
                    'USD', 20, 2, 1.6, 23.6, 0, 0,
-                   CASE WHEN n % 3 = 0 THEN (100000000 + n)::text END,
-                   CASE WHEN n % 3 = 0 THEN now() END,
-                   CASE WHEN n % 1000 = 0 THEN 'error' ELSE 'ok' END, '', '{}'::jsonb, now(), now()
+                   CASE WHEN n %% 3 = 0 THEN (100000000 + n)::text END,
+                   CASE WHEN n %% 3 = 0 THEN now() END,
+                   CASE WHEN n %% 1000 = 0 THEN 'error' ELSE 'ok' END, '', '{}'::jsonb, now(), now()
             FROM generate_series(1, %(n)s) AS n
             """,
             {"n": args.orders, "wm": walmart.pk, "az": amazon.pk, "wm_mp": walmart.marketplace_id,

@@ -110,13 +110,36 @@ class RefundLine:
     amount: Decimal
     tax: Decimal = Decimal("0")
     shipping: Decimal = Decimal("0")
+    return_line_number: int | None = None
 
 
 @dataclass(frozen=True)
 class RefundRequest:
+    """A refund of shipped units; through the channel's return (RMA) when `return_order_id` is set."""
+
     lines: tuple[RefundLine, ...]
     reason: str
     comment: str = ""
+    return_order_id: str = ""
+    customer_order_id: str = ""
+
+
+@dataclass(frozen=True)
+class ReturnLine:
+    return_line_number: int
+    line_number: str
+    qty: int
+    qty_refunded: int
+
+
+@dataclass(frozen=True)
+class ChannelReturn:
+    return_order_id: str
+    channel_order_id: str
+    status: str
+    created_at: dt.datetime | None
+    lines: tuple[ReturnLine, ...]
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -181,5 +204,7 @@ class ChannelClient(Protocol):
     def cancel(self, channel_order_id: str, cancellation: CancelRequest) -> ActionReceipt: ...
 
     def refund(self, channel_order_id: str, refund: RefundRequest) -> ActionReceipt: ...
+
+    def iter_returns(self, *, modified_since: dt.datetime | None = None) -> Iterator[list[ChannelReturn]]: ...
 
     def close(self) -> None: ...

@@ -36,6 +36,7 @@ class CreditMemo(models.Model):
     adjustment_fee = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     grand_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
 
+    channel_actions = models.ManyToManyField("orders.ChannelAction", blank=True, related_name="credit_memos")
     channel_reference = models.CharField(max_length=128, blank=True)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)

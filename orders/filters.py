@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from channels.models import Channel, ChannelAccount, Marketplace
 
-from .models import Fulfillment, Order, OrderItem, OrderStatus, SyncState
+from .models import Fulfillment, Order, OrderItem, OrderReturn, OrderStatus, SyncState
 
 YES_NO = [("true", "Yes"), ("false", "No")]
 
@@ -41,6 +41,12 @@ class OrderFilterSet(django_filters.FilterSet):
         empty_label="Any",
     )
     fulfillment = django_filters.ChoiceFilter(choices=Fulfillment.choices, empty_label="Any fulfillment")
+    has_return = django_filters.ChoiceFilter(
+        label="Has return",
+        choices=YES_NO,
+        method="filter_has_return",
+        empty_label="Any",
+    )
 
     class Meta:
         model = Order
@@ -63,6 +69,10 @@ class OrderFilterSet(django_filters.FilterSet):
 
     def filter_store_order_created(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(store_order_number__isnull=value != "true")
+
+    def filter_has_return(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        has_return = Exists(OrderReturn.objects.filter(order=OuterRef("pk")))
+        return queryset.filter(has_return) if value == "true" else queryset.exclude(has_return)
 
     def filter_sync_error(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == "true":

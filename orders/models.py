@@ -416,3 +416,37 @@ class BulkJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} on {self.total} orders"
+
+
+class OrderReturn(models.Model):
+    """A return (RMA) opened on the channel (Walmart Returns API), linked to the order's lines."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="returns")
+    return_order_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=32, blank=True)
+    created_on_channel = models.DateTimeField(null=True, blank=True)
+    raw_payload = ChannelJSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "return_order_id"], name="order_return_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Return {self.return_order_id}"
+
+
+class OrderReturnLine(models.Model):
+    order_return = models.ForeignKey(OrderReturn, on_delete=models.CASCADE, related_name="lines")
+    order_item = models.ForeignKey(OrderItem, on_delete=models.CASCADE, related_name="return_lines")
+    return_line_number = models.PositiveIntegerField()
+    channel_line_number = models.CharField(max_length=32)
+    qty = models.PositiveIntegerField()
+    qty_refunded = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order_return", "return_line_number"], name="order_return_line_uniq"),
+            models.CheckConstraint(condition=Q(qty_refunded__lte=F("qty")), name="order_return_line_refunded_within_qty"),
+        ]

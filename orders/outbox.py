@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import random
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -49,6 +49,26 @@ from .services.errors import OrderActionRefused
 logger = logging.getLogger("orders.outbox")
 State = ChannelAction.State
 Kind = ChannelAction.Kind
+
+
+# -- listeners -------------------------------------------------------------------------------------
+
+OutcomeListener = Callable[[ChannelAction], None]
+_outcome_listeners: list[OutcomeListener] = []
+
+
+def on_action_outcome(listener: OutcomeListener) -> OutcomeListener:
+    """Register a function called, inside the outcome's transaction, whenever an action succeeds or
+    fails for good. Apps that point at actions (credit memos) follow them this way, so orders/
+    never imports them."""
+    if listener not in _outcome_listeners:
+        _outcome_listeners.append(listener)
+    return listener
+
+
+def _notify(action: ChannelAction) -> None:
+    for listener in _outcome_listeners:
+        listener(action)
 
 
 # -- writing --------------------------------------------------------------------------------------
@@ -223,10 +243,13 @@ def _send(client, action: ChannelAction, payload: dict) -> ActionReceipt:
     if action.kind == Kind.REFUND:
         return client.refund(order_id, RefundRequest(
             lines=tuple(RefundLine(line["line_number"], int(line["qty"]), Decimal(line["amount"]),
-                                   Decimal(line.get("tax", "0")), Decimal(line.get("shipping", "0")))
+                                   Decimal(line.get("tax", "0")), Decimal(line.get("shipping", "0")),
+                                   line.get("return_line_number"))
                         for line in payload["lines"]),
             reason=payload["reason"],
             comment=payload.get("comment", ""),
+            return_order_id=payload.get("return_order_id", ""),
+            customer_order_id=action.order.customer_order_id,
         ))
     raise PermanentChannelError(f"unknown action kind {action.kind!r}")
 
@@ -276,6 +299,7 @@ def _succeeded(action: ChannelAction, receipt: ActionReceipt | None, *, verified
         order_log_write(order=action.order, message=f"{action.description}: done on {channel}{note}.",
                         type=Type.SUCCESS, initiator=Initiator.CHANNEL)
         order_refresh_sync_state(order=action.order)
+        _notify(action)
         # The order's next action waited behind this one: hand it to a worker now.
         successor = ChannelAction.objects.filter(order=action.order, state=State.PENDING, pk__gt=action.pk).order_by("pk").first()
         if successor:
@@ -318,6 +342,7 @@ def _failed(action: ChannelAction, message: str, *, ambiguous: bool = False) -> 
             type=Type.ERROR,
         )
         order_refresh_sync_state(order=action.order)
+        _notify(action)
     return Outcome(action.pk, State.FAILED, message)
 
 
@@ -347,6 +372,7 @@ def order_retry_failed_actions(*, order_id: int, user: AbstractBaseUser | None =
             action.next_attempt_at = now
             action.save(update_fields=["state", "attempts", "next_attempt_at", "updated_at"])
             order_log_write(order=order, message=f"{action.description}: retry requested.", user=user)
+            _notify(action)
             transaction.on_commit(lambda pk=action.pk: dispatch(pk))
         order_refresh_sync_state(order=order)
     return len(failed)

@@ -20,6 +20,7 @@ from ..clients import (
     ActionReceipt,
     CancelRequest,
     ChannelOrder,
+    ChannelReturn,
     OrderNotFound,
     PermanentChannelError,
     RefundRequest,
@@ -27,7 +28,7 @@ from ..clients import (
     ShipmentRequest,
 )
 from ..http import DEFAULT_TIMEOUT, make_session, parse_json, raise_for_status, send
-from .parser import parse_order
+from .parser import parse_order, parse_return
 
 logger = logging.getLogger("channels.walmart")
 SERVICE_NAME = "Walmart Marketplace"
@@ -197,7 +198,8 @@ class WalmartClient:
         body = self._call("GET", f"/v3/orders/{urllib.parse.quote(channel_order_id)}", describe="Walmart order")
         return parse_order(body["order"])
 
-    def iter_returns(self, *, modified_since: dt.datetime | None = None, page_size: int = 100) -> Iterator[list[dict]]:
+    def iter_returns(self, *, modified_since: dt.datetime | None = None,
+                     page_size: int = MAX_PAGE) -> Iterator[list[ChannelReturn]]:
         params = {"limit": str(min(page_size, MAX_PAGE))}
         if modified_since:
             params["returnLastModifiedStartDate"] = _date_param(modified_since)
@@ -206,7 +208,7 @@ class WalmartClient:
             body = self._call("GET", path, describe="Walmart returns", not_found_is_empty=True)
             if not body:
                 return
-            yield body.get("returnOrders") or []
+            yield [parse_return(item) for item in body.get("returnOrders") or []]
             cursor = (body.get("meta") or {}).get("nextCursor")
             path = f"/v3/returns{cursor}" if cursor else ""
 
@@ -264,6 +266,8 @@ class WalmartClient:
         return self._post_order(channel_order_id, "cancel", body, "Walmart cancel")
 
     def refund(self, channel_order_id: str, refund: RefundRequest) -> ActionReceipt:
+        if refund.return_order_id:
+            return self._refund_return(refund)
         lines = []
         for line in refund.lines:
             charges = [{"refundReason": refund.reason, "charge": {
@@ -279,16 +283,16 @@ class WalmartClient:
         body = {"orderRefund": {"purchaseOrderId": channel_order_id, "orderLines": {"orderLine": lines}}}
         return self._post_order(channel_order_id, "refund", body, "Walmart refund")
 
-    def refund_return(self, return_order_id: str, *, customer_order_id: str,
-                      lines: list[tuple[int, int]]) -> ActionReceipt:
-        """Refund through the Returns API: (returnOrderLineNumber, qty) pairs."""
-        body = {"customerOrderId": customer_order_id, "refundLines": [
-            {"returnOrderLineNumber": number, "quantity": {"unitOfMeasure": "EA", "measurementValue": qty}}
-            for number, qty in lines
+    def _refund_return(self, refund: RefundRequest) -> ActionReceipt:
+        """Returned lines are refunded through the Returns API (CONTRACTS.md, Walmart §6)."""
+        body = {"customerOrderId": refund.customer_order_id, "refundLines": [
+            {"returnOrderLineNumber": line.return_line_number,
+             "quantity": {"unitOfMeasure": "EA", "measurementValue": line.qty}}
+            for line in refund.lines
         ]}
-        self._call("POST", f"/v3/returns/{urllib.parse.quote(return_order_id)}/refund", describe="Walmart return refund",
-                   mutation=True, json_body=body)
-        return ActionReceipt(reference=return_order_id)
+        self._call("POST", f"/v3/returns/{urllib.parse.quote(refund.return_order_id)}/refund",
+                   describe="Walmart return refund", mutation=True, json_body=body)
+        return ActionReceipt(reference=refund.return_order_id)
 
 
 __all__ = ["WalmartClient", "RetryableChannelError"]

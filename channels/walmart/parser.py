@@ -7,7 +7,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from ..clients import ChannelLine, ChannelOrder, LineState, TrackingInfo
+from ..clients import ChannelLine, ChannelOrder, ChannelReturn, LineState, ReturnLine, TrackingInfo
 
 OPEN_STATUSES = {"Created", "Acknowledged"}
 
@@ -169,5 +169,27 @@ def parse_order(data: dict) -> ChannelOrder:
                                   refunded_amount=raw.refunded)
             for raw in raw_lines
         },
+        raw=data,
+    )
+
+
+def parse_return(data: dict) -> ChannelReturn:
+    lines = data.get("returnOrderLines") or []
+    created = data.get("returnOrderDate")
+    return ChannelReturn(
+        return_order_id=str(data["returnOrderId"]),
+        channel_order_id=str(lines[0].get("purchaseOrderId", "")) if lines else "",
+        status=str(lines[0].get("currentRefundStatus", "")) if lines else "",
+        created_at=dt.datetime.fromisoformat(created) if isinstance(created, str) else from_ms(created),
+        lines=tuple(
+            ReturnLine(
+                return_line_number=int(line["returnOrderLineNumber"]),
+                line_number=str(line.get("purchaseOrderLineNumber", "")),
+                qty=int((line.get("quantity") or {}).get("measurementValue") or 0),
+                qty_refunded=int((line.get("quantity") or {}).get("measurementValue") or 0)
+                if line.get("currentRefundStatus") == "REFUND_COMPLETED" else 0,
+            )
+            for line in lines
+        ),
         raw=data,
     )

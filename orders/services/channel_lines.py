@@ -4,7 +4,11 @@ An item normally maps to one channel line. Walmart's duplicated single-unit line
 merged into one item whose line numbers are kept shipped first, open next, canceled last: shipping
 takes open units from the front, canceling takes them from the back."""
 
+from decimal import Decimal
+
 from ..models import OrderItem
+
+CENT = Decimal("0.01")
 
 
 def lines_to_ship(*, item: OrderItem, qty: int) -> list[dict]:
@@ -31,3 +35,26 @@ def shipped_lines(*, item: OrderItem, qty: int) -> list[dict]:
     if len(numbers) == 1:
         return [{"line_number": numbers[0], "qty": qty, "expect_shipped": item.qty_shipped}]
     return [{"line_number": number, "qty": 1, "expect_shipped": 1} for number in numbers[:qty]]
+
+
+def lines_to_refund(*, item: OrderItem, qty: int, amount, tax, shipping) -> list[dict]:
+    """Line entries for refunding `qty` shipped units (call before item.qty_refunded and
+    item.refunded_amount grow). Money is spread evenly over merged single-unit lines; the expected
+    figure is what the channel should show refunded on that line once this lands."""
+    numbers = item.channel_line_numbers or [item.channel_line_id]
+    total = amount + tax + shipping
+    if len(numbers) == 1:
+        return [{"line_number": numbers[0], "qty": qty, "amount": str(amount), "tax": str(tax),
+                 "shipping": str(shipping), "expect_refunded": str(item.refunded_amount + total)}]
+    start = item.qty_refunded
+    chosen = numbers[start:start + qty]
+    entries = []
+    for index, number in enumerate(chosen):
+        last = index == len(chosen) - 1
+        unit_amount = amount - (amount / qty).quantize(CENT) * (qty - 1) if last else (amount / qty).quantize(CENT)
+        unit_tax = tax - (tax / qty).quantize(CENT) * (qty - 1) if last else (tax / qty).quantize(CENT)
+        unit_shipping = shipping if index == 0 else Decimal("0")
+        entries.append({"line_number": number, "qty": 1, "amount": str(unit_amount), "tax": str(unit_tax),
+                        "shipping": str(unit_shipping),
+                        "expect_refunded": str(unit_amount + unit_tax + unit_shipping)})
+    return entries

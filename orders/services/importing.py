@@ -18,12 +18,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from channels.clients import ChannelError, ChannelLine, ChannelOrder
+from channels.clients import ChannelError, ChannelLine, ChannelOrder, ChannelReturn
 from channels.models import ChannelAccount
 from channels.registry import client_for
 
 from ..log import Initiator, LogEntry, Type, order_log_write_many
-from ..models import Order, OrderItem, Product, Shipment, ShipmentItem, SyncState
+from ..models import Order, OrderItem, OrderReturn, OrderReturnLine, Product, Shipment, ShipmentItem, SyncState
 from ..status import derive_status, order_refresh_status
 from .automation import order_apply_account_options, orders_needing_account_options
 from .errors import OrderActionRefused
@@ -66,6 +66,12 @@ def account_import_orders(*, account_id: int, since: dt.datetime | None = None,
     modified_since = cursor - dt.timedelta(seconds=settings.IMPORT_OVERLAP_SECONDS)
     client = client_for(account)
     result = _run(account, client.iter_order_pages(modified_since=modified_since, page_size=IMPORT_PAGE_SIZE), progress)
+    try:
+        for returns in client.iter_returns(modified_since=modified_since):
+            upsert_returns(account=account, channel_returns=returns)
+    except ChannelError as failure:
+        _record_import_failure(account, failure)
+        raise ImportFailed(f"{account.title} (returns): {failure.message}") from failure
     ChannelAccount.objects.filter(pk=account.pk).update(
         last_import_cursor=started,
         last_import_succeeded_at=timezone.now(),
@@ -100,11 +106,56 @@ def _run(account: ChannelAccount, pages: Iterable[list[ChannelOrder]], progress:
             if progress:
                 progress(result)
     except ChannelError as failure:
-        now = timezone.now()
-        ChannelAccount.objects.filter(pk=account.pk).update(last_import_error=failure.message, last_import_error_at=now)
-        ChannelAccount.objects.filter(pk=account.pk, import_failing_since__isnull=True).update(import_failing_since=now)
+        _record_import_failure(account, failure)
         raise ImportFailed(f"{account.title}: {failure.message}") from failure
     return result
+
+
+def _record_import_failure(account: ChannelAccount, failure: ChannelError) -> None:
+    now = timezone.now()
+    ChannelAccount.objects.filter(pk=account.pk).update(last_import_error=failure.message, last_import_error_at=now)
+    ChannelAccount.objects.filter(pk=account.pk, import_failing_since__isnull=True).update(import_failing_since=now)
+
+
+def upsert_returns(*, account: ChannelAccount, channel_returns: list[ChannelReturn]) -> int:
+    """Link the channel's returns (RMAs) to orders and lines; returns how many were new."""
+    orders = {
+        order.channel_order_id: order
+        for order in Order.objects.filter(
+            account=account, channel_order_id__in={r.channel_order_id for r in channel_returns}
+        ).prefetch_related("items")
+    }
+    created = 0
+    with transaction.atomic():
+        for channel_return in channel_returns:
+            order = orders.get(channel_return.channel_order_id)
+            if order is None:
+                continue  # an order we have not imported (older than the import window)
+            items = {number: item for item in order.items.all() for number in (item.channel_line_numbers or [item.channel_line_id])}
+            order_return, is_new = OrderReturn.objects.update_or_create(
+                order=order, return_order_id=channel_return.return_order_id,
+                defaults={"status": channel_return.status[:32], "created_on_channel": channel_return.created_at,
+                          "raw_payload": channel_return.raw},
+            )
+            for line in channel_return.lines:
+                item = items.get(line.line_number)
+                if item is None:
+                    continue
+                return_line, _ = OrderReturnLine.objects.get_or_create(
+                    order_return=order_return, return_line_number=line.return_line_number,
+                    defaults={"order_item": item, "channel_line_number": line.line_number, "qty": line.qty},
+                )
+                if line.qty_refunded > return_line.qty_refunded:
+                    return_line.qty_refunded = min(line.qty_refunded, return_line.qty)
+                    return_line.save(update_fields=["qty_refunded"])
+            if is_new:
+                created += 1
+                summary = ", ".join(f"{items[l.line_number].sku} × {l.qty}" for l in channel_return.lines
+                                    if l.line_number in items)
+                order_log_write_many(entries=[LogEntry(order.pk, f"Return {channel_return.return_order_id} opened on "
+                                                       f"{account.get_channel_display()}: {summary}.", Type.WARNING,
+                                                       Initiator.CHANNEL)])
+    return created
 
 
 def upsert_orders(*, account: ChannelAccount, channel_orders: list[ChannelOrder], result: ImportResult) -> list[int]:

@@ -1,0 +1,264 @@
+"""The one place that decides what a credit memo does (SPEC §5: R-CM-1..9, R-CAN-4, R-ACC-3):
+which orders allow one, which units are canceled and which refunded, with which reason, and how
+much money. Pure: it reads the (locked) order and items and returns a plan or a refusal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from channels.capabilities import rules_for
+from channels.models import Channel
+from orders.models import Order, OrderItem, OrderStatus
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+CANCEL = "cancel"
+REFUND = "refund"
+
+ALLOWED_STATUSES = {
+    Channel.WALMART: {OrderStatus.UNSHIPPED, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED},  # R-CM-1
+    Channel.AMAZON: {OrderStatus.UNSHIPPED, OrderStatus.SHIPPED},  # R-CM-2
+}
+AMAZON_UNSHIPPED_REFUND_REASON = "NoInventory"  # R-CM-3
+AMAZON_SHIPPED_REFUND_REASON = "CustomerReturn"  # R-CM-3
+
+
+class CreditMemoRefused(Exception):
+    """A memo the rules do not allow; the message is for the operator and names the rule."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        self.rule = rule
+        super().__init__(f"{message} ({rule})")
+
+
+@dataclass(frozen=True)
+class MemoInput:
+    quantities: dict[int, int]  # order item id → units to credit
+    shipping_refund: Decimal = ZERO
+    adjustment_refund: Decimal = ZERO
+    adjustment_fee: Decimal = ZERO
+    restock: bool = False
+    refund_reason: str = ""
+    comment: str = ""
+
+
+@dataclass
+class PlannedLine:
+    item: OrderItem
+    action: str  # CANCEL | REFUND
+    qty: int
+    amount: Decimal  # price of the units (adjustments folded into the first refund line)
+    tax: Decimal
+    reason: str
+    shipping: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.amount + self.tax + self.shipping
+
+
+@dataclass
+class MemoPlan:
+    lines: list[PlannedLine]
+    shipping_refund: Decimal
+    adjustment_refund: Decimal
+    adjustment_fee: Decimal
+    refund_reason: str
+    restock: bool
+    buyer_canceled: bool
+    sends_to_channel: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def items_total(self) -> Decimal:
+        return sum((line.amount + line.tax for line in self.lines), ZERO) - self.adjustment_refund + self.adjustment_fee
+
+    @property
+    def grand_total(self) -> Decimal:
+        return sum((line.total for line in self.lines), ZERO)
+
+    @property
+    def refund_total(self) -> Decimal:
+        return sum((line.total for line in self.lines if line.action == REFUND), ZERO)
+
+    @property
+    def channel_action(self) -> str:
+        actions = {line.action for line in self.lines}
+        if not self.sends_to_channel or not actions:
+            return "none"
+        return "cancel_and_refund" if actions == {CANCEL, REFUND} else actions.pop()
+
+
+def creditable_qty(item: OrderItem) -> int:
+    return item.qty_ordered - item.qty_canceled - item.qty_refunded
+
+
+def tax_share(item: OrderItem, *, already: int, qty: int) -> Decimal:
+    """Tax of `qty` more units after `already` credited ones, rounded so that all units add up to
+    exactly the line's tax."""
+    def upto(units: int) -> Decimal:
+        return (item.tax * units / item.qty_ordered).quantize(CENT)
+
+    return upto(already + qty) - upto(already)
+
+
+def line_refundable(item: OrderItem) -> Decimal:
+    """What the channel still holds for the item's shipped units: price, tax and shipping of the
+    shipped share, less what was refunded (the Walmart refund cap)."""
+    share = Decimal(item.qty_shipped) / Decimal(item.qty_ordered)
+    charged = item.unit_price * item.qty_shipped + ((item.tax + item.shipping_charge) * share).quantize(CENT)
+    return charged - item.refunded_amount
+
+
+def remaining_shipping(order: Order, shipping_refunded: Decimal) -> Decimal:
+    return max(order.shipping_total - shipping_refunded, ZERO)
+
+
+def full_memo(order: Order, items: list[OrderItem], shipping_refunded: Decimal) -> MemoInput:
+    """Everything still creditable, shipping included: the form's default, and the only memo an
+    order with an adjustment fee allows (R-CM-7)."""
+    # Shipping of the shipped units still held; canceling returns the rest on the channel.
+    shipping = sum(
+        ((item.shipping_charge * (item.qty_shipped - item.qty_refunded) / item.qty_ordered).quantize(CENT)
+         for item in items if item.qty_shipped > item.qty_refunded),
+        ZERO,
+    )
+    return MemoInput(
+        quantities={item.pk: creditable_qty(item) for item in items},
+        shipping_refund=min(shipping, remaining_shipping(order, shipping_refunded)),
+    )
+
+
+def refusal_for_status(order: Order) -> CreditMemoRefused | None:
+    """R-CM-1, R-CM-2, R-CAN-4: which orders take a credit memo at all."""
+    channel = order.get_channel_display()
+    if order.status in ALLOWED_STATUSES[Channel(order.channel)]:
+        return None
+    if order.status == OrderStatus.CREATED:
+        return CreditMemoRefused("R-CAN-4", "Created orders cannot be refunded by a credit memo: cancel it on "
+                                 f"{channel}; the status sync will mark it Canceled")
+    if order.status == OrderStatus.PENDING:
+        return CreditMemoRefused("R-CAN-4", "Pending (unpaid) Amazon orders cannot be refunded by a credit memo: "
+                                 "cancel it on Amazon; the status sync will mark it Canceled")
+    if order.status == OrderStatus.CANCELED:
+        return CreditMemoRefused("R-CM-1", "Canceled orders have nothing left to credit")
+    return CreditMemoRefused("R-CM-2" if order.channel == Channel.AMAZON else "R-CM-1",
+                             f"{order.get_status_display()} {channel} orders cannot take a credit memo")
+
+
+def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
+                     shipping_refunded: Decimal = ZERO) -> MemoPlan:
+    refusal = refusal_for_status(order)
+    if refusal:
+        raise refusal
+    rules = rules_for(order.channel)
+    by_id = {item.pk: item for item in items}
+    unknown = set(memo.quantities) - set(by_id)
+    if unknown:
+        raise CreditMemoRefused("R-CM-9", "Some lines do not belong to this order")
+    for money in (memo.shipping_refund, memo.adjustment_refund, memo.adjustment_fee):
+        if money < 0:
+            raise CreditMemoRefused("R-CM-9", "Amounts cannot be negative")
+    for item_id, qty in memo.quantities.items():
+        item = by_id[item_id]
+        if qty < 0 or qty > creditable_qty(item):
+            raise CreditMemoRefused("R-CM-9", f"{item.sku}: only {creditable_qty(item)} unit(s) left to credit")
+
+    # R-CM-7: an adjustment fee (the order's or the memo's) means the memo is the full one.
+    full = full_memo(order, items, shipping_refunded)
+    if order.adjustment_fee > 0 or memo.adjustment_fee > 0:
+        is_full = all(memo.quantities.get(item.pk, 0) == full.quantities[item.pk] for item in items) and (
+            memo.shipping_refund == full.shipping_refund)
+        if not is_full:
+            raise CreditMemoRefused("R-CM-7", "An order with an adjustment fee cannot be refunded partially: "
+                                    "it is refunded in full")
+
+    amazon = order.channel == Channel.AMAZON
+    refund_reason = memo.refund_reason or rules.default_refund_reason
+    if amazon:
+        refund_reason = AMAZON_UNSHIPPED_REFUND_REASON if order.status == OrderStatus.UNSHIPPED else AMAZON_SHIPPED_REFUND_REASON
+    elif refund_reason not in rules.refund_reasons:
+        raise CreditMemoRefused("R-CM-1", f"{refund_reason!r} is not a {order.get_channel_display()} refund reason")
+
+    lines: list[PlannedLine] = []
+    buyer_canceled = False
+    for item in items:
+        qty = memo.quantities.get(item.pk, 0)
+        if qty <= 0:
+            continue
+        cancel_qty = min(qty, item.qty_open)  # unshipped units are canceled, shipped ones refunded
+        refund_qty = qty - cancel_qty
+        credited = item.qty_canceled + item.qty_refunded
+        if cancel_qty:
+            # R-CM-4: what the buyer asked to cancel goes out as the buyer's cancellation.
+            buyer = item.buyer_cancel_requested and order.status == OrderStatus.UNSHIPPED
+            buyer_canceled |= buyer
+            reason = rules.buyer_cancel_reason if buyer else (
+                AMAZON_UNSHIPPED_REFUND_REASON if amazon else rules.default_cancel_reason)
+            lines.append(PlannedLine(item, CANCEL, cancel_qty, item.unit_price * cancel_qty,
+                                     tax_share(item, already=credited, qty=cancel_qty), reason))
+        if refund_qty:
+            lines.append(PlannedLine(item, REFUND, refund_qty, item.unit_price * refund_qty,
+                                     tax_share(item, already=credited + cancel_qty, qty=refund_qty), refund_reason))
+
+    # R-CM-2: a partial memo on an Unshipped Amazon order would leave units to ship.
+    if amazon and order.status == OrderStatus.UNSHIPPED:
+        left_open = sum(item.qty_open for item in items) - sum(l.qty for l in lines if l.action == CANCEL)
+        if left_open > 0:
+            raise CreditMemoRefused("R-CM-2", "A partial refund of an Unshipped Amazon order needs the items to "
+                                    "deliver shipped first; then create a credit memo for the rest")
+
+    extra = memo.shipping_refund + memo.adjustment_refund - memo.adjustment_fee
+    if memo.shipping_refund > remaining_shipping(order, shipping_refunded):
+        raise CreditMemoRefused("R-CM-6", f"Shipping refund exceeds the {remaining_shipping(order, shipping_refunded)} "
+                                "of shipping left to refund")
+    refund_lines = [line for line in lines if line.action == REFUND]
+    notes = []
+    if extra and not refund_lines:
+        if memo.adjustment_refund or memo.adjustment_fee:
+            raise CreditMemoRefused("R-CM-6", "Shipping and adjustments are refunded with shipped items; "
+                                    "canceling unshipped items returns their money on the channel")
+        notes.append("Shipping of canceled items is returned by the cancellation on the channel.")
+    elif refund_lines:
+        _spread_extra(refund_lines, shipping=memo.shipping_refund,
+                      adjustment=memo.adjustment_refund - memo.adjustment_fee)
+    if not lines and not memo.shipping_refund:
+        raise CreditMemoRefused("R-CM-9", "The credit memo credits nothing")
+
+    refund_money = sum((line.total for line in refund_lines), ZERO)
+    if order.refunded_total + refund_money > order.grand_total:
+        raise CreditMemoRefused("R-CM-9", f"This would refund more than was paid ({order.grand_total} "
+                                f"{order.currency}, {order.refunded_total} refunded already)")
+    return MemoPlan(
+        lines=lines,
+        shipping_refund=memo.shipping_refund,
+        adjustment_refund=memo.adjustment_refund,
+        adjustment_fee=memo.adjustment_fee,
+        refund_reason=refund_reason,
+        restock=memo.restock,
+        buyer_canceled=buyer_canceled,
+        sends_to_channel=order.account.refund_on_credit_memo,  # R-ACC-3
+        notes=notes,
+    )
+
+
+def _spread_extra(refund_lines: list[PlannedLine], *, shipping: Decimal, adjustment: Decimal) -> None:
+    """Put the shipping refund and the adjustment on the refund lines, within what each line still
+    holds on the channel (R-CM-6, R-CM-9)."""
+    headroom = {id(line): line_refundable(line.item) - line.amount - line.tax for line in refund_lines}
+    if any(room < 0 for room in headroom.values()):
+        raise CreditMemoRefused("R-CM-9", "This would refund more than was charged for these items")
+    first = refund_lines[0]
+    first.amount += adjustment
+    headroom[id(first)] -= adjustment
+    if first.amount < 0:
+        raise CreditMemoRefused("R-CM-7", "The adjustment fee is larger than the refund")
+    left = shipping
+    for line in refund_lines:
+        take = min(left, max(headroom[id(line)], ZERO))
+        line.shipping += take
+        headroom[id(line)] -= take
+        left -= take
+    if left > 0 or any(room < 0 for room in headroom.values()):
+        raise CreditMemoRefused("R-CM-9", "This would refund more than was charged for these items")

@@ -1,0 +1,165 @@
+"""Credit memos: saved with their local effects and their channel actions in one transaction, sent
+through the outbox exactly once (SPEC §5, §6)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F, Sum
+
+from orders.locks import lock_order
+from orders.log import Type, order_log_write
+from orders.models import ChannelAction, Order, OrderItem, OrderReturnLine
+from orders.outbox import enqueue_action, on_action_outcome
+from orders.services.cancel import enqueue_cancel_lines
+from orders.services.channel_lines import lines_to_cancel, lines_to_refund
+from orders.services.stock import release_reservation, restock
+from orders.status import order_refresh_status
+
+from .models import CreditMemo, CreditMemoItem
+from .rules import CANCEL, REFUND, MemoInput, MemoPlan, full_memo, plan_credit_memo
+
+ZERO = Decimal("0")
+
+
+def shipping_refunded(order: Order) -> Decimal:
+    return CreditMemo.objects.filter(order=order).aggregate(total=Sum("shipping_refund"))["total"] or ZERO
+
+
+def credit_memo_preview(*, order_id: int, memo: MemoInput) -> MemoPlan:
+    """The plan the memo would follow, for the form's totals (no lock, nothing written)."""
+    order = Order.objects.select_related("account").get(pk=order_id)
+    items = list(order.items.order_by("pk"))
+    return plan_credit_memo(order=order, items=items, memo=memo, shipping_refunded=shipping_refunded(order))
+
+
+def credit_memo_defaults(*, order_id: int) -> MemoInput:
+    order = Order.objects.get(pk=order_id)
+    return full_memo(order, list(order.items.order_by("pk")), shipping_refunded(order))
+
+
+def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser | None = None) -> CreditMemo:
+    """Validate under the order's row lock (two memos at once cannot both pass), apply the local
+    changes, and queue the channel's cancel / refund actions in the same transaction."""
+    with transaction.atomic():
+        order = lock_order(order_id)
+        items = list(order.items.select_for_update().order_by("pk"))
+        plan = plan_credit_memo(order=order, items=items, memo=memo, shipping_refunded=shipping_refunded(order))
+        credit_memo = CreditMemo.objects.create(
+            order=order,
+            state=CreditMemo.State.PENDING if plan.sends_to_channel else CreditMemo.State.LOCAL,
+            channel_action=plan.channel_action,
+            reason=plan.refund_reason,
+            comment=memo.comment,
+            restock=plan.restock,
+            items_total=plan.items_total,
+            shipping_refund=plan.shipping_refund,
+            adjustment_refund=plan.adjustment_refund,
+            adjustment_fee=plan.adjustment_fee,
+            grand_total=plan.grand_total,
+            created_by=user if user and user.pk else None,
+        )
+        cancels: dict[str, list[dict]] = defaultdict(list)
+        refunds: dict[str, list[dict]] = defaultdict(list)  # return order id ("" for none) → lines
+        summary = []
+        for line in plan.lines:
+            item = line.item
+            CreditMemoItem.objects.create(credit_memo=credit_memo, order_item=item, action=line.action, qty=line.qty,
+                                          amount=line.amount, tax=line.tax)
+            if line.action == CANCEL:
+                cancels[line.reason] += lines_to_cancel(item=item, qty=line.qty)
+                item.qty_canceled += line.qty
+                release_reservation(item=item, qty=line.qty)
+                summary.append(f"canceled {item.sku} × {line.qty}")
+            else:
+                for return_id, entries in _refund_entries(item, line).items():
+                    refunds[return_id] += entries
+                item.qty_refunded += line.qty
+                item.refunded_amount += line.total
+                if plan.restock and item.product_id:
+                    restock(product_id=item.product_id, qty=line.qty)  # R-CM-8
+                summary.append(f"refunded {item.sku} × {line.qty}")
+        OrderItem.objects.bulk_update(items, ["qty_canceled", "qty_refunded", "refunded_amount", "qty_reserved"])
+        Order.objects.filter(pk=order.pk).update(refunded_total=F("refunded_total") + plan.refund_total)
+        order.refresh_from_db()
+
+        channel = order.get_channel_display()
+        buyer = " (Buyer Canceled)" if plan.buyer_canceled else ""
+        text = f"Credit memo #{credit_memo.pk}: {', '.join(summary)}{buyer}; total {plan.grand_total} {order.currency}"
+        if plan.restock:
+            text += "; quantities returned to stock"
+        order_log_write(order=order, message=text + ".", type=Type.SUCCESS, user=user)
+        for note in plan.notes:
+            order_log_write(order=order, message=f"Credit memo #{credit_memo.pk}: {note}", user=user)
+
+        if plan.sends_to_channel:
+            actions = []
+            for reason, lines in cancels.items():
+                actions += enqueue_cancel_lines(order=order, lines=lines, reason=reason, user=user,
+                                                description=f"Credit memo #{credit_memo.pk}: cancel ({reason})")
+            for return_id, lines in refunds.items():
+                via = f" through return {return_id}" if return_id else ""
+                actions.append(enqueue_action(
+                    order=order, kind=ChannelAction.Kind.REFUND, user=user,
+                    description=f"Credit memo #{credit_memo.pk}: refund{via}",
+                    payload={"lines": lines, "reason": plan.refund_reason, "comment": memo.comment[:200],
+                             "return_order_id": return_id},
+                ))
+            credit_memo.channel_actions.set(actions)
+        else:
+            order_log_write(order=order, type=Type.WARNING, user=user,
+                            message=f"Credit memo #{credit_memo.pk} is local only: the account's \"Cancellation & "
+                            f"refund if credit memo is created\" option is off, nothing was sent to {channel} (R-ACC-3).")
+        order_refresh_status(order=order, user=user)  # R-CM-4 cancels; R-CM-5 a refund leaves Shipped as is
+    return credit_memo
+
+
+def _refund_entries(item: OrderItem, line) -> dict[str, list[dict]]:
+    """Returned units are refunded through their return (RMA); the rest through the order."""
+    entries: dict[str, list[dict]] = defaultdict(list)
+    left = line.qty
+    for return_line in OrderReturnLine.objects.select_for_update().select_related("order_return").filter(
+            order_item=item, qty_refunded__lt=F("qty")).order_by("pk"):
+        take = min(left, return_line.qty - return_line.qty_refunded)
+        if take <= 0:
+            break
+        share = Decimal(take) / Decimal(line.qty)
+        entries[return_line.order_return.return_order_id].append({
+            "line_number": return_line.channel_line_number, "qty": take,
+            "return_line_number": return_line.return_line_number,
+            "amount": str((line.amount * share).quantize(Decimal("0.01"))), "tax": str((line.tax * share).quantize(Decimal("0.01"))),
+            "shipping": "0", "expect_refunded": str(item.refunded_amount + (line.total * share).quantize(Decimal("0.01"))),
+        })
+        return_line.qty_refunded += take
+        return_line.save(update_fields=["qty_refunded"])
+        left -= take
+    if left:
+        share = Decimal(left) / Decimal(line.qty)
+        entries[""] += lines_to_refund(item=item, qty=left, amount=(line.amount * share).quantize(Decimal("0.01")),
+                                       tax=(line.tax * share).quantize(Decimal("0.01")), shipping=line.shipping)
+    return entries
+
+
+@on_action_outcome
+def credit_memo_follow_action(action: ChannelAction) -> None:
+    """Keep memos in step with their actions: pending → submitted (→ done for asynchronous channels)
+    | failed, with the channel's reference."""
+    for memo in CreditMemo.objects.filter(channel_actions=action).exclude(state=CreditMemo.State.LOCAL):
+        actions = list(memo.channel_actions.all())
+        states = {a.state for a in actions}
+        failed = [a for a in actions if a.state == ChannelAction.State.FAILED]
+        if failed:
+            memo.state, memo.error = CreditMemo.State.FAILED, failed[-1].last_error
+        elif states <= {ChannelAction.State.SUCCEEDED}:
+            asynchronous = any(a.payload.get("feed") for a in actions)
+            memo.state = CreditMemo.State.DONE if asynchronous else CreditMemo.State.SUBMITTED
+            memo.error = ""
+        elif states <= {ChannelAction.State.SUCCEEDED, ChannelAction.State.SUBMITTED}:
+            memo.state, memo.error = CreditMemo.State.SUBMITTED, ""
+        else:
+            memo.state, memo.error = CreditMemo.State.PENDING, ""
+        memo.channel_reference = ", ".join(sorted({a.channel_reference for a in actions if a.channel_reference}))[:128]
+        memo.save(update_fields=["state", "error", "channel_reference", "updated_at"])

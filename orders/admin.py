@@ -230,6 +230,7 @@ class OrderAdmin(admin.ModelAdmin):
             "can_operate": self.has_operate_permission(request),
             "store_order_refusal": store_order_refusal(order),
             "has_failed_actions": order.sync_state == SyncState.ERROR,
+            "can_refund": request.user.has_perm("orders.refund_order"),
             "has_operator_shipment": any(s.source == Shipment.Source.OPERATOR for s in order.shipments.all()),
         }
         return TemplateResponse(request, "admin/orders/order/detail.html", context)

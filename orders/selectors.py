@@ -32,6 +32,7 @@ def order_detail(*, order_id: int) -> Order:
             ),
             Prefetch("logs", queryset=OrderLog.objects.select_related("user").order_by("-created_at", "-pk")),
             "credit_memos__items__order_item",
+            "returns__lines__order_item",
         )
         .get(pk=order_id)
     )

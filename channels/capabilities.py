@@ -18,6 +18,10 @@ class ChannelRules:
     refund_reasons: tuple[str, ...] = ()
     default_refund_reason: str = ""
     cancel_reason_by_key: tuple[tuple[str, str], ...] = ()
+    # Cancels and refunds are accepted now and applied later (Amazon feeds); resending one is safe
+    # (a canceled item stays canceled, an adjustment carries its own idempotency id), and the
+    # order read back cannot show them yet, so they are resent rather than verified.
+    async_changes: bool = False
 
     def cancel_reason(self, reason: str) -> str:
         """The channel's value for a reason given as the channel's own value or as a generic key."""
@@ -75,6 +79,7 @@ RULES = {
         max_lines_per_cancel=100,
         carriers=("UPS", "USPS", "FedEx", "DHL", "Amazon Shipping", "OnTrac", "Other"),
         refund_reasons=("CustomerReturn", "NoInventory", "GeneralAdjustment", "CouldNotShip", "PriceError", "Other"),
+        async_changes=True,
         default_refund_reason="CustomerReturn",
         cancel_reason_by_key=(
             ("out_of_stock", "NoInventory"),

@@ -122,6 +122,7 @@ class RefundRequest:
     comment: str = ""
     return_order_id: str = ""
     customer_order_id: str = ""
+    idempotency_key: str = ""  # lets a channel that supports it apply a resent refund once
 
 
 @dataclass(frozen=True)
@@ -144,10 +145,19 @@ class ChannelReturn:
 
 @dataclass(frozen=True)
 class ActionReceipt:
-    """What the channel answered to a change: a reference and, when it sent one, the order."""
+    """What the channel answered to a change: a reference and, when it sent one, the order.
+    `pending` means the channel accepted it for later processing (Amazon feeds): its outcome is
+    read with `submission_outcome(reference)`."""
 
     reference: str = ""
     order: ChannelOrder | None = None
+    pending: bool = False
+
+
+@dataclass(frozen=True)
+class SubmissionOutcome:
+    done: bool
+    errors: tuple[str, ...] = ()
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -206,5 +216,7 @@ class ChannelClient(Protocol):
     def refund(self, channel_order_id: str, refund: RefundRequest) -> ActionReceipt: ...
 
     def iter_returns(self, *, modified_since: dt.datetime | None = None) -> Iterator[list[ChannelReturn]]: ...
+
+    def submission_outcome(self, reference: str) -> SubmissionOutcome: ...
 
     def close(self) -> None: ...

@@ -37,7 +37,22 @@ def _build(account: ChannelAccount) -> ChannelClient:
             client_secret=credentials.get("client_secret", ""),
             timeout=_timeout(),
         )
-    raise NotImplementedError(f"no client for channel {account.channel!r} yet")
+    if account.channel == Channel.AMAZON:
+        from .amazon.client import AmazonClient
+
+        return AmazonClient(
+            base_url=account.base_url,
+            # Real accounts exchange tokens at https://api.amazon.com/auth/o2/token; the sandbox serves
+            # it on its own host. A "token_url" credential overrides either.
+            token_url=credentials.get("token_url") or f"{account.base_url.rstrip('/')}/auth/o2/token",
+            client_id=credentials.get("client_id", ""),
+            client_secret=credentials.get("client_secret", ""),
+            refresh_token=credentials.get("refresh_token", ""),
+            marketplace_id=account.marketplace.code,
+            merchant_id=account.seller_id,
+            timeout=_timeout(),
+        )
+    raise ValueError(f"no client for channel {account.channel!r}")
 
 
 def _timeout() -> tuple[float, float]:

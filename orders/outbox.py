@@ -38,6 +38,7 @@ from channels.clients import (
     RetryableChannelError,
     ShipmentRequest,
 )
+from channels.capabilities import rules_for
 from channels.models import ChannelAccount
 from channels.registry import client_for
 
@@ -168,12 +169,31 @@ def claim(*, action_id: int | None = None) -> ChannelAction | None:
     return action
 
 
+def claim_poll(*, action_id: int | None = None) -> ChannelAction | None:
+    """Take one submitted action whose outcome is due to be read (Amazon feeds)."""
+    now = timezone.now()
+    candidates = ChannelAction.objects.filter(state=State.SUBMITTED, next_attempt_at__lte=now)
+    if action_id is not None:
+        candidates = candidates.filter(pk=action_id)
+    for pk in candidates.order_by("next_attempt_at").values_list("pk", flat=True)[:5]:
+        # Moving the next poll time forward is the claim: a second worker's UPDATE matches nothing.
+        later = now + dt.timedelta(seconds=settings.CHANNEL_FEED_POLL_SECONDS)
+        if ChannelAction.objects.filter(pk=pk, state=State.SUBMITTED, next_attempt_at__lte=now).update(
+                next_attempt_at=later):
+            return ChannelAction.objects.select_related("order", "account").get(pk=pk)
+    return None
+
+
 def process_action(*, action_id: int | None = None) -> Outcome | None:
-    """Claim and carry out one action; None when nothing (or not that one) is due."""
+    """Claim and carry out one action, or read one submission's outcome; None when nothing (or
+    not that one) is due."""
     action = claim(action_id=action_id)
-    if action is None:
-        return None
-    return _run(action)
+    if action is not None:
+        return _run(action)
+    submitted = claim_poll(action_id=action_id)
+    if submitted is not None:
+        return _poll(submitted)
+    return None
 
 
 def process_due_actions(*, limit: int = 10_000) -> list[Outcome]:
@@ -195,14 +215,19 @@ def recover_expired_leases() -> int:
 
 
 def due_action_ids(*, limit: int = 500) -> list[int]:
-    return list(_due_actions(timezone.now()).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    now = timezone.now()
+    due = list(_due_actions(now).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    due += ChannelAction.objects.filter(state=State.SUBMITTED, next_attempt_at__lte=now).values_list(
+        "pk", flat=True)[:limit]
+    return due
 
 
 def _run(action: ChannelAction) -> Outcome:
     try:
         client = client_for(action.account)
         payload = action.payload
-        if action.needs_verification:
+        resend_is_safe = rules_for(action.account.channel).async_changes and action.kind in (Kind.CANCEL, Kind.REFUND)
+        if action.needs_verification and not resend_is_safe:
             payload = _not_landed(action, client.get_order(action.order.channel_order_id))
             if payload is None:
                 return _succeeded(action, ActionReceipt(reference=action.order.channel_order_id), verified=True)
@@ -214,7 +239,25 @@ def _run(action: ChannelAction) -> Outcome:
     except Exception as failure:  # a bug or bad data must not leave the action in flight
         logger.exception("channel action %s crashed", action.pk)
         return _failed(action, f"internal error: {type(failure).__name__}")
+    if receipt.pending:
+        return _submitted(action, receipt)
     return _succeeded(action, receipt)
+
+
+def _poll(action: ChannelAction) -> Outcome:
+    """Read the outcome of a submitted change (Amazon feed processing report)."""
+    try:
+        outcome = client_for(action.account).submission_outcome(action.channel_reference)
+    except RetryableChannelError as failure:
+        return Outcome(action.pk, State.SUBMITTED, failure.message)  # read again at the next poll
+    except ChannelError as failure:
+        return _failed(action, failure.message)
+    if not outcome.done:
+        dispatch(action.pk, countdown=settings.CHANNEL_FEED_POLL_SECONDS)
+        return Outcome(action.pk, State.SUBMITTED, "processing")
+    if outcome.errors:
+        return _failed(action, "; ".join(outcome.errors)[:2000])
+    return _succeeded(action, ActionReceipt(reference=action.channel_reference))
 
 
 # -- records ↔ rows, the one translation ----------------------------------------------------------
@@ -250,6 +293,7 @@ def _send(client, action: ChannelAction, payload: dict) -> ActionReceipt:
             comment=payload.get("comment", ""),
             return_order_id=payload.get("return_order_id", ""),
             customer_order_id=action.order.customer_order_id,
+            idempotency_key=action.idempotency_key.hex[:24],
         ))
     raise PermanentChannelError(f"unknown action kind {action.kind!r}")
 
@@ -305,6 +349,19 @@ def _succeeded(action: ChannelAction, receipt: ActionReceipt | None, *, verified
         if successor:
             transaction.on_commit(lambda: dispatch(successor.pk))
     return Outcome(action.pk, State.SUCCEEDED)
+
+
+def _submitted(action: ChannelAction, receipt: ActionReceipt) -> Outcome:
+    with transaction.atomic():
+        _finish(action, state=State.SUBMITTED, channel_reference=receipt.reference[:128], last_error="",
+                payload={**action.payload, "feed": True},
+                next_attempt_at=timezone.now() + dt.timedelta(seconds=settings.CHANNEL_FEED_POLL_SECONDS))
+        order_log_write(order=action.order, initiator=Initiator.CHANNEL,
+                        message=f"{action.description}: submitted to {action.account.get_channel_display()} "
+                        f"(feed {receipt.reference}); waiting for its processing report.")
+        _notify(action)
+    dispatch(action.pk, countdown=settings.CHANNEL_FEED_POLL_SECONDS)
+    return Outcome(action.pk, State.SUBMITTED, receipt.reference)
 
 
 def _attempt_failed(action: ChannelAction, failure: RetryableChannelError) -> Outcome:

@@ -91,6 +91,20 @@ def fast_retries(settings):
     return settings
 
 
+@pytest.fixture(autouse=True)
+def _quick_feed_polls(settings):
+    settings.CHANNEL_FEED_POLL_SECONDS = 0.01
+
+
+@pytest.fixture
+def az_account(db, sandbox_url):
+    """An Amazon account talking to the sandbox, with every order option on."""
+    return AmazonAccountFactory(title="Amazon sandbox", base_url=sandbox_url, seller_id="SANDBOXSELLER",
+                                credentials={"client_id": "amzn1.application-oa2-client.test",
+                                             "client_secret": "amazon-test-secret",
+                                             "refresh_token": "Atzr|test-refresh-token"})
+
+
 @pytest.fixture
 def wm_account(db, sandbox_url):
     """A Walmart account talking to the sandbox, with every order option on."""

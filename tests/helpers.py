@@ -17,7 +17,8 @@ def drain_actions(*, timeout: float = 15.0) -> list:
         outbox.recover_expired_leases()
         outcomes += outbox.process_due_actions()
         failed_before = ChannelAction.objects.filter(order=OuterRef("order"), pk__lt=OuterRef("pk"), state=State.FAILED)
-        runnable = ChannelAction.objects.filter(state__in=[State.PENDING, State.IN_FLIGHT]).exclude(Exists(failed_before))
+        runnable = ChannelAction.objects.filter(
+            state__in=[State.PENDING, State.IN_FLIGHT, State.SUBMITTED]).exclude(Exists(failed_before))
         if not runnable.exists():
             return outcomes
         time.sleep(0.02)

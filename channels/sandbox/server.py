@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .common import ApiError, FaultPlan, RecordedRequest, RequestLog, Response, to_ms, utcnow
+from .amazon import AmazonMarketplace
 from .walmart import WalmartMarketplace
 
 logger = logging.getLogger("sandbox")
@@ -39,15 +40,20 @@ class Sandbox:
 
     def __init__(self) -> None:
         self.walmart = WalmartMarketplace()
+        self.amazon = AmazonMarketplace()
         self.faults = FaultPlan()
         self.requests = RequestLog()
 
     def reset(self) -> None:
+        base_url = self.amazon.base_url
         self.__init__()
+        self.amazon.base_url = base_url
 
     def route(self, method: str, path: str, query: dict, headers: dict, body: Any) -> Response:
         if path.startswith("/v3/"):
             return self.walmart.handle(method, path, query, headers, body)
+        if path.startswith(AMAZON_PREFIXES):
+            return self.amazon.handle(method, path, query, headers, body)
         raise ApiError(404, {"errors": [{"code": "NotFound", "message": f"No route for {method} {path}"}]})
 
     # -- control API ------------------------------------------------------------------------------
@@ -72,6 +78,8 @@ class Sandbox:
             return Response(body=[dataclasses.asdict(r) for r in self.requests.all()])
         if parts[:1] == ["walmart"]:
             return self._walmart_control(method, parts[1:], body)
+        if parts[:1] == ["amazon"]:
+            return self._amazon_control(method, parts[1:], body)
         raise ApiError(404, {"error": f"no control route {method} {path}"})
 
     def _walmart_control(self, method: str, parts: list[str], body: dict) -> Response:
@@ -96,6 +104,25 @@ class Sandbox:
             with market.lock:
                 return Response(body=market.render(market._get(parts[1])))
         raise ApiError(404, {"error": f"no walmart control route {method} {'/'.join(parts)}"})
+
+
+    def _amazon_control(self, method: str, parts: list[str], body: dict) -> Response:
+        market = self.amazon
+        if parts == ["orders"] and method == "POST":
+            return Response(status=201, body={"AmazonOrderIds": market.create_orders(**body)})
+        if parts == ["feeds", "process"] and method == "POST":
+            market.process_feeds()
+            return Response(body={"ok": True})
+        if len(parts) == 3 and parts[0] == "orders" and method == "POST":
+            actions = {"pay": market.pay, "cancel": market.channel_cancel, "ship": market.channel_ship,
+                       "request-cancellation": market.request_cancellation}
+            if parts[2] in actions:
+                actions[parts[2]](parts[1], **body)
+                return Response(body={"ok": True})
+        raise ApiError(404, {"error": f"no amazon control route {method} {'/'.join(parts)}"})
+
+
+AMAZON_PREFIXES = ("/auth/o2/", "/orders/", "/feeds/", "/_feeds/")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -147,7 +174,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             record.status = int(fault.kind)
-            self._send(self._fault_response(fault))
+            self._send(self._fault_response(fault, url.path))
             return
 
         response = self._answer(lambda: self.sandbox.route(self.command, url.path, query, headers, body))
@@ -171,7 +198,14 @@ class _Handler(BaseHTTPRequestHandler):
             return Response(status=400, body={"errors": [{"code": "InvalidInput", "message": str(bad)}]})
 
     @staticmethod
-    def _fault_response(fault) -> Response:
+    def _fault_response(fault, path: str) -> Response:
+        if path.startswith(AMAZON_PREFIXES):
+            if fault.kind == "429":
+                return Response(status=429, body={"errors": [{"code": "QuotaExceeded", "message":
+                                "You exceeded your quota for the requested resource.", "details": ""}]},
+                                headers={"x-amzn-RateLimit-Limit": f"{1000 / max(fault.retry_after_ms, 1):.4f}"})
+            return Response(status=int(fault.kind), body={"errors": [{"code": "InternalFailure", "message":
+                            "We encountered an internal error. Please try again.", "details": ""}]})
         if fault.kind == "429":
             replenish = utcnow() + dt.timedelta(milliseconds=fault.retry_after_ms)
             return Response(
@@ -211,11 +245,15 @@ class SandboxServer:
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self._publish_url()
 
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}"
+
+    def _publish_url(self) -> None:
+        self.sandbox.amazon.base_url = self.url  # pre-signed feed document URLs point back here
 
     def start(self) -> SandboxServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="sandbox", daemon=True)

@@ -26,6 +26,7 @@ from ..clients import (
     RefundRequest,
     RetryableChannelError,
     ShipmentRequest,
+    SubmissionOutcome,
 )
 from ..http import DEFAULT_TIMEOUT, make_session, parse_json, raise_for_status, send
 from .parser import parse_order, parse_return
@@ -211,6 +212,9 @@ class WalmartClient:
             yield [parse_return(item) for item in body.get("returnOrders") or []]
             cursor = (body.get("meta") or {}).get("nextCursor")
             path = f"/v3/returns{cursor}" if cursor else ""
+
+    def submission_outcome(self, reference: str) -> SubmissionOutcome:
+        raise PermanentChannelError("Walmart applies changes at once; there is no submission to follow")
 
     # -- writes -----------------------------------------------------------------------------------
     def _post_order(self, channel_order_id: str, action: str, body: Any, describe: str) -> ActionReceipt:

@@ -1,0 +1,196 @@
+"""Amazon SP-API client (CONTRACTS.md, Amazon): LWA token, orders through a reader adapter,
+confirmShipment, and cancels / refunds through XML feeds answered by processing reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+
+from ..clients import (
+    ActionReceipt,
+    CancelRequest,
+    ChannelOrder,
+    ChannelReturn,
+    OrderNotFound,
+    PermanentChannelError,
+    RefundRequest,
+    RetryableChannelError,
+    ShipmentRequest,
+    SubmissionOutcome,
+)
+from ..http import DEFAULT_TIMEOUT, make_session, parse_json, raise_for_status, send
+from .feeds import CANCEL_FEED, CONTENT_TYPE, REFUND_FEED, cancel_feed, refund_feed, report_errors
+from .reader import OrdersV0Reader
+
+logger = logging.getLogger("channels.amazon")
+TOKEN_REFRESH_MARGIN = 120
+CARRIER_CODES = {"UPS", "USPS", "FedEx", "DHL", "Amazon Shipping", "OnTrac"}
+
+
+def _error_text(body: Any) -> tuple[str, str]:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, list) and errors:
+        return str(errors[0].get("code", "")), str(errors[0].get("message", ""))
+    if isinstance(body, dict) and body.get("error"):
+        return str(body["error"]), str(body.get("error_description", ""))
+    return "", ""
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """x-amzn-RateLimit-Limit is requests per second: wait one request's worth."""
+    try:
+        rate = float(response.headers.get("x-amzn-RateLimit-Limit", ""))
+    except ValueError:
+        return None
+    return 1 / rate if rate > 0 else None
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class AmazonClient:
+    def __init__(self, *, base_url: str, token_url: str, client_id: str, client_secret: str, refresh_token: str,
+                 marketplace_id: str, merchant_id: str = "", timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+                 session: requests.Session | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token_url = token_url
+        self._client_id, self._client_secret, self._refresh_token = client_id, client_secret, refresh_token
+        self.marketplace_id = marketplace_id
+        self.merchant_id = merchant_id
+        self.timeout = timeout
+        self.session = session or make_session()
+        self._token, self._token_expires = "", 0.0
+        self._token_lock = threading.Lock()
+        self.reader = OrdersV0Reader(self._get, marketplace_id)
+
+    def __repr__(self) -> str:  # never the secrets
+        return f"AmazonClient({self.base_url!r})"
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- auth and transport -----------------------------------------------------------------------
+    def _access_token(self) -> str:
+        with self._token_lock:
+            if self._token and time.monotonic() < self._token_expires - TOKEN_REFRESH_MARGIN:
+                return self._token
+            response = send(self.session, "POST", self.token_url, mutation=False, timeout=self.timeout,
+                            describe="Amazon LWA token",
+                            headers={"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"},
+                            data={"grant_type": "refresh_token", "refresh_token": self._refresh_token,
+                                  "client_id": self._client_id, "client_secret": self._client_secret})
+            raise_for_status(response, mutation=False, describe="Amazon LWA token", error_text=_error_text,
+                             retry_after=_retry_after)
+            body = parse_json(response, mutation=False, describe="Amazon LWA token")
+            self._token = body["access_token"]
+            self._token_expires = time.monotonic() + int(body.get("expires_in", 3600))
+            return self._token
+
+    def _request(self, method: str, path: str, *, describe: str, mutation: bool = False, json_body: Any = None,
+                 params: Any = None) -> requests.Response:
+        headers = {"x-amz-access-token": self._access_token(), "x-amz-date": _iso(dt.datetime.now(dt.UTC)),
+                   "user-agent": "channel-order-backoffice/1.0", "Accept": "application/json"}
+        response = send(self.session, method, f"{self.base_url}{path}", mutation=mutation, timeout=self.timeout,
+                        describe=describe, headers=headers, json=json_body, params=params)
+        if response.status_code == 404:
+            code, message = _error_text(parse_json(response, mutation=False, describe=describe) or {})
+            raise OrderNotFound(f"{describe}: {message or 'not found'}", code=code, status=404)
+        raise_for_status(response, mutation=mutation, describe=describe, error_text=_error_text,
+                         retry_after=_retry_after)
+        return response
+
+    def _get(self, method: str, path: str, *, describe: str, params: Any = None) -> Any:
+        response = self._request(method, path, describe=describe, params=params)
+        return parse_json(response, mutation=False, describe=describe)
+
+    # -- reads ------------------------------------------------------------------------------------
+    def iter_order_pages(self, *, modified_since: dt.datetime | None = None, created_since: dt.datetime | None = None,
+                         created_until: dt.datetime | None = None, page_size: int = 100) -> Iterator[list[ChannelOrder]]:
+        params = {"MaxResultsPerPage": str(min(page_size, 100))}
+        if created_since:
+            params["CreatedAfter"] = _iso(created_since)
+            if created_until:
+                params["CreatedBefore"] = _iso(created_until)
+        else:
+            since = modified_since or dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+            params["LastUpdatedAfter"] = _iso(since)
+        yield from self.reader.iter_order_pages(params=params)
+
+    def get_order(self, channel_order_id: str) -> ChannelOrder:
+        return self.reader.get_order(channel_order_id)
+
+    def iter_returns(self, *, modified_since: dt.datetime | None = None) -> Iterator[list[ChannelReturn]]:
+        return iter(())  # Amazon returns are not imported (no RMA refunds through this client)
+
+    # -- writes -----------------------------------------------------------------------------------
+    def acknowledge(self, channel_order_id: str) -> ActionReceipt:
+        raise PermanentChannelError("Amazon orders are not acknowledged")
+
+    def ship(self, channel_order_id: str, shipment: ShipmentRequest) -> ActionReceipt:
+        if not shipment.tracking_number or not shipment.carrier:
+            raise PermanentChannelError("Amazon needs a carrier and a tracking number to confirm a shipment")
+        known = shipment.carrier in CARRIER_CODES
+        package = {
+            "packageReferenceId": "1",
+            "carrierCode": shipment.carrier if known else "Other",
+            "carrierName": shipment.carrier,
+            "shippingMethod": shipment.method or "Standard",
+            "trackingNumber": shipment.tracking_number,
+            "shipDate": shipment.shipped_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "orderItems": [{"orderItemId": line.line_number, "quantity": line.qty} for line in shipment.lines],
+        }
+        self._request("POST", f"/orders/v0/orders/{channel_order_id}/shipmentConfirmation", mutation=True,
+                      describe="Amazon confirmShipment",
+                      json_body={"marketplaceId": self.marketplace_id, "packageDetail": package})
+        return ActionReceipt(reference=channel_order_id)
+
+    def cancel(self, channel_order_id: str, cancellation: CancelRequest) -> ActionReceipt:
+        feed_id = self._submit_feed(CANCEL_FEED, cancel_feed(merchant_id=self.merchant_id, order_id=channel_order_id,
+                                                             cancellation=cancellation))
+        return ActionReceipt(reference=feed_id, pending=True)
+
+    def refund(self, channel_order_id: str, refund: RefundRequest) -> ActionReceipt:
+        feed_id = self._submit_feed(REFUND_FEED, refund_feed(merchant_id=self.merchant_id, order_id=channel_order_id,
+                                                             refund=refund,
+                                                             adjustment_key=refund.idempotency_key or channel_order_id))
+        return ActionReceipt(reference=feed_id, pending=True)
+
+    def _submit_feed(self, feed_type: str, document: bytes) -> str:
+        """createFeedDocument → upload → createFeed. Only the last step changes anything."""
+        created = parse_json(self._request("POST", "/feeds/2021-06-30/documents", describe="Amazon createFeedDocument",
+                                           json_body={"contentType": CONTENT_TYPE}),
+                             mutation=False, describe="Amazon createFeedDocument")
+        upload = send(self.session, "PUT", created["url"], mutation=False, timeout=self.timeout,
+                      describe="Amazon feed upload", data=document, headers={"Content-Type": CONTENT_TYPE})
+        if upload.status_code >= 300:
+            raise RetryableChannelError(f"Amazon feed upload: HTTP {upload.status_code}")
+        feed = parse_json(self._request("POST", "/feeds/2021-06-30/feeds", mutation=True, describe="Amazon createFeed",
+                                        json_body={"feedType": feed_type, "marketplaceIds": [self.marketplace_id],
+                                                   "inputFeedDocumentId": created["feedDocumentId"]}),
+                          mutation=True, describe="Amazon createFeed")
+        return str(feed["feedId"])
+
+    def submission_outcome(self, reference: str) -> SubmissionOutcome:
+        feed = self._get("GET", f"/feeds/2021-06-30/feeds/{reference}", describe="Amazon getFeed")
+        status = feed.get("processingStatus")
+        if status in ("IN_QUEUE", "IN_PROGRESS"):
+            return SubmissionOutcome(done=False)
+        if status in ("FATAL", "CANCELLED") and not feed.get("resultFeedDocumentId"):
+            return SubmissionOutcome(done=True, errors=(f"feed {reference} ended {status}",))
+        document = self._get("GET", f"/feeds/2021-06-30/documents/{feed['resultFeedDocumentId']}",
+                             describe="Amazon getFeedDocument")
+        report = send(self.session, "GET", document["url"], mutation=False, timeout=self.timeout,
+                      describe="Amazon processing report")
+        if report.status_code >= 300:
+            raise RetryableChannelError(f"Amazon processing report: HTTP {report.status_code}")
+        errors = report_errors(report.content)
+        if status != "DONE" and not errors:
+            errors = (f"feed {reference} ended {status}",)
+        return SubmissionOutcome(done=True, errors=errors)

@@ -1,0 +1,523 @@
+"""Amazon SP-API in the sandbox: LWA token, Orders v0 (getOrders, getOrder, getOrderItems with
+NextToken), confirmShipment, and the Feeds 2021-06-30 flow whose XML (OrderAcknowledgement for
+cancels, OrderAdjustment for refunds) is applied asynchronously and answered by a processing report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import secrets
+import threading
+import urllib.parse
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .common import ApiError, Response, money, utcnow
+
+MARKETPLACE_US = "ATVPDKIKX0DER"
+ORDER_STATUSES = {"PendingAvailability", "Pending", "Unshipped", "PartiallyShipped", "Shipped", "InvoiceUnconfirmed",
+                  "Canceled", "Unfulfillable"}
+CANCEL_REASONS = {"NoInventory", "ShippingAddressUndeliverable", "CustomerExchange", "BuyerCanceled",
+                  "GeneralAdjustment", "CarrierCreditDecision", "RiskAssessmentInformationNotValid",
+                  "CarrierCoverageFailure", "CustomerReturn", "MerchandiseNotReceived"}
+ADJUSTMENT_REASONS = {"NoInventory", "CustomerReturn", "GeneralAdjustment", "CouldNotShip", "DifferentItem",
+                      "Abandoned", "CustomerCancel", "PriceError", "ProductOutofStock", "CustomerAddressIncorrect",
+                      "Exchange", "Other", "CarrierCreditDecision", "RiskAssessmentInformationNotValid",
+                      "CarrierCoverageFailure", "TransactionRecord", "Undeliverable", "RefusedDelivery"}
+COMPONENT_TYPES = {"Principal", "Shipping", "Tax", "ShippingTax", "RestockingFee", "RestockingFeeTax", "GiftWrap",
+                   "GiftWrapTax", "Surcharge", "ReturnShipping", "Goodwill", "ExportCharge", "COD", "CODTax", "Other",
+                   "FreeReplacementReturnShipping"}
+RATE_LIMITS = {"orders": "0.0167", "orderItems": "0.5", "order": "0.5", "shipmentConfirmation": "2.0",
+               "documents": "0.5", "feeds": "0.0083", "feed": "2.0"}
+NAMES = ["Jane Doe", "Ravi Kumar", "Li Wei", "Sofia Rossi", "Ahmed Ali"]
+SKUS = [("Example item", "AZ-000"), ("Travel Mug", "AZ-001"), ("USB-C Cable", "AZ-002"), ("Notebook", "AZ-003")]
+
+
+def error(status: int, code: str, message: str) -> ApiError:
+    return ApiError(status, {"errors": [{"code": code, "message": message, "details": ""}]},
+                    headers={"x-amzn-RequestId": str(uuid.uuid4())})
+
+
+@dataclass
+class Item:
+    item_id: str
+    asin: str
+    sku: str
+    title: str
+    qty: int
+    item_price: Decimal  # line total, as Amazon sends it
+    item_tax: Decimal
+    shipping: Decimal
+    shipped: int = 0
+    canceled: int = 0
+    refunded: Decimal = Decimal("0")
+    buyer_cancel: bool = False
+    buyer_cancel_reason: str = ""
+
+
+@dataclass
+class AmazonOrder:
+    seq: int
+    order_id: str
+    purchase_date: dt.datetime
+    last_update: dt.datetime
+    status: str
+    items: list[Item]
+    buyer: str
+    adjustments: set[str] = field(default_factory=set)  # MerchantAdjustmentItemIDs applied
+
+    def touch(self) -> None:
+        self.last_update = utcnow()
+
+    def item(self, item_id: str) -> Item | None:
+        return next((item for item in self.items if item.item_id == item_id), None)
+
+    def refresh_status(self) -> None:
+        if self.status in ("Pending", "PendingAvailability"):
+            return
+        open_units = sum(i.qty - i.shipped - i.canceled for i in self.items)
+        shipped = sum(i.shipped for i in self.items)
+        if all(i.canceled == i.qty for i in self.items):
+            self.status = "Canceled"
+        elif open_units == 0:
+            self.status = "Shipped"
+        elif shipped:
+            self.status = "PartiallyShipped"
+        else:
+            self.status = "Unshipped"
+
+
+@dataclass
+class Feed:
+    feed_id: str
+    feed_type: str
+    document_id: str
+    created: dt.datetime
+    status: str = "IN_QUEUE"
+    result_document_id: str = ""
+
+
+class AmazonMarketplace:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.orders: dict[str, AmazonOrder] = {}
+        self.tokens: dict[str, dt.datetime] = {}
+        self.documents: dict[str, dict[str, Any]] = {}  # id → {"content": bytes | None, "content_type": str}
+        self.feeds: dict[str, Feed] = {}
+        self.credentials: dict[str, str] = {}  # client id → secret; empty accepts any
+        self.processing_delay = 0.0  # seconds before a feed is processed
+        self.page_size_cap = 100
+        self._seq = itertools.count(1)
+        self._feed = itertools.count(3485934)
+        self.base_url = ""  # set by the server, for pre-signed document URLs
+
+    # -- control ----------------------------------------------------------------------------------
+    def create_orders(self, *, count: int = 1, items: int = 1, qty: int = 1, paid: bool = True,
+                      buyer_cancel: bool = False, purchase_date: dt.datetime | None = None,
+                      price: str | None = None) -> list[str]:
+        created = []
+        with self.lock:
+            for _ in range(count):
+                seq = next(self._seq)
+                order_id = f"902-{3159896 + seq:07d}-{1390916 + seq:07d}"
+                lines = []
+                for index in range(items):
+                    title, sku = SKUS[(seq + index) % len(SKUS)]
+                    unit = money(price) if price else money(12 + seq % 30)
+                    lines.append(Item(item_id=f"{68828574383266 + seq * 100 + index}", asin=f"B0{seq:08d}",
+                                      sku=sku, title=title, qty=qty, item_price=unit * qty,
+                                      item_tax=money(unit * qty * Decimal("0.08")), shipping=money("1.26"),
+                                      buyer_cancel=buyer_cancel,
+                                      buyer_cancel_reason="Found cheaper somewhere else." if buyer_cancel else ""))
+                when = purchase_date or utcnow()
+                self.orders[order_id] = AmazonOrder(seq, order_id, when, utcnow(), "Unshipped" if paid else "Pending",
+                                                    lines, NAMES[seq % len(NAMES)])
+                created.append(order_id)
+        return created
+
+    def pay(self, order_id: str) -> None:
+        with self.lock:
+            order = self._get(order_id)
+            order.status = "Unshipped"
+            order.touch()
+
+    def channel_cancel(self, order_id: str) -> None:
+        with self.lock:
+            order = self._get(order_id)
+            for item in order.items:
+                item.canceled = item.qty - item.shipped
+            order.status = "Canceled" if order.status in ("Pending", "PendingAvailability") else order.status
+            order.refresh_status()
+            order.touch()
+
+    def channel_ship(self, order_id: str) -> None:
+        with self.lock:
+            order = self._get(order_id)
+            for item in order.items:
+                item.shipped = item.qty - item.canceled
+            order.refresh_status()
+            order.touch()
+
+    def request_cancellation(self, order_id: str, *, reason: str = "Found cheaper somewhere else.") -> None:
+        with self.lock:
+            order = self._get(order_id)
+            for item in order.items:
+                item.buyer_cancel, item.buyer_cancel_reason = True, reason
+            order.touch()
+
+    def process_feeds(self) -> None:
+        """Process every queued feed now (tests; the API does it on its own after processing_delay)."""
+        with self.lock:
+            for feed in self.feeds.values():
+                if feed.status != "DONE":
+                    self._process(feed)
+
+    def _get(self, order_id: str) -> AmazonOrder:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise error(404, "NotFound", f"Order {order_id} not found")
+        return order
+
+    # -- API --------------------------------------------------------------------------------------
+    def handle(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: Any) -> Response:
+        parts = [part for part in path.split("/") if part]
+        if parts == ["auth", "o2", "token"] and method == "POST":
+            return self.token(body)
+        if parts[:2] == ["_feeds", "upload"] and method == "PUT":
+            return self.upload(parts[2], headers, body)
+        if parts[:2] == ["_feeds", "download"] and method == "GET":
+            return self.download(parts[2])
+        self.authenticate(headers)
+        with self.lock:
+            if parts[:2] == ["orders", "v0"]:
+                return self._orders_api(method, parts[2:], query, body)
+            if parts[:2] == ["feeds", "2021-06-30"]:
+                return self._feeds_api(method, parts[2:], body)
+        raise error(404, "NotFound", f"No such resource: {method} {path}")
+
+    def token(self, body: Any) -> Response:
+        form = {k: v[-1] for k, v in urllib.parse.parse_qs(body if isinstance(body, str) else "").items()}
+        if form.get("grant_type") != "refresh_token" or not form.get("refresh_token"):
+            raise ApiError(400, {"error": "invalid_request", "error_description": "refresh_token grant expected"})
+        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+        known = self.credentials.get(client_id) if self.credentials else secret
+        if not client_id or not secret or known != secret:
+            raise ApiError(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
+        token = "Atza|" + secrets.token_urlsafe(24)
+        with self.lock:
+            self.tokens[token] = utcnow() + dt.timedelta(hours=1)
+        return Response(body={"access_token": token, "token_type": "bearer", "expires_in": 3600,
+                              "refresh_token": form["refresh_token"]})
+
+    def authenticate(self, headers: dict[str, str]) -> None:
+        expiry = self.tokens.get(headers.get("x-amz-access-token", ""))
+        if expiry is None or expiry < utcnow():
+            raise error(403, "Unauthorized", "Access to requested resource is denied.")
+
+    @staticmethod
+    def rate(name: str) -> dict[str, str]:
+        return {"x-amzn-RateLimit-Limit": RATE_LIMITS[name], "x-amzn-RequestId": str(uuid.uuid4())}
+
+    def _orders_api(self, method: str, parts: list[str], query: dict[str, list[str]], body: Any) -> Response:
+        params = {key: values[-1] for key, values in query.items()}
+        if parts == ["orders"] and method == "GET":
+            return self.get_orders(params)
+        if len(parts) == 2 and parts[0] == "orders" and method == "GET":
+            return Response(body={"payload": self.render(self._get(parts[1]))}, headers=self.rate("order"))
+        if len(parts) == 3 and parts[2] == "orderItems" and method == "GET":
+            return self.get_items(self._get(parts[1]), params)
+        if len(parts) == 3 and parts[2] == "shipmentConfirmation" and method == "POST":
+            return self.confirm_shipment(self._get(parts[1]), body or {})
+        raise error(404, "NotFound", "No such resource")
+
+    def get_orders(self, params: dict[str, str]) -> Response:
+        if params.get("NextToken"):
+            try:
+                state = dict(urllib.parse.parse_qsl(urllib.parse.unquote(params["NextToken"])))
+            except ValueError:
+                raise error(400, "InvalidInput", "Invalid NextToken") from None
+            params = {**state, "NextToken": params["NextToken"]}
+        if not params.get("MarketplaceIds"):
+            raise error(400, "InvalidInput", "MarketplaceIds is required")
+        created_after, updated_after = params.get("CreatedAfter"), params.get("LastUpdatedAfter")
+        if not created_after and not updated_after:
+            raise error(400, "InvalidInput", "Either CreatedAfter or LastUpdatedAfter is required")
+        if created_after and updated_after:
+            raise error(400, "InvalidInput", "CreatedAfter and LastUpdatedAfter cannot be combined")
+        size = int(params.get("MaxResultsPerPage", 100))
+        if not 1 <= size <= self.page_size_cap:
+            raise error(400, "InvalidInput", "MaxResultsPerPage must be between 1 and 100")
+        statuses = set(filter(None, params.get("OrderStatuses", "").split(",")))
+        after_seq = int(params.get("after", 0))
+
+        def matches(order: AmazonOrder) -> bool:
+            if created_after and order.purchase_date < parse_iso(created_after):
+                return False
+            if params.get("CreatedBefore") and order.purchase_date > parse_iso(params["CreatedBefore"]):
+                return False
+            if updated_after and order.last_update < parse_iso(updated_after):
+                return False
+            return not statuses or order.status in statuses
+
+        matching = [o for o in sorted(self.orders.values(), key=lambda o: o.seq) if matches(o)]
+        page = [o for o in matching if o.seq > after_seq][:size]
+        payload: dict[str, Any] = {"Orders": [self.render(o) for o in page]}
+        if page and any(o.seq > page[-1].seq for o in matching):
+            state = {k: v for k, v in params.items() if k not in ("NextToken", "after")}
+            payload["NextToken"] = urllib.parse.quote(urllib.parse.urlencode({**state, "after": page[-1].seq}))
+        return Response(body={"payload": payload}, headers=self.rate("orders"))
+
+    def get_items(self, order: AmazonOrder, params: dict[str, str]) -> Response:
+        start = int(params.get("NextToken") or 0)
+        page = order.items[start:start + 30]
+        payload: dict[str, Any] = {"AmazonOrderId": order.order_id, "OrderItems": [self.render_item(i) for i in page]}
+        if start + 30 < len(order.items):
+            payload["NextToken"] = str(start + 30)
+        return Response(body={"payload": payload}, headers=self.rate("orderItems"))
+
+    def confirm_shipment(self, order: AmazonOrder, body: dict) -> Response:
+        if body.get("marketplaceId") != MARKETPLACE_US:
+            raise error(400, "InvalidInput", "marketplaceId is required")
+        package = body.get("packageDetail") or {}
+        for name in ("packageReferenceId", "carrierCode", "trackingNumber", "shipDate", "orderItems"):
+            if not package.get(name):
+                raise error(400, "InvalidInput", f"packageDetail.{name} is required")
+        if not str(package["packageReferenceId"]).isdigit() or int(package["packageReferenceId"]) <= 0:
+            raise error(400, "InvalidInput", "packageReferenceId must be a positive number")
+        if package["carrierCode"] == "Other" and not package.get("carrierName"):
+            raise error(400, "InvalidInput", "carrierName is required when carrierCode is Other")
+        try:
+            dt.datetime.fromisoformat(str(package["shipDate"]).replace("Z", "+00:00"))
+        except ValueError:
+            raise error(400, "InvalidInput", "Invalid Input") from None
+        if order.status in ("Pending", "PendingAvailability", "Canceled"):
+            raise error(400, "InvalidInput", f"Order {order.order_id} is {order.status} and cannot be shipped")
+        plan = []
+        for entry in package["orderItems"]:
+            item = order.item(str(entry.get("orderItemId")))
+            qty = int(entry.get("quantity") or 0)
+            if item is None or qty <= 0 or qty > item.qty - item.shipped - item.canceled:
+                raise error(400, "InvalidInput", f"Invalid quantity for order item {entry.get('orderItemId')}")
+            plan.append((item, qty))
+        for item, qty in plan:
+            item.shipped += qty
+        order.refresh_status()
+        order.touch()
+        return Response(status=204, headers=self.rate("shipmentConfirmation"))
+
+    # -- feeds ------------------------------------------------------------------------------------
+    def _feeds_api(self, method: str, parts: list[str], body: Any) -> Response:
+        if parts == ["documents"] and method == "POST":
+            content_type = (body or {}).get("contentType", "")
+            if not content_type.startswith("text/xml"):
+                raise error(400, "InvalidInput", "contentType must be text/xml for order feeds")
+            doc_id = str(uuid.uuid4())
+            self.documents[doc_id] = {"content": None, "content_type": content_type}
+            return Response(status=201, body={"feedDocumentId": doc_id,
+                                              "url": f"{self.base_url}/_feeds/upload/{doc_id}"},
+                            headers=self.rate("documents"))
+        if parts == ["feeds"] and method == "POST":
+            body = body or {}
+            doc = self.documents.get(body.get("inputFeedDocumentId", ""))
+            if body.get("feedType") not in ("POST_ORDER_ACKNOWLEDGEMENT_DATA", "POST_PAYMENT_ADJUSTMENT_DATA"):
+                raise error(400, "InvalidInput", "Unsupported feedType")
+            if not body.get("marketplaceIds"):
+                raise error(400, "InvalidInput", "marketplaceIds is required")
+            if doc is None or doc["content"] is None:
+                raise error(400, "InvalidInput", "inputFeedDocumentId is unknown or was not uploaded")
+            feed = Feed(str(next(self._feed)), body["feedType"], body["inputFeedDocumentId"], utcnow())
+            self.feeds[feed.feed_id] = feed
+            return Response(status=202, body={"feedId": feed.feed_id}, headers=self.rate("feeds"))
+        if len(parts) == 2 and parts[0] == "feeds" and method == "GET":
+            feed = self.feeds.get(parts[1])
+            if feed is None:
+                raise error(404, "NotFound", f"Feed {parts[1]} not found")
+            if feed.status != "DONE" and utcnow() >= feed.created + dt.timedelta(seconds=self.processing_delay):
+                self._process(feed)
+            elif feed.status == "IN_QUEUE":
+                feed.status = "IN_PROGRESS"
+            answer = {"feedId": feed.feed_id, "feedType": feed.feed_type, "marketplaceIds": [MARKETPLACE_US],
+                      "createdTime": feed.created.isoformat(), "processingStatus": feed.status}
+            if feed.result_document_id:
+                answer["resultFeedDocumentId"] = feed.result_document_id
+            return Response(body=answer, headers=self.rate("feed"))
+        if len(parts) == 2 and parts[0] == "documents" and method == "GET":
+            if parts[1] not in self.documents:
+                raise error(404, "NotFound", "Document not found")
+            return Response(body={"feedDocumentId": parts[1], "url": f"{self.base_url}/_feeds/download/{parts[1]}"})
+        raise error(404, "NotFound", "No such resource")
+
+    def upload(self, doc_id: str, headers: dict[str, str], body: Any) -> Response:
+        with self.lock:
+            doc = self.documents.get(doc_id)
+            if doc is None:
+                raise ApiError(403, {"error": "the upload URL is not valid"})
+            if headers.get("Content-Type") != doc["content_type"]:
+                raise ApiError(403, {"error": "Content-Type differs from the one the document was created with"})
+            doc["content"] = body.encode() if isinstance(body, str) else (body or b"")
+        return Response(status=200)
+
+    def download(self, doc_id: str) -> Response:
+        with self.lock:
+            doc = self.documents.get(doc_id)
+            if doc is None or doc["content"] is None:
+                raise ApiError(404, {"error": "no such document"})
+            return Response(body=doc["content"], content_type=doc["content_type"])
+
+    def _process(self, feed: Feed) -> None:
+        """Apply the feed's messages; each valid message succeeds or fails on its own."""
+        results, processed, failed = [], 0, 0
+        try:
+            root = ET.fromstring(self.documents[feed.document_id]["content"])
+            messages = root.findall("Message")
+        except ET.ParseError as bad:
+            messages, results = [], [("1", "Error", "5000", f"XML Parsing Error: {bad}")]
+            failed = 1
+        for message in messages:
+            processed += 1
+            message_id = message.findtext("MessageID", "")
+            try:
+                if feed.feed_type == "POST_ORDER_ACKNOWLEDGEMENT_DATA":
+                    self._apply_acknowledgement(message.find("OrderAcknowledgement"))
+                else:
+                    self._apply_adjustment(message.find("OrderAdjustment"))
+            except ValueError as invalid:
+                failed += 1
+                results.append((message_id, "Error", "25", str(invalid)))
+        feed.status = "DONE"
+        report = self._report(feed, processed, failed, results)
+        doc_id = str(uuid.uuid4())
+        self.documents[doc_id] = {"content": report, "content_type": "text/xml; charset=UTF-8"}
+        feed.result_document_id = doc_id
+
+    def _apply_acknowledgement(self, element: ET.Element | None) -> None:
+        if element is None:
+            raise ValueError("OrderAcknowledgement is missing")
+        order = self.orders.get(element.findtext("AmazonOrderID", ""))
+        if order is None:
+            raise ValueError("AmazonOrderID is unknown")
+        if element.findtext("StatusCode") != "Failure":
+            return  # Success acknowledges; nothing to cancel
+        items = element.findall("Item")
+        targets = []
+        for node in items:
+            item = order.item(node.findtext("AmazonOrderItemCode", ""))
+            reason = node.findtext("CancelReason", "")
+            if item is None:
+                raise ValueError("AmazonOrderItemCode is unknown")
+            if reason not in CANCEL_REASONS:
+                raise ValueError(f"CancelReason {reason!r} is not valid")
+            targets.append(item)
+        for item in targets or order.items:  # no Item: the whole order
+            if item.shipped and item.shipped + item.canceled == item.qty:
+                raise ValueError(f"Order item {item.item_id} has shipped and cannot be canceled")
+        for item in targets or order.items:
+            item.canceled = item.qty - item.shipped
+        order.refresh_status()
+        order.touch()
+
+    def _apply_adjustment(self, element: ET.Element | None) -> None:
+        if element is None:
+            raise ValueError("OrderAdjustment is missing")
+        order = self.orders.get(element.findtext("AmazonOrderID", ""))
+        if order is None:
+            raise ValueError("AmazonOrderID is unknown")
+        plan = []
+        for adjusted in element.findall("AdjustedItem"):
+            item = order.item(adjusted.findtext("AmazonOrderItemCode", ""))
+            if item is None:
+                raise ValueError("AmazonOrderItemCode is unknown")
+            reason = adjusted.findtext("AdjustmentReason", "")
+            if reason not in ADJUSTMENT_REASONS:
+                raise ValueError(f"AdjustmentReason {reason!r} is not valid")
+            key = adjusted.findtext("MerchantAdjustmentItemID", "")
+            total = Decimal("0")
+            for component in adjusted.findall("ItemPriceAdjustments/Component"):
+                kind = component.findtext("Type", "")
+                amount = Decimal(component.findtext("Amount", "0"))
+                if kind not in COMPONENT_TYPES or amount < 0:
+                    raise ValueError(f"Component {kind!r} {amount} is not valid")
+                total += amount
+            if total > item.item_price + item.item_tax + item.shipping - item.refunded:
+                raise ValueError(f"Adjustment for {item.item_id} exceeds what was charged")
+            plan.append((item, total, key))
+        for item, total, key in plan:
+            if key and key in order.adjustments:
+                continue  # the same adjustment sent twice is applied once
+            item.refunded += total
+            if key:
+                order.adjustments.add(key)
+        order.touch()
+
+    @staticmethod
+    def _report(feed: Feed, processed: int, failed: int, results: list[tuple[str, str, str, str]]) -> bytes:
+        rows = "".join(
+            f"<Result><MessageID>{mid}</MessageID><ResultCode>{code}</ResultCode><ResultMessageCode>{num}"
+            f"</ResultMessageCode><ResultDescription>{desc}</ResultDescription></Result>"
+            for mid, code, num, desc in results
+        )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?><AmazonEnvelope><Header><DocumentVersion>1.02</DocumentVersion>'
+            "<MerchantIdentifier>SELLER</MerchantIdentifier></Header><MessageType>ProcessingReport</MessageType>"
+            f"<Message><MessageID>1</MessageID><ProcessingReport><DocumentTransactionID>{feed.feed_id}"
+            "</DocumentTransactionID><StatusCode>Complete</StatusCode><ProcessingSummary>"
+            f"<MessagesProcessed>{processed}</MessagesProcessed><MessagesSuccessful>{processed - failed}"
+            f"</MessagesSuccessful><MessagesWithError>{failed}</MessagesWithError><MessagesWithWarning>0"
+            f"</MessagesWithWarning></ProcessingSummary>{rows}</ProcessingReport></Message></AmazonEnvelope>"
+        ).encode()
+
+    # -- rendering --------------------------------------------------------------------------------
+    def render(self, order: AmazonOrder) -> dict:
+        total = sum((i.item_price + i.item_tax + i.shipping for i in order.items), Decimal("0"))
+        return {
+            "AmazonOrderId": order.order_id,
+            "PurchaseDate": iso(order.purchase_date),
+            "LastUpdateDate": iso(order.last_update),
+            "OrderStatus": order.status,
+            "FulfillmentChannel": "MFN",
+            "SalesChannel": "Amazon.com",
+            "ShipServiceLevel": "Std US D2D Dom",
+            "OrderTotal": {"CurrencyCode": "USD", "Amount": str(money(total))},
+            "NumberOfItemsShipped": sum(i.shipped for i in order.items),
+            "NumberOfItemsUnshipped": sum(i.qty - i.shipped - i.canceled for i in order.items),
+            "MarketplaceId": MARKETPLACE_US,
+            "ShipmentServiceLevelCategory": "Standard",
+            "OrderType": "StandardOrder",
+            "EarliestShipDate": iso(order.purchase_date),
+            "LatestShipDate": iso(order.purchase_date + dt.timedelta(days=3)),
+            "IsPrime": False,
+            "IsBusinessOrder": False,
+            "BuyerInfo": {"BuyerEmail": f"{order.seq}buyer@marketplace.amazon.com", "BuyerName": order.buyer},
+            "ShippingAddress": {"Name": order.buyer, "AddressLine1": "1 Main St", "City": "Canton",
+                                "StateOrRegion": "MI", "PostalCode": "48817", "CountryCode": "US"},
+        }
+
+    @staticmethod
+    def render_item(item: Item) -> dict:
+        return {
+            "ASIN": item.asin,
+            "OrderItemId": item.item_id,
+            "SellerSKU": item.sku,
+            "Title": item.title,
+            "QuantityOrdered": item.qty,
+            "QuantityShipped": item.shipped,
+            "ItemPrice": {"CurrencyCode": "USD", "Amount": str(item.item_price)},
+            "ItemTax": {"CurrencyCode": "USD", "Amount": str(item.item_tax)},
+            "ShippingPrice": {"CurrencyCode": "USD", "Amount": str(item.shipping)},
+            "BuyerRequestedCancel": {"IsBuyerRequestedCancel": "true" if item.buyer_cancel else "false",
+                                     "BuyerCancelReason": item.buyer_cancel_reason},
+        }
+
+
+def iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(value: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise error(400, "InvalidInput", f"Invalid date {value!r}") from None

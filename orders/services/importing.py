@@ -282,7 +282,7 @@ def _new_item(line: ChannelLine, products: dict) -> OrderItem:
 # -- known orders -----------------------------------------------------------------------------------
 
 ORDER_UPDATE_FIELDS = ["channel_status", "channel_updated_at", "raw_payload", "buyer_cancel_requested",
-                       "acknowledged_at", "ship_by_date", "updated_at"]
+                       "acknowledged_at", "is_paid", "ship_by_date", "updated_at"]
 
 
 def _update_order(order: Order, channel_order: ChannelOrder, products: dict) -> bool:
@@ -305,7 +305,7 @@ def _update_order(order: Order, channel_order: ChannelOrder, products: dict) -> 
     if channel_order.is_acknowledged and order.acknowledged_at is None:
         order.acknowledged_at = timezone.now()
         changed = True
-    if channel_order.status != order.channel_status:
+    if channel_order.status != order.channel_status or channel_order.is_paid != order.is_paid:
         changed = True
     if not changed and channel_order.updated_at == order.channel_updated_at:
         return False
@@ -314,6 +314,7 @@ def _update_order(order: Order, channel_order: ChannelOrder, products: dict) -> 
     order.raw_payload = channel_order.raw
     order.ship_by_date = channel_order.ship_by_date or order.ship_by_date
     order.buyer_cancel_requested = channel_order.buyer_cancel_requested
+    order.is_paid = order.is_paid or channel_order.is_paid  # paid never becomes unpaid again
     order.save(update_fields=ORDER_UPDATE_FIELDS)
     if changed_items:
         OrderItem.objects.bulk_update(changed_items, ["qty_shipped", "qty_canceled", "qty_reserved", "refunded_amount",

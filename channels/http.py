@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -16,6 +18,28 @@ from .clients import ChannelError, PermanentChannelError, RetryableChannelError
 
 logger = logging.getLogger("channels.http")
 DEFAULT_TIMEOUT = (3.05, 20)  # connect, read (seconds)
+
+
+class TokenCache:
+    """An access token fetched on demand and reused until shortly before it expires.
+    `fetch` returns (token, lifetime in seconds)."""
+
+    def __init__(self, fetch: Callable[[], tuple[str, int]], *, refresh_margin: float) -> None:
+        self._fetch = fetch
+        self._margin = refresh_margin
+        self._token, self._expires = "", 0.0
+        self._lock = threading.Lock()
+
+    def get(self) -> str:
+        with self._lock:
+            if not self._token or time.monotonic() >= self._expires - self._margin:
+                self._token, lifetime = self._fetch()
+                self._expires = time.monotonic() + lifetime
+            return self._token
+
+    def clear(self) -> None:
+        with self._lock:
+            self._token = ""
 
 
 def make_session(pool_size: int = 10) -> requests.Session:
@@ -90,4 +114,4 @@ def raise_for_status(
     raise PermanentChannelError(text, code=code, status=response.status_code)
 
 
-__all__ = ["ChannelError", "make_session", "send", "parse_json", "raise_for_status", "DEFAULT_TIMEOUT"]
+__all__ = ["ChannelError", "TokenCache", "make_session", "send", "parse_json", "raise_for_status", "DEFAULT_TIMEOUT"]

@@ -1,5 +1,8 @@
+import threading
 import time
+from collections.abc import Callable
 
+from django.db import close_old_connections, connection
 from django.db.models import Exists, OuterRef
 
 from orders import outbox
@@ -23,3 +26,27 @@ def drain_actions(*, timeout: float = 15.0) -> list:
             return outcomes
         time.sleep(0.02)
     raise AssertionError("channel actions still pending after the timeout")
+
+
+def run_concurrently(work: Callable[[], object], *, workers: int = 2) -> list:
+    """Start `workers` threads on `work` at the same moment (each with its own database connection);
+    returns what each returned, or the exception it raised."""
+    barrier = threading.Barrier(workers)
+    results: list = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(work())
+        except Exception as raised:  # collected for the test to assert on
+            results.append(raised)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    close_old_connections()
+    return results

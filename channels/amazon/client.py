@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +22,7 @@ from ..clients import (
     ShipmentRequest,
     SubmissionOutcome,
 )
-from ..http import DEFAULT_TIMEOUT, make_session, parse_json, raise_for_status, send
+from ..http import DEFAULT_TIMEOUT, TokenCache, make_session, parse_json, raise_for_status, send
 from .feeds import CANCEL_FEED, CONTENT_TYPE, REFUND_FEED, cancel_feed, refund_feed, report_errors
 from .reader import OrdersV0Reader
 
@@ -66,8 +64,7 @@ class AmazonClient:
         self.merchant_id = merchant_id
         self.timeout = timeout
         self.session = session or make_session()
-        self._token, self._token_expires = "", 0.0
-        self._token_lock = threading.Lock()
+        self._token = TokenCache(self._fetch_token, refresh_margin=TOKEN_REFRESH_MARGIN)
         self.reader = OrdersV0Reader(self._get, marketplace_id)
 
     def __repr__(self) -> str:  # never the secrets
@@ -77,25 +74,20 @@ class AmazonClient:
         self.session.close()
 
     # -- auth and transport -----------------------------------------------------------------------
-    def _access_token(self) -> str:
-        with self._token_lock:
-            if self._token and time.monotonic() < self._token_expires - TOKEN_REFRESH_MARGIN:
-                return self._token
-            response = send(self.session, "POST", self.token_url, mutation=False, timeout=self.timeout,
-                            describe="Amazon LWA token",
-                            headers={"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"},
-                            data={"grant_type": "refresh_token", "refresh_token": self._refresh_token,
-                                  "client_id": self._client_id, "client_secret": self._client_secret})
-            raise_for_status(response, mutation=False, describe="Amazon LWA token", error_text=_error_text,
-                             retry_after=_retry_after)
-            body = parse_json(response, mutation=False, describe="Amazon LWA token")
-            self._token = body["access_token"]
-            self._token_expires = time.monotonic() + int(body.get("expires_in", 3600))
-            return self._token
+    def _fetch_token(self) -> tuple[str, int]:
+        response = send(self.session, "POST", self.token_url, mutation=False, timeout=self.timeout,
+                        describe="Amazon LWA token",
+                        headers={"Content-Type": "application/x-www-form-urlencoded;charset=UTF-8"},
+                        data={"grant_type": "refresh_token", "refresh_token": self._refresh_token,
+                              "client_id": self._client_id, "client_secret": self._client_secret})
+        raise_for_status(response, mutation=False, describe="Amazon LWA token", error_text=_error_text,
+                         retry_after=_retry_after)
+        body = parse_json(response, mutation=False, describe="Amazon LWA token")
+        return body["access_token"], int(body.get("expires_in", 3600))
 
     def _request(self, method: str, path: str, *, describe: str, mutation: bool = False, json_body: Any = None,
                  params: Any = None) -> requests.Response:
-        headers = {"x-amz-access-token": self._access_token(), "x-amz-date": _iso(dt.datetime.now(dt.UTC)),
+        headers = {"x-amz-access-token": self._token.get(), "x-amz-date": _iso(dt.datetime.now(dt.UTC)),
                    "user-agent": "channel-order-backoffice/1.0", "Accept": "application/json"}
         response = send(self.session, method, f"{self.base_url}{path}", mutation=mutation, timeout=self.timeout,
                         describe=describe, headers=headers, json=json_body, params=params)

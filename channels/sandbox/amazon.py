@@ -54,6 +54,7 @@ class Item:
     shipped: int = 0
     canceled: int = 0
     refunded: Decimal = Decimal("0")
+    tracking: str = ""
     buyer_cancel: bool = False
     buyer_cancel_reason: str = ""
 
@@ -296,14 +297,18 @@ class AmazonMarketplace:
         if order.status in ("Pending", "PendingAvailability", "Canceled"):
             raise error(400, "InvalidInput", f"Order {order.order_id} is {order.status} and cannot be shipped")
         plan = []
-        for entry in package["orderItems"]:
-            item = order.item(str(entry.get("orderItemId")))
-            qty = int(entry.get("quantity") or 0)
-            if item is None or qty <= 0 or qty > item.qty - item.shipped - item.canceled:
+        requested = [(order.item(str(e.get("orderItemId"))), int(e.get("quantity") or 0)) for e in package["orderItems"]]
+        # Confirming units that are all shipped already only replaces their tracking (a resend).
+        resend = all(item and 0 < qty <= item.shipped for item, qty in requested) and all(
+            item.qty - item.shipped - item.canceled == 0 for item, _ in requested)
+        for (item, qty), entry in zip(requested, package["orderItems"]):
+            if item is None or qty <= 0 or (not resend and qty > item.qty - item.shipped - item.canceled):
                 raise error(400, "InvalidInput", f"Invalid quantity for order item {entry.get('orderItemId')}")
             plan.append((item, qty))
         for item, qty in plan:
-            item.shipped += qty
+            item.tracking = package["trackingNumber"]
+            if not resend:
+                item.shipped += qty
         order.refresh_status()
         order.touch()
         return Response(status=204, headers=self.rate("shipmentConfirmation"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import logging
-import threading
 import time
 import urllib.parse
 import uuid
@@ -28,7 +27,7 @@ from ..clients import (
     ShipmentRequest,
     SubmissionOutcome,
 )
-from ..http import DEFAULT_TIMEOUT, make_session, parse_json, raise_for_status, send
+from ..http import DEFAULT_TIMEOUT, TokenCache, make_session, parse_json, raise_for_status, send
 from .parser import parse_order, parse_return
 
 logger = logging.getLogger("channels.walmart")
@@ -99,9 +98,7 @@ class WalmartClient:
         self._client_secret = client_secret
         self.timeout = timeout
         self.session = session or make_session()
-        self._token = ""
-        self._token_expires = 0.0
-        self._token_lock = threading.Lock()
+        self._token = TokenCache(self._fetch_token, refresh_margin=TOKEN_REFRESH_MARGIN)
 
     def __repr__(self) -> str:  # never the secret
         return f"WalmartClient({self.base_url!r})"
@@ -110,40 +107,35 @@ class WalmartClient:
         self.session.close()
 
     # -- auth -------------------------------------------------------------------------------------
-    def _access_token(self) -> str:
-        with self._token_lock:
-            if self._token and time.monotonic() < self._token_expires - TOKEN_REFRESH_MARGIN:
-                return self._token
-            basic = base64.b64encode(f"{self._client_id}:{self._client_secret}".encode()).decode()
-            response = send(
-                self.session,
-                "POST",
-                f"{self.base_url}/v3/token",
-                mutation=False,
-                timeout=self.timeout,
-                describe="Walmart token",
-                headers={
-                    "Authorization": f"Basic {basic}",
-                    "WM_SVC.NAME": SERVICE_NAME,
-                    "WM_QOS.CORRELATION_ID": str(uuid.uuid4()),
-                    "Accept": "application/json",
-                    "Content-Type": "application/x-www-form-urlencoded",
-                },
-                data="grant_type=client_credentials",
-            )
-            raise_for_status(response, mutation=False, describe="Walmart token", error_text=_error_text,
-                             retry_after=_retry_after)
-            body = parse_json(response, mutation=False, describe="Walmart token")
-            self._token = body["access_token"]
-            self._token_expires = time.monotonic() + int(body.get("expires_in", 900))
-            return self._token
+    def _fetch_token(self) -> tuple[str, int]:
+        basic = base64.b64encode(f"{self._client_id}:{self._client_secret}".encode()).decode()
+        response = send(
+            self.session,
+            "POST",
+            f"{self.base_url}/v3/token",
+            mutation=False,
+            timeout=self.timeout,
+            describe="Walmart token",
+            headers={
+                "Authorization": f"Basic {basic}",
+                "WM_SVC.NAME": SERVICE_NAME,
+                "WM_QOS.CORRELATION_ID": str(uuid.uuid4()),
+                "Accept": "application/json",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            data="grant_type=client_credentials",
+        )
+        raise_for_status(response, mutation=False, describe="Walmart token", error_text=_error_text,
+                         retry_after=_retry_after)
+        body = parse_json(response, mutation=False, describe="Walmart token")
+        return body["access_token"], int(body.get("expires_in", 900))
 
     def _call(self, method: str, path: str, *, describe: str, mutation: bool = False, json_body: Any = None,
               params: Any = None, not_found_is_empty: bool = False) -> Any:
         response = self._send(method, path, describe=describe, mutation=mutation, json_body=json_body, params=params)
         if response.status_code == 401:
             # Expired or revoked token: fetch a new one and try once more (a 401 applied nothing).
-            self._token = ""
+            self._token.clear()
             response = self._send(method, path, describe=describe, mutation=mutation, json_body=json_body,
                                   params=params)
         if response.status_code == 404:
@@ -158,7 +150,7 @@ class WalmartClient:
     def _send(self, method: str, path: str, *, describe: str, mutation: bool, json_body: Any,
               params: Any) -> requests.Response:
         headers = {
-            "WM_SEC.ACCESS_TOKEN": self._access_token(),
+            "WM_SEC.ACCESS_TOKEN": self._token.get(),
             "WM_SVC.NAME": SERVICE_NAME,
             "WM_QOS.CORRELATION_ID": str(uuid.uuid4()),
             "Accept": "application/json",

@@ -218,3 +218,22 @@ def test_every_fault_on_confirm_shipment_ships_once(sandbox, az_account, fast_re
     drain_actions()
     assert sandbox.amazon.orders[order_id].items[0].shipped == 2
     assert ChannelAction.objects.get(order=order).state == "succeeded"
+
+
+def test_resend_shipping_information_confirms_the_same_items_again(sandbox, az_account):
+    from orders.models import Shipment
+    from orders.services.shipments import order_resend_shipping
+
+    [order_id] = sandbox.amazon.create_orders(count=1, qty=2)
+    import_now(az_account)
+    order = Order.objects.get(channel_order_id=order_id)
+    order_ship(order_id=order.pk, tracking=UPS)
+    drain_actions()
+    Shipment.objects.filter(order=order).update(tracking_number="1ZFIXED")
+
+    order_resend_shipping(order_id=order.pk)
+    drain_actions()
+
+    item = sandbox.amazon.orders[order_id].items[0]
+    assert (item.shipped, item.tracking) == (2, "1ZFIXED")
+    assert ChannelAction.objects.filter(order=order, state="succeeded").count() == 2

@@ -1,10 +1,8 @@
 """Exactly once: memos and their refunds under faults, concurrency, random sequences, and returns."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections, connection
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
@@ -16,7 +14,7 @@ from orders.services.cancel import order_cancel
 from orders.services.errors import OrderActionRefused
 from orders.services.importing import account_import_orders
 from orders.services.shipments import Tracking, order_ship
-from tests.helpers import drain_actions
+from tests.helpers import drain_actions, run_concurrently
 
 UPS = Tracking(carrier="UPS", tracking_number="1Z")
 
@@ -81,26 +79,10 @@ def test_rma_refund_goes_through_the_return(sandbox, wm_account, admin_client):
 def test_r_cm_9_two_memos_for_the_same_units_at_once_one_wins(sandbox, wm_account):
     order, _ = shipped_walmart_order(sandbox, wm_account, qty=2)
     memo = credit_memo_defaults(order_id=order.pk)
-    barrier = threading.Barrier(2)
-    outcomes = []
-
-    def create():
-        try:
-            barrier.wait()
-            credit_memo_create(order_id=order.pk, memo=memo)
-            outcomes.append("created")
-        except CreditMemoRefused as refused:
-            outcomes.append(refused.rule)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=create) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    close_old_connections()
-    assert sorted(outcomes) == ["R-CM-9", "created"]
+    results = run_concurrently(lambda: credit_memo_create(order_id=order.pk, memo=memo))
+    outcomes = sorted(r.rule if isinstance(r, CreditMemoRefused) else "created" if isinstance(r, CreditMemo) else repr(r)
+                      for r in results)
+    assert outcomes == ["R-CM-9", "created"]
     assert CreditMemo.objects.filter(order=order).count() == 1
     assert OrderItem.objects.get(order=order).qty_refunded == 2
 

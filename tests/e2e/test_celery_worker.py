@@ -57,6 +57,9 @@ def worker():
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+    with connection.cursor() as cursor:  # the worker's children may still hold sessions on the test database
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 def test_end_to_end_import_acknowledge_and_ship_through_a_real_worker(sandbox, wm_account, worker):

@@ -1,9 +1,7 @@
 """R-ORD-1, R-ORD-2, R-ACC-1: creating the store order."""
 
-import threading
-
 import pytest
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import IntegrityError, transaction
 
 from orders.models import Order, OrderLog, OrderStatus, Product
 from orders.services.errors import OrderActionRefused
@@ -14,6 +12,7 @@ from orders.services.store_orders import (
     order_create_store_order,
 )
 from tests.factories import ProductFactory, create_order
+from tests.helpers import run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -131,25 +130,9 @@ def test_r_ord_2_oversold_product_is_logged(walmart_account):
 def test_r_ord_1_two_concurrent_calls_create_one_store_order(walmart_account):
     product = ProductFactory(sku="RACE", stock_qty=10)
     order = create_order(account=walmart_account, n_items=1, products=[product])
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def create():
-        try:
-            barrier.wait()
-            order_create_store_order(order_id=order.pk)
-            outcomes.append("created")
-        except OrderActionRefused as refusal:
-            outcomes.append(refusal.reason)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=create) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    close_old_connections()
+    results = run_concurrently(lambda: order_create_store_order(order_id=order.pk))
+    outcomes = [r.reason if isinstance(r, OrderActionRefused) else "created" if isinstance(r, Order) else repr(r)
+                for r in results]
 
     assert sorted(outcomes) == sorted(["created", REFUSED_EXISTS])
     assert OrderLog.objects.filter(order=order, type=OrderLog.Type.SUCCESS).count() == 1

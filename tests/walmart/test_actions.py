@@ -1,9 +1,6 @@
 """Walmart channel actions through the outbox, against the sandbox (SPEC §6, R-SHIP-*, R-CAN-*, R-SYNC-3)."""
 
-import threading
-
 import pytest
-from django.db import close_old_connections, connection
 
 from orders import outbox
 from orders.models import ChannelAction, Order, OrderLog, OrderStatus, Shipment, SyncState
@@ -11,7 +8,7 @@ from orders.services.cancel import order_cancel
 from orders.services.errors import OrderActionRefused
 from orders.services.importing import account_import_orders
 from orders.services.shipments import Tracking, order_resend_shipping, order_ship
-from tests.helpers import drain_actions
+from tests.helpers import drain_actions, run_concurrently
 
 pytestmark = pytest.mark.django_db
 UPS = Tracking(carrier="UPS", tracking_number="1Z999AA10123456784")
@@ -265,21 +262,7 @@ def test_r_rel_two_workers_draining_concurrently_send_each_action_once(sandbox, 
     account_import_orders(account_id=wm_account.pk)
     for order in Order.objects.all():
         order_ship(order_id=order.pk, tracking=UPS)
-    barrier = threading.Barrier(2)
-
-    def worker():
-        barrier.wait()
-        try:
-            outbox.process_due_actions()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    close_old_connections()
+    run_concurrently(outbox.process_due_actions)
 
     assert len(posts(sandbox, "shipping")) == 30
     assert ChannelAction.objects.filter(state="succeeded").count() == 30

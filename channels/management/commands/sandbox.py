@@ -29,6 +29,9 @@ class Command(BaseCommand):
             sandbox.walmart.create_orders(count=2, lines=1, qty=3, duplicate_lines=True)
             for po in sandbox.walmart.create_orders(count=2, lines=2, qty=1):
                 sandbox.walmart.request_cancellation(po)
+            sandbox.amazon.create_orders(count=seed_orders, items=2, qty=1)
+            sandbox.amazon.create_orders(count=3, paid=False)
+            sandbox.amazon.create_orders(count=2, buyer_cancel=True)
         if new_orders_every > 0:
             threading.Thread(target=self._keep_selling, args=(sandbox, new_orders_every), daemon=True).start()
         self.stdout.write(f"Sandbox marketplace on {server.url} (control API under /_sandbox/)")
@@ -42,3 +45,9 @@ class Command(BaseCommand):
         while True:
             time.sleep(every)
             sandbox.walmart.create_orders(count=random.randint(1, 3), lines=random.randint(1, 3), qty=random.randint(1, 2))
+            sandbox.amazon.create_orders(count=random.randint(0, 2), items=random.randint(1, 2),
+                                         paid=random.random() > 0.3)
+            with sandbox.amazon.lock:
+                pending = [o.order_id for o in sandbox.amazon.orders.values() if o.status == "Pending"]
+            if pending:
+                sandbox.amazon.pay(random.choice(pending))

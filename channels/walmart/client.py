@@ -176,16 +176,9 @@ class WalmartClient:
             params["createdEndDate"] = _date_param(created_until)
         if modified_since:
             params["lastModifiedStartDate"] = _date_param(modified_since)
-        path = "/v3/orders?" + urllib.parse.urlencode(params)
-        while path:
-            body = self._call("GET", path, describe="Walmart orders", not_found_is_empty=True)
-            if not body:
-                return
+        for body in self._cursor_pages("/v3/orders", params, describe="Walmart orders"):
             data = body.get("list") or {}
             yield [parse_order(order) for order in (data.get("elements") or {}).get("order") or []]
-            cursor = (data.get("meta") or {}).get("nextCursor")
-            # nextCursor is a whole query string, sent back verbatim.
-            path = f"/v3/orders{cursor}" if cursor else ""
 
     def get_order(self, channel_order_id: str) -> ChannelOrder:
         body = self._call("GET", f"/v3/orders/{urllib.parse.quote(channel_order_id)}", describe="Walmart order")
@@ -196,14 +189,20 @@ class WalmartClient:
         params = {"limit": str(min(page_size, MAX_PAGE))}
         if modified_since:
             params["returnLastModifiedStartDate"] = _date_param(modified_since)
-        path = "/v3/returns?" + urllib.parse.urlencode(params)
+        for body in self._cursor_pages("/v3/returns", params, describe="Walmart returns"):
+            yield [parse_return(item) for item in body.get("returnOrders") or []]
+
+    def _cursor_pages(self, resource: str, params: dict[str, str], *, describe: str) -> Iterator[dict]:
+        """Pages of a list resource. meta.nextCursor (under "list" for orders) is a whole query string,
+        sent back verbatim; an empty result is a 404 CONTENT_NOT_FOUND, which ends the listing."""
+        path = f"{resource}?{urllib.parse.urlencode(params)}"
         while path:
-            body = self._call("GET", path, describe="Walmart returns", not_found_is_empty=True)
+            body = self._call("GET", path, describe=describe, not_found_is_empty=True)
             if not body:
                 return
-            yield [parse_return(item) for item in body.get("returnOrders") or []]
-            cursor = (body.get("meta") or {}).get("nextCursor")
-            path = f"/v3/returns{cursor}" if cursor else ""
+            yield body
+            cursor = ((body.get("list") or body).get("meta") or {}).get("nextCursor")
+            path = f"{resource}{cursor}" if cursor else ""
 
     def submission_outcome(self, reference: str) -> SubmissionOutcome:
         raise PermanentChannelError("Walmart applies changes at once; there is no submission to follow")

@@ -2,43 +2,16 @@
 on a selection, see the summary message and the Store Order # column filled."""
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from orders.models import Order, OrderStatus
-from tests.conftest import CHROMIUM
 from tests.factories import create_order
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def page():
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
-    # itself (fixtures, assertions) are plain synchronous ones.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1600, "height": 1000})
-        yield context.new_page()
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 def test_operator_filters_grid_and_creates_store_orders(live_server, page, walmart_account, django_user_model):

@@ -11,11 +11,15 @@ from factory.django import DjangoModelFactory
 from channels.models import Channel, ChannelAccount, Marketplace
 from creditmemos.models import CreditMemo, CreditMemoItem
 from orders.models import (
+    BulkJob,
+    ChannelAction,
     Fulfillment,
     Invoice,
     Order,
     OrderItem,
     OrderLog,
+    OrderReturn,
+    OrderReturnLine,
     OrderStatus,
     Product,
     Shipment,
@@ -182,6 +186,48 @@ class CreditMemoItemFactory(DjangoModelFactory):
     order_item = factory.SubFactory(OrderItemFactory, order=factory.SelfAttribute("..credit_memo.order"))
     action = CreditMemoItem.Action.REFUND
     qty = 1
+
+
+class ChannelActionFactory(DjangoModelFactory):
+    class Meta:
+        model = ChannelAction
+
+    order = factory.SubFactory(OrderFactory)
+    account = factory.SelfAttribute("order.account")
+    kind = ChannelAction.Kind.ACKNOWLEDGE
+    description = "Acknowledge"
+    next_attempt_at = factory.LazyFunction(timezone.now)
+    idempotency_key = factory.Faker("uuid4", cast_to=None)
+
+
+class OrderReturnFactory(DjangoModelFactory):
+    class Meta:
+        model = OrderReturn
+
+    order = factory.SubFactory(OrderFactory)
+    return_order_id = factory.Sequence(lambda n: f"{70000000000 + n}")
+    status = "REFUND_PENDING"
+
+
+class OrderReturnLineFactory(DjangoModelFactory):
+    class Meta:
+        model = OrderReturnLine
+
+    order_return = factory.SubFactory(OrderReturnFactory)
+    order_item = factory.SubFactory(OrderItemFactory, order=factory.SelfAttribute("..order_return.order"))
+    return_line_number = factory.Sequence(lambda n: n + 1)
+    channel_line_number = factory.SelfAttribute("order_item.channel_line_id")
+    qty = 1
+
+
+class BulkJobFactory(DjangoModelFactory):
+    class Meta:
+        model = BulkJob
+
+    action = "create_store_order"
+    label = "Create Store Order"
+    order_ids = factory.LazyFunction(list)
+    total = factory.LazyAttribute(lambda job: len(job.order_ids))
 
 
 # -- orders in a given status, consistent with their lines (SPEC §4) ------------------------------

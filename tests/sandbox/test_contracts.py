@@ -1,0 +1,145 @@
+"""The sandbox validates like the real APIs (SPEC §7, CONTRACTS.md), checked with raw HTTP calls."""
+
+import base64
+import uuid
+
+import pytest
+import requests
+
+WM_HEADERS = {"WM_SVC.NAME": "Walmart Marketplace", "Accept": "application/json"}
+
+
+def wm_token(url: str) -> str:
+    response = requests.post(f"{url}/v3/token", data="grant_type=client_credentials", headers={
+        **WM_HEADERS, "WM_QOS.CORRELATION_ID": str(uuid.uuid4()),
+        "Authorization": "Basic " + base64.b64encode(b"client:secret").decode(),
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 200 and response.json()["expires_in"] == 900
+    return response.json()["access_token"]
+
+
+def wm(url, method, path, token, **kwargs):
+    headers = {**WM_HEADERS, "WM_QOS.CORRELATION_ID": str(uuid.uuid4()), "WM_SEC.ACCESS_TOKEN": token}
+    return requests.request(method, f"{url}{path}", headers=headers, **kwargs)
+
+
+def first_error(response) -> dict:
+    return response.json()["errors"]["error"][0]
+
+
+def ship_body(line="1", qty="1", **tracking):
+    info = {"shipDateTime": 1580821866000, "carrierName": {"carrier": "UPS"}, "methodCode": "Standard",
+            "trackingNumber": "1Z", **tracking}
+    return {"orderShipment": {"orderLines": {"orderLine": [{"lineNumber": line, "orderLineStatuses": {
+        "orderLineStatus": [{"status": "Shipped", "statusQuantity": {"unitOfMeasurement": "EACH", "amount": qty},
+                             "trackingInfo": info}]}}]}}}
+
+
+def test_walmart_auth_headers_and_token(sandbox, sandbox_url):
+    assert wm(sandbox_url, "GET", "/v3/orders", "not-a-token").status_code == 401
+    response = requests.get(f"{sandbox_url}/v3/orders", headers={"Accept": "application/json"})
+    assert response.status_code == 400 and first_error(response)["code"].startswith("MISSING_REQUEST_HEADER")
+
+
+def test_walmart_list_shapes_empty_page_and_limit(sandbox, sandbox_url):
+    token = wm_token(sandbox_url)
+    empty = wm(sandbox_url, "GET", "/v3/orders", token)
+    assert empty.status_code == 404
+    assert first_error(empty)["code"] == "CONTENT_NOT_FOUND.GMP_ORDER_API" and first_error(empty)["severity"] == "INFO"
+    assert wm(sandbox_url, "GET", "/v3/orders", token, params={"limit": "201"}).status_code == 400
+    sandbox.walmart.create_orders(count=3, qty=2)
+    page = wm(sandbox_url, "GET", "/v3/orders", token, params={"limit": "2"}).json()["list"]
+    order = page["elements"]["order"][0]
+    assert page["meta"]["nextCursor"].startswith("?") and page["meta"]["totalCount"] == 3
+    assert isinstance(order["orderDate"], int) and order["orderDate"] > 10**12  # epoch milliseconds
+    assert order["orderLines"]["orderLine"][0]["orderLineQuantity"]["amount"] == "2"  # a string
+
+
+def test_walmart_write_validation(sandbox, sandbox_url):
+    token = wm_token(sandbox_url)
+    [po] = sandbox.walmart.create_orders(count=1, qty=1)
+    base = f"/v3/orders/{po}"
+    assert "acknowledged before shipping" in first_error(wm(sandbox_url, "POST", f"{base}/shipping", token, json=ship_body()))["description"]
+    assert wm(sandbox_url, "POST", f"{base}/acknowledge", token, json={}).status_code == 200
+    missing = wm(sandbox_url, "POST", f"{base}/shipping", token, json=ship_body(trackingNumber=""))
+    assert "trackingNumber is required" in first_error(missing)["description"]
+    unknown = wm(sandbox_url, "POST", f"{base}/shipping", token, json=ship_body(carrierName={"carrier": "Bob"}))
+    assert "not a known carrier" in first_error(unknown)["description"]
+    other = wm(sandbox_url, "POST", f"{base}/shipping", token, json=ship_body(carrierName={"otherCarrier": "Bob"}))
+    assert "trackingURL is required" in first_error(other)["description"]
+    assert wm(sandbox_url, "POST", f"{base}/shipping", token, json=ship_body(qty="2")).status_code == 400  # over-ship
+    assert wm(sandbox_url, "POST", f"{base}/shipping", token, json=ship_body()).status_code == 200
+    cancel = {"orderCancellation": {"orderLines": {"orderLine": [{"lineNumber": "1", "orderLineStatuses": {
+        "orderLineStatus": [{"status": "Cancelled", "cancellationReason": "SELLER_CANCEL_OUT_OF_STOCK",
+                             "statusQuantity": {"unitOfMeasurement": "EA", "amount": "1"}}]}}]}}}
+    shipped = wm(sandbox_url, "POST", f"{base}/cancel", token, json=cancel)
+    assert "is in SHIPPED status" in first_error(shipped)["description"]
+    refund = {"orderRefund": {"orderLines": {"orderLine": [{"lineNumber": "1", "refunds": {"refund": [{"refundCharges": {
+        "refundCharge": [{"refundReason": "DamagedItem", "charge": {"chargeType": "PRODUCT", "chargeName": "ItemPrice",
+                                                                    "chargeAmount": {"currency": "USD", "amount": 5}}}]}}]}}]}}}
+    assert "must be negative" in first_error(wm(sandbox_url, "POST", f"{base}/refund", token, json=refund))["description"]
+
+
+def test_walmart_cancel_reason_must_be_in_the_enum_and_customer_reason_needs_a_request(sandbox, sandbox_url):
+    token = wm_token(sandbox_url)
+    [po] = sandbox.walmart.create_orders(count=1)
+
+    def cancel(reason):
+        body = {"orderCancellation": {"orderLines": {"orderLine": [{"lineNumber": "1", "orderLineStatuses": {
+            "orderLineStatus": [{"status": "Cancelled", "cancellationReason": reason,
+                                 "statusQuantity": {"unitOfMeasurement": "EA", "amount": "1"}}]}}]}}}
+        return wm(sandbox_url, "POST", f"/v3/orders/{po}/cancel", token, json=body)
+
+    assert cancel("BECAUSE").status_code == 400
+    assert cancel("CUSTOMER_REQUESTED_SELLER_TO_CANCEL").status_code == 400
+    assert cancel("SELLER_CANCEL_OUT_OF_STOCK").status_code == 200
+
+
+def test_amazon_token_orders_and_feed_flow(sandbox, sandbox_url):
+    token = requests.post(f"{sandbox_url}/auth/o2/token", data={
+        "grant_type": "refresh_token", "refresh_token": "Atzr|x", "client_id": "c", "client_secret": "s"}).json()
+    assert token["expires_in"] == 3600
+    headers = {"x-amz-access-token": token["access_token"]}
+    assert requests.get(f"{sandbox_url}/orders/v0/orders", headers={"x-amz-access-token": "bad"}).status_code == 403
+    missing = requests.get(f"{sandbox_url}/orders/v0/orders", headers=headers, params={"MarketplaceIds": "ATVPDKIKX0DER"})
+    assert missing.status_code == 400 and missing.json()["errors"][0]["code"] == "InvalidInput"
+    [order_id] = sandbox.amazon.create_orders(count=1)
+    listed = requests.get(f"{sandbox_url}/orders/v0/orders", headers=headers, params={
+        "MarketplaceIds": "ATVPDKIKX0DER", "CreatedAfter": "2020-01-01T00:00:00Z"})
+    assert listed.headers["x-amzn-RateLimit-Limit"] == "0.0167"
+    assert listed.json()["payload"]["Orders"][0]["AmazonOrderId"] == order_id
+    bad_date = requests.post(f"{sandbox_url}/orders/v0/orders/{order_id}/shipmentConfirmation", headers=headers, json={
+        "marketplaceId": "ATVPDKIKX0DER", "packageDetail": {"packageReferenceId": "1", "carrierCode": "UPS",
+                                                            "trackingNumber": "1Z", "shipDate": "02/21/2022",
+                                                            "orderItems": [{"orderItemId": "x", "quantity": 1}]}})
+    assert bad_date.status_code == 400
+
+    document = requests.post(f"{sandbox_url}/feeds/2021-06-30/documents", headers=headers,
+                             json={"contentType": "text/xml; charset=UTF-8"})
+    assert document.status_code == 201
+    requests.put(document.json()["url"], data=b"<AmazonEnvelope><Message><MessageID>1</MessageID>"
+                 b"<OrderAdjustment><AmazonOrderID>nope</AmazonOrderID></OrderAdjustment></Message></AmazonEnvelope>",
+                 headers={"Content-Type": "text/xml; charset=UTF-8"})
+    feed = requests.post(f"{sandbox_url}/feeds/2021-06-30/feeds", headers=headers, json={
+        "feedType": "POST_PAYMENT_ADJUSTMENT_DATA", "marketplaceIds": ["ATVPDKIKX0DER"],
+        "inputFeedDocumentId": document.json()["feedDocumentId"]})
+    assert feed.status_code == 202
+    status = requests.get(f"{sandbox_url}/feeds/2021-06-30/feeds/{feed.json()['feedId']}", headers=headers).json()
+    assert status["processingStatus"] == "DONE"
+    result = requests.get(f"{sandbox_url}/feeds/2021-06-30/documents/{status['resultFeedDocumentId']}", headers=headers)
+    report = requests.get(result.json()["url"]).text
+    assert "<MessagesWithError>1</MessagesWithError>" in report and "AmazonOrderID is unknown" in report
+
+
+@pytest.mark.parametrize("kind", ["429", "500", "503"])
+def test_faults_answer_in_each_channels_shape(sandbox, sandbox_url, kind):
+    sandbox.faults.add(kind=kind, path="/v3/token")
+    sandbox.faults.add(kind=kind, path="/auth/o2/token")
+    walmart = requests.post(f"{sandbox_url}/v3/token")
+    amazon = requests.post(f"{sandbox_url}/auth/o2/token")
+    assert walmart.status_code == amazon.status_code == int(kind)
+    assert "error" in walmart.json()["errors"] and amazon.json()["errors"][0]["code"]
+    if kind == "429":
+        assert walmart.headers["X-Current-Token-Count"] == "0" and "X-Next-Replenishment-Time" in walmart.headers
+        assert amazon.json()["errors"][0]["code"] == "QuotaExceeded" and "x-amzn-RateLimit-Limit" in amazon.headers
+    assert [r.fault for r in sandbox.requests.all()] == [kind, kind]

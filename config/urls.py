@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 admin.site.site_header = "Channel order back-office"
 admin.site.site_title = "Channel orders"
 admin.site.index_title = "Operations"
+admin.site.enable_nav_sidebar = False  # the order grid needs the width
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -120,11 +121,11 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="Sale Date", ordering="sale_date")
     def sale_date_column(self, order: Order):
-        return order.sale_date
+        return _short_datetime(order.sale_date)
 
     @admin.display(description="Ship By Date", ordering="ship_by_date")
     def ship_by_date_column(self, order: Order):
-        return order.ship_by_date or "—"
+        return _short_datetime(order.ship_by_date)
 
     def _detail_url(self, order: Order) -> str:
         return reverse("admin:orders_order_change", args=[order.pk])
@@ -166,7 +167,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="Buyer")
     def buyer_column(self, order: Order):
-        return format_html("{}<br><small>{}</small>", order.buyer_name, order.buyer_email)
+        return format_html('<div class="grid-buyer">{}<br><small>{}</small></div>', order.buyer_name, order.buyer_email)
 
     @admin.display(description="Fulfillment")
     def fulfillment_column(self, order: Order):
@@ -286,6 +287,10 @@ def _csv_response(queryset: QuerySet[Order]) -> StreamingHttpResponse:
     response = StreamingHttpResponse(orders_csv_lines(orders=queryset), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="orders.csv"'
     return response
+
+
+def _short_datetime(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
 
 
 def _sku_html(item):

@@ -130,7 +130,7 @@ def _merge(raw_lines: list[_RawLine]) -> list[ChannelLine]:
                 status=statuses.pop() if len(statuses) == 1 else "Mixed",
                 refunded_amount=sum((raw.refunded for raw in group), Decimal("0")),
                 buyer_cancel_requested=any(raw.intent_to_cancel for raw in group),
-                buyer_cancel_reason="Buyer requested cancellation" if any(raw.intent_to_cancel for raw in group) else "",
+                buyer_cancel_reason="",  # Walmart flags the request (intentToCancel) without a reason
                 tracking=tuple(t for raw in group for t in raw.tracking),
             )
         )

@@ -22,7 +22,7 @@ from ..clients import (
     ShipmentRequest,
     SubmissionOutcome,
 )
-from ..http import DEFAULT_TIMEOUT, TokenCache, make_session, parse_json, raise_for_status, send
+from ..http import DEFAULT_TIMEOUT, TokenCache, make_session, parse_json, raise_for_status, retry_reads, send
 from .feeds import CANCEL_FEED, CONTENT_TYPE, REFUND_FEED, cancel_feed, refund_feed, report_errors
 from .reader import OrdersV0Reader
 
@@ -99,8 +99,11 @@ class AmazonClient:
         return response
 
     def _get(self, method: str, path: str, *, describe: str, params: Any = None) -> Any:
-        response = self._request(method, path, describe=describe, params=params)
-        return parse_json(response, mutation=False, describe=describe)
+        def call() -> Any:
+            response = self._request(method, path, describe=describe, params=params)
+            return parse_json(response, mutation=False, describe=describe)
+
+        return retry_reads(call)
 
     # -- reads ------------------------------------------------------------------------------------
     def iter_order_pages(self, *, modified_since: dt.datetime | None = None, created_since: dt.datetime | None = None,

@@ -27,7 +27,7 @@ from ..clients import (
     ShipmentRequest,
     SubmissionOutcome,
 )
-from ..http import DEFAULT_TIMEOUT, TokenCache, make_session, parse_json, raise_for_status, send
+from ..http import DEFAULT_TIMEOUT, TokenCache, make_session, parse_json, raise_for_status, retry_reads, send
 from .parser import parse_order, parse_return
 
 logger = logging.getLogger("channels.walmart")
@@ -132,6 +132,14 @@ class WalmartClient:
 
     def _call(self, method: str, path: str, *, describe: str, mutation: bool = False, json_body: Any = None,
               params: Any = None, not_found_is_empty: bool = False) -> Any:
+        def call() -> Any:
+            return self._call_once(method, path, describe=describe, mutation=mutation, json_body=json_body,
+                                   params=params, not_found_is_empty=not_found_is_empty)
+
+        return call() if mutation else retry_reads(call)
+
+    def _call_once(self, method: str, path: str, *, describe: str, mutation: bool, json_body: Any, params: Any,
+                   not_found_is_empty: bool) -> Any:
         response = self._send(method, path, describe=describe, mutation=mutation, json_body=json_body, params=params)
         if response.status_code == 401:
             # Expired or revoked token: fetch a new one and try once more (a 401 applied nothing).

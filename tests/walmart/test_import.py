@@ -174,7 +174,7 @@ def test_r_sync_1_older_channel_data_never_undoes_a_local_decision(sandbox, wm_a
 
 
 def test_r_sync_5_failed_import_is_recorded_and_cleared_by_the_next_success(sandbox, wm_account):
-    sandbox.faults.add(kind="500", path=r"^/v3/orders$", count=1)
+    sandbox.faults.add(kind="500", path=r"^/v3/orders$", count=3)  # more than the reads' own retries
     with pytest.raises(ImportFailed):
         import_now(wm_account)
     account = ChannelAccount.objects.get(pk=wm_account.pk)
@@ -220,3 +220,16 @@ def test_sync_orders_command_shows_progress(sandbox, wm_account, capsys):
     call_command("sync_orders", "--account", str(wm_account.pk))
     out = capsys.readouterr().out
     assert "page 1:" in out and "page 2:" in out and "250 new" in out
+
+
+@pytest.mark.parametrize(("kind", "extra"), [("429", {"retry_after_ms": 100}), ("503", {}), ("drop", {"when": "before"})])
+def test_r_sync_1_a_throttled_or_failed_page_is_read_again_and_the_import_completes(sandbox, wm_account, kind, extra):
+    sandbox.walmart.create_orders(count=250)
+    sandbox.faults.add(kind=kind, path=r"^/v3/orders$", **extra)
+    sandbox.requests.clear()
+
+    result = import_now(wm_account)
+
+    assert result.created == 250
+    pages = sandbox.requests.all(method="GET", path=r"^/v3/orders$")
+    assert [r.fault for r in pages] == [kind, "", ""]  # the faulted first page was read once more

@@ -102,7 +102,10 @@ def _run(account: ChannelAccount, pages: Iterable[list[ChannelOrder]], progress:
             follow_up = upsert_orders(account=account, channel_orders=page, result=result)
             result.pages += 1
             for order_id in orders_needing_account_options(account=account, order_ids=follow_up):
-                order_apply_account_options(order_id=order_id)
+                try:
+                    order_apply_account_options(order_id=order_id)
+                except OrderActionRefused:
+                    pass  # done meanwhile by an operator or a concurrent import: nothing left to apply
             if progress:
                 progress(result)
     except ChannelError as failure:

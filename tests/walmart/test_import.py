@@ -233,3 +233,18 @@ def test_r_sync_1_a_throttled_or_failed_page_is_read_again_and_the_import_comple
     assert result.created == 250
     pages = sandbox.requests.all(method="GET", path=r"^/v3/orders$")
     assert [r.fault for r in pages] == [kind, "", ""]  # the faulted first page was read once more
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_imports_of_one_account_create_no_duplicates(sandbox, wm_account):
+    from tests.helpers import run_concurrently
+
+    sandbox.walmart.create_orders(count=300, lines=2)
+    results = run_concurrently(lambda: account_import_orders(account_id=wm_account.pk))
+
+    assert all(not isinstance(result, Exception) for result in results), results
+    assert sum(result.created for result in results) == 300
+    assert Order.objects.count() == 300 and OrderItem.objects.count() == 600
+    assert Order.objects.filter(store_order_number__isnull=True).count() == 0
+    assert ChannelAction.objects.filter(kind="acknowledge").count() == 300  # one each, never two

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from .copy import copy_insert
 from .models import Order, OrderLog
 
 Type = OrderLog.Type
@@ -45,5 +46,5 @@ def order_log_write_many(*, entries: Iterable[LogEntry]) -> int:
         )
         for entry in entries
     ]
-    OrderLog.objects.bulk_create(rows, batch_size=1000)
+    copy_insert(rows)
     return len(rows)

@@ -116,18 +116,21 @@ def dispatch(action_id: int, *, countdown: float = 0) -> None:
 
 def order_refresh_sync_state(*, order: Order) -> None:
     """The one place that decides an order's sync state: Error while an action has failed, Waiting
-    while one is open, In sync otherwise."""
-    actions = ChannelAction.objects.filter(order=order)
-    failed = actions.filter(state=State.FAILED).order_by("-pk").first()
-    if failed:
-        state, error = SyncState.ERROR, f"{failed.description}: {failed.last_error}"
-    elif actions.filter(state__in=ChannelAction.OPEN_STATES).exists():
-        state, error = SyncState.PENDING, ""
-    else:
-        state, error = SyncState.OK, ""
-    if (order.sync_state, order.sync_error) != (state, error):
+    while one is open, In sync otherwise. The order row is locked first, so a worker recording an
+    outcome and an operator queuing a new action cannot overwrite each other's state."""
+    with transaction.atomic():
+        current = Order.objects.select_for_update().only("sync_state", "sync_error").get(pk=order.pk)
+        actions = ChannelAction.objects.filter(order=order)
+        failed = actions.filter(state=State.FAILED).order_by("-pk").first()
+        if failed:
+            state, error = SyncState.ERROR, f"{failed.description}: {failed.last_error}"
+        elif actions.filter(state__in=ChannelAction.OPEN_STATES).exists():
+            state, error = SyncState.PENDING, ""
+        else:
+            state, error = SyncState.OK, ""
+        if (current.sync_state, current.sync_error) != (state, error):
+            Order.objects.filter(pk=order.pk).update(sync_state=state, sync_error=error, updated_at=timezone.now())
         order.sync_state, order.sync_error = state, error
-        Order.objects.filter(pk=order.pk).update(sync_state=state, sync_error=error, updated_at=timezone.now())
 
 
 # -- claiming and running -------------------------------------------------------------------------
@@ -326,6 +329,9 @@ def _not_landed(action: ChannelAction, channel_order: ChannelOrder) -> dict | No
 # -- outcomes ---------------------------------------------------------------------------------------
 
 def _finish(action: ChannelAction, **fields) -> None:
+    """Record an outcome. The order row is locked first, in the same order as every service that
+    changes an order (order, then its actions), so the two never deadlock."""
+    lock_order(action.order_id)
     for name, value in fields.items():
         setattr(action, name, value)
     action.lease_expires_at = None

@@ -4,6 +4,7 @@ cancel, refund and returns, validated as CONTRACTS.md describes."""
 from __future__ import annotations
 
 import base64
+import bisect
 import datetime as dt
 import itertools
 import random
@@ -143,6 +144,8 @@ class WalmartMarketplace:
         self.max_cancel_lines = MAX_CANCEL_LINES
         self._seq = itertools.count(1)
         self._po = itertools.count(1796277083022)
+        self.version = 0  # bumped by every change; list results are cached per version and filter
+        self._listing_cache: dict[tuple, list[PurchaseOrder]] = {}
 
     # -- control (tests, demo, control API) -------------------------------------------------------
     def create_orders(
@@ -201,6 +204,7 @@ class WalmartMarketplace:
                     acknowledged=acknowledged,
                 )
                 created.append(po)
+            self.changed()
         return created
 
     def channel_ship(self, po: str, *, line_numbers: list[str] | None = None, tracking_number: str = "") -> None:
@@ -216,6 +220,7 @@ class WalmartMarketplace:
                     )
             order.acknowledged = True
             order.touch()
+            self.changed()
 
     def channel_cancel(self, po: str, *, line_numbers: list[str] | None = None,
                        reason: str = "SELLER_CANCEL_OUT_OF_STOCK") -> None:
@@ -226,6 +231,7 @@ class WalmartMarketplace:
                     line.cancelled += line.open
                     line.cancellation_reason = reason
             order.touch()
+            self.changed()
 
     def request_cancellation(self, po: str, *, line_numbers: list[str] | None = None) -> None:
         """The buyer asked to cancel (intentToCancel)."""
@@ -235,6 +241,7 @@ class WalmartMarketplace:
                 if line_numbers is None or line.number in line_numbers:
                     line.intent_to_cancel = True
             order.touch()
+            self.changed()
 
     def create_return(self, po: str, *, line_numbers: list[str] | None = None) -> str:
         with self.lock:
@@ -250,6 +257,10 @@ class WalmartMarketplace:
             return_id = str(70000000000 + len(self.returns) + 1)
             self.returns[return_id] = ReturnOrder(return_id, order.customer_order_id, po, lines, utcnow(), utcnow())
             return return_id
+
+    def changed(self) -> None:
+        self.version += 1
+        self._listing_cache.clear()
 
     def _get(self, po: str) -> PurchaseOrder:
         order = self.orders.get(po)
@@ -277,6 +288,7 @@ class WalmartMarketplace:
                 order = self._get(parts[2])
                 action(order, body or {})
                 order.touch()
+                self.changed()
                 return Response(body={"order": self.render(order)})
             if parts == ["v3", "returns"] and method == "GET":
                 return self.list_returns(query)
@@ -337,21 +349,24 @@ class WalmartMarketplace:
         status = params.get("status")
         after_seq = int(params.get("soIndex", 0))
 
-        matching = [
-            order
-            for order in sorted(self.orders.values(), key=lambda o: o.seq)
-            if created_start <= order.order_date <= created_end
-            and (modified_start is None or order.last_modified >= modified_start)
-            and (modified_end is None or order.last_modified <= modified_end)
-            and (status is None or status in self.line_status_names(order))
-        ]
-        page = [order for order in matching if order.seq > after_seq][:limit]
+        key = (created_start, created_end, modified_start, modified_end, status)
+        matching = self._listing_cache.get(key)
+        if matching is None:  # orders are kept in creation (seq) order
+            matching = self._listing_cache[key] = [
+                order
+                for order in self.orders.values()
+                if created_start <= order.order_date <= created_end
+                and (modified_start is None or order.last_modified >= modified_start)
+                and (modified_end is None or order.last_modified <= modified_end)
+                and (status is None or status in self.line_status_names(order))
+            ]
+        start = bisect.bisect_right([order.seq for order in matching], after_seq) if after_seq else 0
+        page = matching[start:start + limit]
         if not page:
             raise error(404, "CONTENT_NOT_FOUND.GMP_ORDER_API", "No orders found for the given criteria",
                         severity="INFO")
-        remaining = [order for order in matching if order.seq > page[-1].seq]
         meta: dict[str, Any] = {"totalCount": len(matching), "limit": limit}
-        if remaining:
+        if start + limit < len(matching):
             cursor = {key: value for key, value in params.items() if key not in ("soIndex", "hasMoreElements")}
             cursor.update({"hasMoreElements": "true", "soIndex": str(page[-1].seq), "poIndex": page[-1].po,
                            "partnerId": "100009", "sellerId": "8"})
@@ -522,6 +537,7 @@ class WalmartMarketplace:
                                                                                                  "amount": amount}}}]}})
         ret.last_modified = utcnow()
         order.touch()
+        self.changed()
         return Response(body={"returnOrderId": return_id, "customerOrderId": ret.customer_order_id,
                               "refundLines": body.get("refundLines")})
 

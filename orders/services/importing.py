@@ -22,6 +22,7 @@ from channels.clients import ChannelError, ChannelLine, ChannelOrder, ChannelRet
 from channels.models import ChannelAccount
 from channels.registry import client_for
 
+from ..copy import copy_insert
 from ..log import Initiator, LogEntry, Type, order_log_write_many
 from ..models import Order, OrderItem, OrderReturn, OrderReturnLine, Product, Shipment, ShipmentItem, SyncState
 from ..status import derive_status, order_refresh_status
@@ -215,13 +216,17 @@ def _create_orders(account: ChannelAccount, channel_orders: list[ChannelOrder], 
         order.status = derive_status(channel=order.channel, lines=items, is_acknowledged=order.acknowledged_at is not None,
                                      is_paid=order.is_paid, channel_status=order.channel_status)
         built.append((order, items, channel_order))
-    Order.objects.bulk_create([order for order, _, _ in built], batch_size=500)
+    copy_insert([order for order, _, _ in built])
+    ids = dict(Order.objects.filter(account=account, channel_order_id__in=[o.channel_order_id for o, _, _ in built])
+               .values_list("channel_order_id", "pk"))
     all_items = []
     for order, items, _ in built:
+        order.pk = ids[order.channel_order_id]
+        order._state.adding = False
         for item in items:
             item.order = order
             all_items.append(item)
-    OrderItem.objects.bulk_create(all_items, batch_size=1000)
+    copy_insert(all_items)
 
     entries = []
     for order, items, channel_order in built:

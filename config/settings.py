@@ -18,10 +18,22 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-# The embedded demo may run without a SECRET_KEY; anything else must set one.
-SECRET_KEY = env("SECRET_KEY", default="") or ("insecure-dev-only-key" if DEBUG else "")
-if not SECRET_KEY:
-    raise environ.ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+
+
+def _local_secret_key() -> str:
+    """With no SECRET_KEY in the environment (the embedded setup), a random key is made once and
+    kept in var/secret_key, outside git. Deployments with several hosts must set SECRET_KEY."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        import secrets
+
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env("SECRET_KEY", default="") or _local_secret_key()
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -20,7 +20,8 @@ from channels.models import ChannelAccount
 from channels.selectors import account_sync_health
 
 from .models import ChannelAction
-from .services.importing import REIMPORT_MAX_DAYS
+from .services.errors import OrderActionRefused
+from .services.importing import validate_reimport_range
 from .tasks import import_account_orders, reimport_account_orders
 
 
@@ -30,13 +31,20 @@ class ReimportForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        start, end = cleaned.get("created_from"), cleaned.get("created_to")
-        if start and end:
-            if start > end:
-                raise forms.ValidationError("The start of the range is after its end.")
-            if start < timezone.now().date() - dt.timedelta(days=REIMPORT_MAX_DAYS):
-                raise forms.ValidationError(f"Reimport goes back at most {REIMPORT_MAX_DAYS} days.")
+        if cleaned.get("created_from") and cleaned.get("created_to"):
+            try:
+                validate_reimport_range(created_from=self.start, created_to=self.end)
+            except OrderActionRefused as refusal:
+                raise forms.ValidationError(f"{str(refusal).capitalize()}.") from None
         return cleaned
+
+    @property
+    def start(self) -> dt.datetime:
+        return timezone.make_aware(dt.datetime.combine(self.cleaned_data["created_from"], dt.time.min))
+
+    @property
+    def end(self) -> dt.datetime:
+        return timezone.make_aware(dt.datetime.combine(self.cleaned_data["created_to"], dt.time.max))
 
 
 admin.site.unregister(ChannelAccount)
@@ -92,8 +100,7 @@ class ChannelAccountOperationsAdmin(ChannelAccountAdmin):
             raise PermissionDenied
         form = ReimportForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            start = timezone.make_aware(dt.datetime.combine(form.cleaned_data["created_from"], dt.time.min))
-            end = timezone.make_aware(dt.datetime.combine(form.cleaned_data["created_to"], dt.time.max))
+            start, end = form.start, form.end
             transaction.on_commit(lambda: reimport_account_orders.delay(account.pk, start.isoformat(), end.isoformat()))
             self.message_user(request, f"Reimport of orders created {start:%Y-%m-%d} – {end:%Y-%m-%d} queued for "
                               f"{account.title}.", messages.SUCCESS)

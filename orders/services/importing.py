@@ -85,15 +85,18 @@ def account_import_orders(*, account_id: int, since: dt.datetime | None = None,
 def account_reimport_orders(*, account_id: int, created_from: dt.datetime, created_to: dt.datetime,
                             progress: Progress | None = None) -> ImportResult:
     """R-SYNC-6: import again every order created in a date range (up to 90 days back)."""
-    now = timezone.now()
-    if created_from < now - dt.timedelta(days=REIMPORT_MAX_DAYS):
-        raise OrderActionRefused(f"reimport goes back at most {REIMPORT_MAX_DAYS} days")
-    if created_from > created_to:
-        raise OrderActionRefused("the start of the range is after its end")
+    validate_reimport_range(created_from=created_from, created_to=created_to)
     account = ChannelAccount.objects.get(pk=account_id)
     pages = client_for(account).iter_order_pages(
         created_since=created_from, created_until=created_to, page_size=IMPORT_PAGE_SIZE)
     return _run(account, pages, progress)
+
+
+def validate_reimport_range(*, created_from: dt.datetime, created_to: dt.datetime) -> None:
+    if created_from < timezone.now() - dt.timedelta(days=REIMPORT_MAX_DAYS):
+        raise OrderActionRefused(f"reimport goes back at most {REIMPORT_MAX_DAYS} days")
+    if created_from > created_to:
+        raise OrderActionRefused("the start of the range is after its end")
 
 
 def _run(account: ChannelAccount, pages: Iterable[list[ChannelOrder]], progress: Progress | None) -> ImportResult:

@@ -158,6 +158,12 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Long work (imports, bulk jobs) has its own queue, so it never holds up a channel action behind it.
+CELERY_TASK_ROUTES = {
+    "orders.tasks.import_account_orders": {"queue": "long"},
+    "orders.tasks.reimport_account_orders": {"queue": "long"},
+    "orders.tasks.run_bulk_job": {"queue": "long"},
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 # An account whose import has failed for longer than this is flagged (R-SYNC-5).

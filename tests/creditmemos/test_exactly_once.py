@@ -130,3 +130,20 @@ def test_r_cm_9_random_shipments_cancels_and_memos_never_exceed_what_was_ordered
         assert (line.shipped, line.cancelled) == (item.qty_shipped, item.qty_canceled)
         assert -line.refunded == item.refunded_amount
         assert -line.refunded <= line.price * line.qty + line.tax + line.shipping
+
+
+@pytest.mark.django_db
+def test_merged_single_unit_lines_are_refunded_line_by_line_once_despite_a_dropped_connection(sandbox, wm_account,
+                                                                                             fast_retries):
+    order, channel = shipped_walmart_order(sandbox, wm_account, lines=1, qty=3, duplicate_lines=True)
+    item = order.items.get()
+    assert item.channel_line_numbers == ["1", "2", "3"]
+    sandbox.faults.add(kind="drop", path="/refund$", when="after")
+
+    credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item.pk: 2}))
+    drain_actions()
+
+    assert [len(line.refunds) for line in channel.lines] == [1, 1, 0]
+    assert len(sandbox.requests.all(method="POST", path="/refund$")) == 1
+    item.refresh_from_db()
+    assert item.qty_refunded == 2 and -sum(line.refunded for line in channel.lines) == item.refunded_amount

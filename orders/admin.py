@@ -21,7 +21,7 @@ from .admin_confirm import bulk_hidden_fields, confirm_then_run
 from .exports import orders_csv_lines
 from .filters import OrderFilterSet, filter_param_names
 from .models import BulkJob, ChannelAction, Order, OrderLog, OrderStatus, Product, Shipment, SyncState
-from .selectors import order_detail, order_grid_queryset
+from .selectors import order_detail, order_grid_queryset, order_list
 from .services.store_orders import store_order_refusal
 
 
@@ -264,8 +264,7 @@ class OrderAdmin(admin.ModelAdmin):
         """All orders matching the grid's current filters (the same FilterSet)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        filterset = OrderFilterSet(data=request.GET or None, queryset=order_grid_queryset(), request=request)
-        return _csv_response(filterset.qs)
+        return _csv_response(order_list(filters=request.GET))
 
 
 def _bulk_action(action: OrderAction):

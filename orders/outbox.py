@@ -16,14 +16,14 @@ import datetime as dt
 import logging
 import random
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from channels.clients import (
@@ -39,7 +39,6 @@ from channels.clients import (
     ShipmentRequest,
 )
 from channels.capabilities import rules_for
-from channels.models import ChannelAccount
 from channels.registry import client_for
 
 from .locks import lock_order
@@ -439,18 +438,3 @@ def order_retry_failed_actions(*, order_id: int, user: AbstractBaseUser | None =
             transaction.on_commit(lambda pk=action.pk: dispatch(pk))
         order_refresh_sync_state(order=order)
     return len(failed)
-
-
-def account_action_counts(accounts: Iterable[ChannelAccount]) -> dict[int, dict[str, int]]:
-    """Waiting and failed actions per account (R-SYNC-5), in one query."""
-    rows = (
-        ChannelAction.objects.filter(account__in=list(accounts))
-        .filter(Q(state__in=ChannelAction.OPEN_STATES) | Q(state=State.FAILED))
-        .values("account_id", "state")
-        .annotate(n=Count("pk"))
-    )
-    counts: dict[int, dict[str, int]] = {}
-    for row in rows:
-        bucket = counts.setdefault(row["account_id"], {"waiting": 0, "failed": 0})
-        bucket["failed" if row["state"] == State.FAILED else "waiting"] += row["n"]
-    return counts

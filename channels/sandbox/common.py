@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -113,6 +114,7 @@ class FaultPlan:
 
 class RequestLog:
     SECRET_HEADERS = {"authorization", "wm_sec.access_token", "x-amz-access-token"}
+    SECRET_FORM_FIELDS = {"client_secret", "refresh_token"}
 
     def __init__(self) -> None:
         self._items: list[RecordedRequest] = []
@@ -120,6 +122,10 @@ class RequestLog:
 
     def add(self, item: RecordedRequest) -> RecordedRequest:
         item.headers = {k: ("***" if k.lower() in self.SECRET_HEADERS else v) for k, v in item.headers.items()}
+        if isinstance(item.body, str) and any(f"{name}=" in item.body for name in self.SECRET_FORM_FIELDS):
+            form = urllib.parse.parse_qsl(item.body, keep_blank_values=True)
+            item.body = urllib.parse.urlencode(
+                [(k, "***" if k in self.SECRET_FORM_FIELDS else v) for k, v in form])
         with self._lock:
             self._items.append(item)
         return item

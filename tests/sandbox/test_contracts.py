@@ -143,3 +143,12 @@ def test_faults_answer_in_each_channels_shape(sandbox, sandbox_url, kind):
         assert walmart.headers["X-Current-Token-Count"] == "0" and "X-Next-Replenishment-Time" in walmart.headers
         assert amazon.json()["errors"][0]["code"] == "QuotaExceeded" and "x-amzn-RateLimit-Limit" in amazon.headers
     assert [r.fault for r in sandbox.requests.all()] == [kind, kind]
+
+
+def test_the_request_record_keeps_no_secrets(sandbox, sandbox_url):
+    requests.post(f"{sandbox_url}/auth/o2/token", data={
+        "grant_type": "refresh_token", "refresh_token": "Atzr|very-secret", "client_id": "c", "client_secret": "s3cret"})
+    wm_token(sandbox_url)
+    recorded = str([(r.headers, r.body) for r in sandbox.requests.all()])
+    assert "very-secret" not in recorded and "s3cret" not in recorded
+    assert base64.b64encode(b"client:secret").decode() not in recorded

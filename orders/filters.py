@@ -34,7 +34,9 @@ class OrderFilterSet(django_filters.FilterSet):
         empty_label="Any",
     )
     sale_date = django_filters.DateFromToRangeFilter(label="Sale date (from – to)", widget=DateInputRange())
-    ship_by_date = django_filters.DateFromToRangeFilter(label="Ship by date (from – to)", widget=DateInputRange())
+    ship_by_date = django_filters.DateFromToRangeFilter(
+        label="Ship by date (from – to)", widget=DateInputRange(), method="filter_ship_by_date"
+    )
     sync_error = django_filters.ChoiceFilter(
         label="Sync error",
         choices=YES_NO,
@@ -73,6 +75,16 @@ class OrderFilterSet(django_filters.FilterSet):
             | Q(buyer_name__icontains=value)
             | Q(pk__in=item_order_ids)
         )
+
+    def filter_ship_by_date(self, queryset: QuerySet, name: str, value: slice) -> QuerySet:
+        """An order is sold before its ship-by date (a database constraint), so the range's end
+        bounds the sale date too: the grid's sale-date index then finds the page without sorting
+        every order in the range."""
+        if value.start:
+            queryset = queryset.filter(ship_by_date__gte=value.start)
+        if value.stop:
+            queryset = queryset.filter(ship_by_date__lte=value.stop, sale_date__lte=value.stop)
+        return queryset
 
     def filter_store_order_created(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(store_order_number__isnull=value != "true")

@@ -143,6 +143,10 @@ class Order(models.Model):
                 name="order_refunded_within_paid",
             ),
             models.CheckConstraint(
+                condition=Q(ship_by_date__isnull=True) | Q(ship_by_date__gte=F("sale_date")),
+                name="order_ship_by_not_before_sale",
+            ),
+            models.CheckConstraint(
                 condition=Q(store_order_number__isnull=True, store_order_created_at__isnull=True)
                 | Q(store_order_number__isnull=False, store_order_created_at__isnull=False),
                 name="order_store_order_number_and_time_together",

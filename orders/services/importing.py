@@ -262,11 +262,17 @@ def _order_fields(channel_order: ChannelOrder) -> dict:
         "shipping_address": channel_order.shipping_address,
         "shipping_method": channel_order.shipping_method[:64],
         "sale_date": channel_order.sale_date,
-        "ship_by_date": channel_order.ship_by_date,
+        "ship_by_date": _ship_by(channel_order),
         "channel_updated_at": channel_order.updated_at,
         "currency": channel_order.currency,
         "raw_payload": channel_order.raw,
     }
+
+
+def _ship_by(channel_order: ChannelOrder) -> dt.datetime | None:
+    """A ship-by date before the sale (bad channel data) is read as the sale date itself."""
+    ship_by = channel_order.ship_by_date
+    return max(ship_by, channel_order.sale_date) if ship_by and channel_order.sale_date else ship_by
 
 
 def _new_item(line: ChannelLine, products: dict) -> OrderItem:
@@ -323,7 +329,7 @@ def _update_order(order: Order, channel_order: ChannelOrder, products: dict) -> 
     order.channel_status = channel_order.status[:32]
     order.channel_updated_at = channel_order.updated_at
     order.raw_payload = channel_order.raw
-    order.ship_by_date = channel_order.ship_by_date or order.ship_by_date
+    order.ship_by_date = _ship_by(channel_order) or order.ship_by_date
     order.buyer_cancel_requested = channel_order.buyer_cancel_requested
     order.is_paid = order.is_paid or channel_order.is_paid  # paid never becomes unpaid again
     order.save(update_fields=ORDER_UPDATE_FIELDS)

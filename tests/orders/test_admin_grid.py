@@ -81,6 +81,22 @@ def test_r_grid_2_sale_date_range(operator_client, mixed_orders):
     )
 
 
+def test_r_grid_2_ship_by_range_keeps_orders_sold_before_it(operator_client, mixed_orders):
+    """The range's end also bounds the sale date (an order sells before its ship-by date)."""
+    end = mixed_orders["wm_shipped"].ship_by_date.date()
+    start = mixed_orders["wm_shipped"].sale_date.date()
+    assert grid_ids(operator_client, ship_by_date_after=start.isoformat(), ship_by_date_before=end.isoformat()) == ids(
+        mixed_orders, "wm_shipped")
+
+
+def test_ship_by_date_before_the_sale_is_refused_by_the_database(walmart_account):
+    from django.db import IntegrityError, transaction
+
+    order = create_order(account=walmart_account)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Order.objects.filter(pk=order.pk).update(ship_by_date=order.sale_date - dt.timedelta(days=1))
+
+
 def test_r_grid_2_ship_by_date_range(operator_client, mixed_orders):
     ship_by = mixed_orders["az_pending"].ship_by_date.date()
     params = {"ship_by_date_after": ship_by.isoformat(), "ship_by_date_before": ship_by.isoformat()}
@@ -118,9 +134,11 @@ def test_r_grid_1_default_sort_is_sale_date_newest_first(operator_client, mixed_
 def test_r_grid_2_sort_by_sale_date_and_ship_by_date(operator_client, mixed_orders):
     oldest_first = [o.pk for o in operator_client.get(GRID, {"o": "1"}).context["cl"].result_list]
     assert oldest_first[0] == mixed_orders["az_unshipped"].pk
-    Order.objects.filter(pk=mixed_orders["wm_created"].pk).update(ship_by_date=timezone.now() - dt.timedelta(days=90))
+    # The oldest sale ships last: sorting by ship-by date must put it at the end, not the start.
+    Order.objects.filter(pk=mixed_orders["az_unshipped"].pk).update(ship_by_date=timezone.now() + dt.timedelta(days=90))
     by_ship_date = [o.pk for o in operator_client.get(GRID, {"o": "2"}).context["cl"].result_list]
-    assert by_ship_date[0] == mixed_orders["wm_created"].pk
+    assert by_ship_date[-1] == mixed_orders["az_unshipped"].pk
+    assert by_ship_date[0] == mixed_orders["az_pending"].pk
 
 
 def test_r_grid_1_columns(operator_client, walmart_account, amazon_account):

@@ -248,3 +248,12 @@ def test_concurrent_imports_of_one_account_create_no_duplicates(sandbox, wm_acco
     assert Order.objects.count() == 300 and OrderItem.objects.count() == 600
     assert Order.objects.filter(store_order_number__isnull=True).count() == 0
     assert ChannelAction.objects.filter(kind="acknowledge").count() == 300  # one each, never two
+
+
+def test_a_ship_by_date_before_the_sale_is_read_as_the_sale_date(sandbox, wm_account):
+    [po] = sandbox.walmart.create_orders(count=1)
+    channel = sandbox.walmart.orders[po]
+    channel.ship_by = channel.order_date - dt.timedelta(days=2)  # bad channel data
+    import_now(wm_account)
+    order = Order.objects.get(channel_order_id=po)
+    assert order.ship_by_date == order.sale_date

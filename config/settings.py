@@ -197,5 +197,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CHANNEL_FEED_POLL_SECONDS = env.float("CHANNEL_FEED_POLL_SECONDS", default=10.0)
+# A submission (Amazon feed) still unprocessed after this long fails, visibly, instead of being polled forever.
+CHANNEL_FEED_TIMEOUT_HOURS = env.float("CHANNEL_FEED_TIMEOUT_HOURS", default=24.0)
 CHANNEL_HTTP_CONNECT_TIMEOUT = env.float("CHANNEL_HTTP_CONNECT_TIMEOUT", default=3.05)
 CHANNEL_HTTP_READ_TIMEOUT = env.float("CHANNEL_HTTP_READ_TIMEOUT", default=20.0)

@@ -20,7 +20,7 @@ from orders.services.stock import release_reservation, restock
 from orders.status import order_refresh_status
 
 from .models import CreditMemo, CreditMemoItem
-from .rules import CANCEL, REFUND, MemoInput, MemoPlan, full_memo, plan_credit_memo
+from .rules import CANCEL, CENT, REFUND, MemoInput, MemoPlan, full_memo, plan_credit_memo
 
 ZERO = Decimal("0")
 
@@ -130,16 +130,16 @@ def _refund_entries(item: OrderItem, line) -> dict[str, list[dict]]:
         entries[return_line.order_return.return_order_id].append({
             "line_number": return_line.channel_line_number, "qty": take,
             "return_line_number": return_line.return_line_number,
-            "amount": str((line.amount * share).quantize(Decimal("0.01"))), "tax": str((line.tax * share).quantize(Decimal("0.01"))),
-            "shipping": "0", "expect_refunded": str(item.refunded_amount + (line.total * share).quantize(Decimal("0.01"))),
+            "amount": str((line.amount * share).quantize(CENT)), "tax": str((line.tax * share).quantize(CENT)),
+            "shipping": "0", "expect_refunded": str(item.refunded_amount + (line.total * share).quantize(CENT)),
         })
         return_line.qty_refunded += take
         return_line.save(update_fields=["qty_refunded"])
         left -= take
     if left:
         share = Decimal(left) / Decimal(line.qty)
-        entries[""] += lines_to_refund(item=item, qty=left, amount=(line.amount * share).quantize(Decimal("0.01")),
-                                       tax=(line.tax * share).quantize(Decimal("0.01")), shipping=line.shipping)
+        entries[""] += lines_to_refund(item=item, qty=left, amount=(line.amount * share).quantize(CENT),
+                                       tax=(line.tax * share).quantize(CENT), shipping=line.shipping)
     return entries
 
 

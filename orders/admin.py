@@ -361,6 +361,7 @@ class BulkJobAdmin(admin.ModelAdmin):
     """Progress of bulk actions that run in the background."""
 
     list_display = ("created_at", "label", "progress", "state", "created_by")
+    list_select_related = ("created_by",)
     list_filter = ("state", "action")
     readonly_fields = ("label", "progress", "summary", "state", "error", "created_by", "created_at", "finished_at")
     fields = readonly_fields

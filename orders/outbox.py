@@ -199,12 +199,19 @@ def process_action(*, action_id: int | None = None) -> Outcome | None:
 
 
 def process_due_actions(*, limit: int = 10_000) -> list[Outcome]:
+    """Run every due action, then read each due submission once (a submission still processing
+    is due again at its next poll, not within this round)."""
     outcomes = []
     while len(outcomes) < limit:
-        outcome = process_action()
-        if outcome is None:
+        action = claim()
+        if action is None:
             break
-        outcomes.append(outcome)
+        outcomes.append(_run(action))
+    due_polls = ChannelAction.objects.filter(state=State.SUBMITTED, next_attempt_at__lte=timezone.now())
+    for action_id in list(due_polls.order_by("next_attempt_at").values_list("pk", flat=True)[:limit]):
+        submitted = claim_poll(action_id=action_id)
+        if submitted is not None:
+            outcomes.append(_poll(submitted))
     return outcomes
 
 
@@ -248,13 +255,22 @@ def _run(action: ChannelAction) -> Outcome:
 
 def _poll(action: ChannelAction) -> Outcome:
     """Read the outcome of a submitted change (Amazon feed processing report)."""
+    # updated_at is the submission time: polls move next_attempt_at with a plain UPDATE.
+    waited = timezone.now() - action.updated_at
+    gave_up = waited > dt.timedelta(hours=settings.CHANNEL_FEED_TIMEOUT_HOURS)
     try:
         outcome = client_for(action.account).submission_outcome(action.channel_reference)
     except RetryableChannelError as failure:
+        if gave_up:
+            return _failed(action, f"no processing report after {waited}; last read failed: {failure.message}")
+        # Kept on the action (Channel actions admin) rather than in the Order Log at every poll.
+        ChannelAction.objects.filter(pk=action.pk).update(last_error=f"reading the outcome: {failure.message}")
         return Outcome(action.pk, State.SUBMITTED, failure.message)  # read again at the next poll
     except ChannelError as failure:
         return _failed(action, failure.message)
     if not outcome.done:
+        if gave_up:
+            return _failed(action, f"the channel has not processed it after {waited}")
         dispatch(action.pk, countdown=settings.CHANNEL_FEED_POLL_SECONDS)
         return Outcome(action.pk, State.SUBMITTED, "processing")
     if outcome.errors:

@@ -237,3 +237,28 @@ def test_resend_shipping_information_confirms_the_same_items_again(sandbox, az_a
     item = sandbox.amazon.orders[order_id].items[0]
     assert (item.shipped, item.tracking) == (2, "1ZFIXED")
     assert ChannelAction.objects.filter(order=order, state="succeeded").count() == 2
+
+
+def test_a_feed_never_processed_fails_visibly_instead_of_being_polled_forever(sandbox, az_account, settings):
+    from orders.outbox import process_due_actions
+
+    [order_id] = sandbox.amazon.create_orders(count=1)
+    import_now(az_account)
+    order = Order.objects.get(channel_order_id=order_id)
+    sandbox.amazon.processing_delay = 3600  # Amazon sits on the feed
+    order_cancel(order_id=order.pk, reason="out_of_stock")
+    process_due_actions()
+    action = ChannelAction.objects.get(order=order)
+    assert action.state == "submitted"
+
+    sandbox.faults.add(kind="503", path="/feeds/2021-06-30/feeds/", method="GET", count=3)
+    process_due_actions()
+    action.refresh_from_db()
+    assert action.state == "submitted" and action.last_error.startswith("reading the outcome: ")
+
+    settings.CHANNEL_FEED_TIMEOUT_HOURS = 0
+    drain_actions()
+    order.refresh_from_db()
+    assert ChannelAction.objects.get(pk=action.pk).state == "failed"
+    assert order.sync_state == SyncState.ERROR and "has not processed it" in order.sync_error
+    assert OrderLog.objects.filter(order=order, type="error", message__contains="has not processed it").exists()

@@ -8,7 +8,10 @@ from tests.factories import (
     BulkJobFactory,
     ChannelActionFactory,
     CreditMemoItemFactory,
+    OrderLogFactory,
     OrderReturnLineFactory,
+    ProductFactory,
+    ShipmentItemFactory,
     create_order,
 )
 
@@ -33,4 +36,9 @@ def test_every_changelist_renders(admin_client, walmart_account, name):
     CreditMemoItemFactory(credit_memo__order=order, order_item=order.items.first())
     OrderReturnLineFactory(order_return__order=order, order_item=order.items.first())
     BulkJobFactory(order_ids=[order.pk])
-    assert admin_client.get(reverse(f"admin:{name}_changelist")).status_code == 200
+    OrderLogFactory(order=order)
+    ShipmentItemFactory(shipment__order=order, order_item=order.items.first())
+    ProductFactory()
+    response = admin_client.get(reverse(f"admin:{name}_changelist"))
+    assert response.status_code == 200
+    assert len(response.context["cl"].result_list) >= 1  # the row made above is listed

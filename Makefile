@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv clean
+.PHONY: run test venv clean property hand-mutants mutation
 
 venv: $(STAMP)
 
@@ -19,7 +19,7 @@ run: export DEBUG ?= 1
 run: export IMPORT_INTERVAL_SECONDS ?= 15
 run: export PATH := $(abspath $(BIN)):$(PATH)
 run: venv
-	mkdir -p var/broker/queue var/broker/processed
+	mkdir -p var/broker/queue var/broker/processed var/broker/control
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py ensure_admin
 	$(BIN)/python manage.py seed_demo
@@ -31,5 +31,27 @@ test: export CELERY_BROKER_URL := $(or $(REDIS_URL),memory://)
 test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Slow exhaustive checks of the money and sync rules (README: "Checking the tests"); not in CI.
+PROPERTY_TESTS := tests/creditmemos/test_money_properties.py tests/creditmemos/test_exactly_once.py
+property: export CELERY_BROKER_URL := $(or $(REDIS_URL),memory://)
+property: venv
+	HYPOTHESIS_PROFILE=thorough $(BIN)/pytest $(PROPERTY_TESTS) $(PYTEST_ARGS)
+
+hand-mutants: export CELERY_BROKER_URL := $(or $(REDIS_URL),memory://)
+hand-mutants: venv
+	$(BIN)/python tools/hand_mutants.py $(MUTANTS)
+
+# mutmut (requirements-mutation.txt, configured in setup.cfg) on SQLite and the in-memory broker, so
+# its parallel children share no database. MUTANTS narrows the run, e.g. MUTANTS='creditmemos.rules*'.
+MUTATION_STAMP := $(VENV)/.mutation-installed
+$(MUTATION_STAMP): requirements-mutation.txt $(STAMP)
+	$(BIN)/pip install --quiet -r requirements-mutation.txt
+	touch $(MUTATION_STAMP)
+
+mutation: $(MUTATION_STAMP)
+	env -u DATABASE_URL -u REDIS_URL CELERY_BROKER_URL=memory:// HYPOTHESIS_PROFILE=ci \
+		$(BIN)/mutmut run --max-children $(or $(MUTATION_CHILDREN),2) $(MUTANTS)
+	$(BIN)/python tools/mutation_score.py
+
 clean:
-	rm -rf $(VENV) var db.sqlite3 db.sqlite3-wal db.sqlite3-shm
+	rm -rf $(VENV) var db.sqlite3 db.sqlite3-wal db.sqlite3-shm mutants

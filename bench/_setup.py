@@ -19,13 +19,14 @@ from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
 
-def test_database():
-    """Create bench_<name> (PostgreSQL) or an in-memory SQLite database, migrated; returns its dropper."""
+def test_database(*, keepdb: bool = False):
+    """Create bench_<name> (PostgreSQL) or an in-memory SQLite database, migrated; returns its dropper.
+    With keepdb an existing bench_<name> is reused and only migrated."""
     setup_test_environment()
     old_name = connection.settings_dict["NAME"]
     if connection.vendor != "sqlite":
         connection.settings_dict["TEST"]["NAME"] = f"bench_{old_name}"
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=keepdb, serialize=False)
     return lambda: connection.creation.destroy_test_db(old_name, verbosity=0)
 
 

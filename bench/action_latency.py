@@ -50,7 +50,8 @@ try:
         for po in pos:
             order = Order.objects.get(channel_order_id=po)
             with transaction.atomic():
-                order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=f"1Z{po}"))
+                order_ship(order_id=order.pk, tracking=Tracking(
+                    carrier="Bench Freight", tracking_number=f"TEST-{po}", tracking_url="https://tracking.example/"))
             committed = time.perf_counter()
             while walmart.orders[po].lines[0].shipped == 0:
                 if time.perf_counter() - committed > 30:

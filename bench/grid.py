@@ -2,6 +2,8 @@
 filter, a fixed number of queries per page). Rows are generated in SQL (generate_series) for speed.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/backoffice .venv/bin/python bench/grid.py --orders 1000000
+
+With --keepdb the generated database stays for the next run, which only applies new migrations.
 """
 
 import argparse
@@ -13,21 +15,18 @@ import _setup
 parser = argparse.ArgumentParser()
 parser.add_argument("--orders", type=int, default=1_000_000)
 parser.add_argument("--runs", type=int, default=7)
+parser.add_argument(
+    "--keepdb", action="store_true", help="Keep bench_<name> (and its orders) for the next run, which only migrates it."
+)
 args = parser.parse_args()
 
-drop = _setup.test_database()
-try:
-    from django.contrib.auth import get_user_model
+drop = _setup.test_database(keepdb=args.keepdb)
+
+
+def generate(walmart, amazon) -> None:
+    """Orders × 3 items, both channels, every status; a shipment with a tracking # for every shipped one."""
     from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-    from django.urls import reverse
 
-    from tests.factories import AmazonAccountFactory, ChannelAccountFactory
-
-    if connection.vendor != "postgresql":
-        raise SystemExit("run it on PostgreSQL (DATABASE_URL)")
-    walmart, amazon = ChannelAccountFactory(), AmazonAccountFactory()
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -64,14 +63,43 @@ try:
             FROM orders_order o CROSS JOIN generate_series(1, 3) AS line
             """
         )
+        cursor.execute(
+            """
+            INSERT INTO orders_shipment (order_id, source, carrier, shipping_method, tracking_number, tracking_url,
+                shipped_at, sync_state, created_at)
+            SELECT o.id, 'operator', 'UPS', 'Standard', '1Z999AA1' || lpad(o.id::text, 10, '0'), '', now(), 'ok', now()
+            FROM orders_order o WHERE o.status = 'shipped'
+            """
+        )
         cursor.execute("ANALYZE")
-    print(f"machine: {_setup.machine()}")
     print(f"generated {args.orders:,} orders × 3 items in {time.perf_counter() - started:.0f}s")
 
-    user = get_user_model().objects.create_superuser("bench", "b@example.com", "bench-password-1")
+
+try:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from channels.models import ChannelAccount
+    from orders.models import Order
+    from tests.factories import AmazonAccountFactory, ChannelAccountFactory
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("run it on PostgreSQL (DATABASE_URL)")
+    if args.keepdb and Order.objects.count() >= args.orders:
+        walmart, amazon = ChannelAccount.objects.get(channel="walmart"), ChannelAccount.objects.get(channel="amazon")
+    else:
+        walmart, amazon = ChannelAccountFactory(), AmazonAccountFactory()
+        generate(walmart, amazon)
+    print(f"machine: {_setup.machine()}, {Order.objects.count():,} orders")
+
+    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_superuser": True, "is_staff": True})
     client = Client()
     client.force_login(user)
     url = reverse("admin:orders_order_changelist")
+    middle = args.orders // 2
     cases = {
         "no filter (estimated count)": {},
         "status=unshipped": {"status": "unshipped"},
@@ -81,13 +109,21 @@ try:
         "store order created: no": {"store_order_created": "false"},
         "sync error: yes": {"sync_error": "true"},
         "fulfillment=channel": {"fulfillment": "channel"},
+        "buyer asked to cancel": {"buyer_cancel_requested": "true"},
         "sale date last 2 days": {"sale_date_after": time.strftime("%Y-%m-%d", time.gmtime(time.time() - 2 * 86400))},
         "ship-by date range": {"ship_by_date_after": "2026-01-01", "ship_by_date_before": "2026-02-01"},
         "sorted by ship-by date": {"o": "2"},
-        "search channel order #": {"search": str(1800000000000 + args.orders // 2)},
+        "search channel order #": {"search": str(1800000000000 + middle)},
+        "search channel order # prefix": {"search": str(1800000000000 + middle)[:10]},
+        "search customer order # prefix": {"search": str(5200000000000 + middle)[:11]},
+        "search store order #": {"search": str(100000000 + middle - middle % 3)},
         "search SKU": {"search": "SKU-42"},
+        "search SKU, lower case": {"search": "sku-4242"},
+        "search tracking #": {"search": f"1Z999AA1{middle - middle % 6 + 3:010d}"},
+        "search buyer email": {"search": f"buyer{middle}@example.com"},
+        "search buyer name": {"search": f"Buyer {middle}"},
     }
-    print(f"{'case':32} {'median ms':>10} {'max ms':>8} {'queries':>8}")
+    print(f"{'case':32} {'median ms':>10} {'max ms':>8} {'queries':>8} {'rows':>8}")
     for name, params in cases.items():
         timings = []
         for _ in range(args.runs):
@@ -96,6 +132,8 @@ try:
                 response = client.get(url, params)
                 timings.append((time.perf_counter() - t0) * 1000)
             assert response.status_code == 200, response.status_code
-        print(f"{name:32} {statistics.median(timings):10.0f} {max(timings):8.0f} {len(queries):8d}")
+        rows = response.context_data["cl"].result_count
+        print(f"{name:32} {statistics.median(timings):10.0f} {max(timings):8.0f} {len(queries):8d} {rows:8d}")
 finally:
-    drop()
+    if not args.keepdb:
+        drop()

@@ -1,7 +1,7 @@
 from django.contrib import admin
-from django.utils.html import format_html_join
+from django.http import HttpRequest
 
-from .forms import ChannelAccountForm
+from .forms import DESTINATION_FIELDS, SECRET_FIELDS, ChannelAccountForm, ChannelAccountOptionsForm
 from .models import ChannelAccount, Marketplace
 from .selectors import account_sync_health
 
@@ -21,14 +21,17 @@ class ChannelAccountAdmin(admin.ModelAdmin):
     readonly_fields = (
         "stored_credentials",
         "last_import_cursor",
+        "last_import_started_at",
         "last_import_succeeded_at",
         "last_import_error",
         "last_import_error_at",
         "import_failing_since",
+        "import_failures",
+        "import_retry_at",
     )
     fieldsets = (
         (None, {"fields": ("channel", "title", "marketplace", "base_url", "seller_id", "is_active")}),
-        ("Credentials", {"fields": ("stored_credentials", "client_id", "client_secret", "refresh_token")}),
+        ("Credentials", {"fields": ("stored_credentials", *SECRET_FIELDS, "token_url")}),
         (
             "Order options",
             {"fields": ("create_store_order", "refund_on_credit_memo", "auto_invoice", "auto_shipment")},
@@ -38,21 +41,50 @@ class ChannelAccountAdmin(admin.ModelAdmin):
             {
                 "fields": (
                     "last_import_cursor",
+                    "last_import_started_at",
                     "last_import_succeeded_at",
                     "last_import_error",
                     "last_import_error_at",
                     "import_failing_since",
+                    "import_failures",
+                    "import_retry_at",
                 )
             },
         ),
     )
 
-    @admin.display(description="Stored credentials (masked)")
+    def has_credentials_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("channels.change_credentials")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and self.has_credentials_permission(request)
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
+        kwargs["form"] = ChannelAccountForm if self.has_credentials_permission(request) else ChannelAccountOptionsForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        if self.has_credentials_permission(request):
+            return self.fieldsets
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f not in (*SECRET_FIELDS, "token_url")]})
+            for name, options in self.fieldsets
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        if self.has_credentials_permission(request):
+            return self.readonly_fields
+        return (*DESTINATION_FIELDS, *self.readonly_fields)
+
+    @admin.display(description="Stored credentials")
     def stored_credentials(self, account: ChannelAccount):
-        masked = account.masked_credentials if account.pk else {}
-        if not masked:
+        """Only whether each credential is set: nothing of a value, to anyone."""
+        if not account.pk:
             return "—"
-        return format_html_join(", ", "{}: {}", sorted(masked.items()))
+        if not account.credentials_readable:
+            return "Cannot be decrypted with the configured keys: type them again, or configure the old key."
+        status = account.credential_status()
+        return ", ".join(f"{name}: {'set' if status.get(name) else 'not set'}" for name in SECRET_FIELDS)
 
     @admin.display(description="Sync health")
     def health(self, account: ChannelAccount):

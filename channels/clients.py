@@ -80,6 +80,19 @@ class ChannelOrder:
 
 
 @dataclass(frozen=True)
+class UnreadableOrder:
+    """An order of a listing page that could not be read; kept aside so the rest of the page imports.
+    `channel_order_id` is empty when the payload carries none."""
+
+    channel_order_id: str
+    raw: object
+    reason: str
+
+
+OrderPage = list["ChannelOrder | UnreadableOrder"]
+
+
+@dataclass(frozen=True)
 class LineQuantity:
     line_number: str
     qty: int
@@ -95,6 +108,7 @@ class ShipmentRequest:
     shipped_at: dt.datetime
     seller_order_id: str = ""
     is_update: bool = False  # resend: change tracking of lines already shipped
+    package_reference: str = "1"  # the shipment's own id on channels that keep packages (Amazon)
 
 
 @dataclass(frozen=True)
@@ -185,6 +199,10 @@ class RetryableChannelError(ChannelError):
         self.ambiguous = ambiguous
 
 
+class OrderUnreadable(ValueError):
+    """One channel order cannot be read as an order; the message says why in plain words."""
+
+
 class PermanentChannelError(ChannelError):
     """The channel refused the request (4xx with its message): retrying the same request won't help."""
 
@@ -203,7 +221,7 @@ class ChannelClient(Protocol):
         created_since: dt.datetime | None = None,
         created_until: dt.datetime | None = None,
         page_size: int = 100,
-    ) -> Iterator[list[ChannelOrder]]: ...
+    ) -> Iterator[OrderPage]: ...
 
     def get_order(self, channel_order_id: str) -> ChannelOrder: ...
 

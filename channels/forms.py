@@ -1,12 +1,22 @@
 from django import forms
 
-from .models import ChannelAccount
+from .hosts import UntrustedChannelHost, check_channel_url, default_token_url
+from .models import Channel, ChannelAccount
 
 SECRET_FIELDS = ("client_id", "client_secret", "refresh_token")
+# Where an account connects: only users with the credential permission change these.
+DESTINATION_FIELDS = ("channel", "marketplace", "base_url")
+OPTION_FIELDS = ["title", "seller_id", "is_active", "create_store_order", "refund_on_credit_memo", "auto_invoice",
+                 "auto_shipment"]
+# What must be typed again when the address they are sent to changes, per channel.
+RESEND_SECRETS = {Channel.WALMART: ("client_secret",), Channel.AMAZON: ("client_secret", "refresh_token")}
 
 
 class ChannelAccountForm(forms.ModelForm):
-    """Credentials are write-only: the inputs start empty, and an empty input keeps what is stored."""
+    """For users with the credential permission. Credentials are write-only: the inputs start
+    empty, and an empty input keeps what is stored. Changing where the secrets are sent (the API
+    address, Amazon's token address) needs them typed again, and only the channels' own hosts
+    are accepted (channels.hosts)."""
 
     base_url = forms.URLField(assume_scheme="https", help_text=ChannelAccount._meta.get_field("base_url").help_text)
     client_id = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
@@ -16,36 +26,66 @@ class ChannelAccountForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False),
         help_text="Amazon only (LWA refresh token).",
     )
+    token_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        help_text="Amazon only: where the refresh token is exchanged. Empty: Login with Amazon "
+        "(https://api.amazon.com/auth/o2/token) for Amazon's hosts, the API address otherwise.",
+    )
 
     class Meta:
         model = ChannelAccount
-        fields = [
-            "channel",
-            "title",
-            "marketplace",
-            "base_url",
-            "seller_id",
-            "is_active",
-            "create_store_order",
-            "refund_on_credit_memo",
-            "auto_invoice",
-            "auto_shipment",
-        ]
+        fields = [*DESTINATION_FIELDS, *OPTION_FIELDS]
 
     def clean(self):
         cleaned = super().clean()
+        channel = cleaned.get("channel")
         marketplace = cleaned.get("marketplace")
-        if marketplace and cleaned.get("channel") and marketplace.channel != cleaned["channel"]:
+        if marketplace and channel and marketplace.channel != channel:
             self.add_error("marketplace", "This marketplace belongs to another channel.")
-        stored = self.instance.credentials if self.instance.pk else {}
+        stored = self.instance.credentials if self.instance.pk and self.instance.credentials_readable else {}
         for name in ("client_id", "client_secret"):
             if not cleaned.get(name) and not stored.get(name):
                 self.add_error(name, "Required for a new account.")
+        if channel and cleaned.get("base_url"):
+            self._check_destination(channel, cleaned, stored)
         return cleaned
+
+    def _check_destination(self, channel: str, cleaned: dict, stored: dict) -> None:
+        base_url = cleaned["base_url"]  # add_error() below drops it from cleaned
+        token_url = cleaned.get("token_url") or stored.get("token_url") or default_token_url(base_url=base_url)
+        destinations = [("base_url", base_url, "api")]
+        if channel == Channel.AMAZON:
+            destinations.append(("token_url", token_url, "token"))
+        for field, url, purpose in destinations:
+            try:
+                check_channel_url(channel=channel, url=url, purpose=purpose)
+            except UntrustedChannelHost as refusal:
+                self.add_error(field, f"{refusal}.")
+        if not self.instance.pk:
+            return
+        old_base = self.instance.base_url
+        old_token = stored.get("token_url") or default_token_url(base_url=old_base)
+        moved = base_url != old_base or channel != self.instance.channel
+        if channel == Channel.AMAZON:
+            moved = moved or token_url != old_token
+        if moved:
+            for name in RESEND_SECRETS[channel]:
+                if not cleaned.get(name):
+                    self.add_error(name, "Type it again: the account's address changed, and the secret goes there.")
 
     def save(self, commit: bool = True) -> ChannelAccount:
         account = super().save(commit=False)
-        account.set_credentials(**{name: self.cleaned_data.get(name, "") for name in SECRET_FIELDS})
+        account.set_credentials(**{name: self.cleaned_data.get(name, "") for name in (*SECRET_FIELDS, "token_url")})
         if commit:
             account.save()
         return account
+
+
+class ChannelAccountOptionsForm(forms.ModelForm):
+    """For users who may edit an account but not its credentials: where it connects and what it
+    authenticates with are shown read-only and cannot be changed."""
+
+    class Meta:
+        model = ChannelAccount
+        fields = OPTION_FIELDS

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -40,26 +40,6 @@ class TokenCache:
     def clear(self) -> None:
         with self._lock:
             self._token = ""
-
-
-T = TypeVar("T")
-READ_ATTEMPTS = 3
-READ_MAX_WAIT = 10.0  # seconds; a longer wait asked by the channel ends the read (the caller retries later)
-
-
-def retry_reads(call: Callable[[], T], *, attempts: int = READ_ATTEMPTS) -> T:
-    """Reads change nothing, so a throttled or failed read is tried again here, waiting as long as
-    the channel asked (or a short backoff). Writes are not: the outbox owns their retries."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return call()
-        except RetryableChannelError as failure:
-            wait = failure.retry_after if failure.retry_after is not None else 0.2 * 2**attempt
-            if attempt == attempts or wait > READ_MAX_WAIT:
-                raise
-            logger.info("%s; reading again in %.1fs", failure.message, wait)
-            time.sleep(wait)
-    raise AssertionError("unreachable")
 
 
 def make_session(pool_size: int = 10) -> requests.Session:
@@ -134,4 +114,4 @@ def raise_for_status(
     raise PermanentChannelError(text, code=code, status=response.status_code)
 
 
-__all__ = ["ChannelError", "TokenCache", "make_session", "retry_reads", "send", "parse_json", "raise_for_status", "DEFAULT_TIMEOUT"]
+__all__ = ["ChannelError", "TokenCache", "make_session", "send", "parse_json", "raise_for_status", "DEFAULT_TIMEOUT"]

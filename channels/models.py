@@ -1,6 +1,6 @@
 from django.db import models
 
-from .crypto import decrypt_credentials, encrypt_credentials, mask_secret
+from .crypto import CredentialsUnreadable, decrypt_credentials, encrypt_credentials
 
 
 class Channel(models.TextChoices):
@@ -40,35 +40,46 @@ class ChannelAccount(models.Model):
     create_store_order = models.BooleanField(
         "Create store order",
         default=True,
-        help_text="R-ACC-1: create the store order for every imported order that qualifies "
-        "(Walmart: acknowledges it too, R-ACC-2; Amazon: paid orders only).",
+        help_text="Create the store order for every imported order that qualifies "
+        "(Walmart: acknowledges it too; Amazon: paid orders only).",
     )
     refund_on_credit_memo = models.BooleanField(
         "Cancellation & refund if credit memo is created",
         default=True,
-        help_text="R-ACC-3: when off, credit memos are local only.",
+        help_text="When off, credit memos are local only: nothing is sent to the channel.",
     )
     auto_invoice = models.BooleanField(
-        default=True, help_text="R-ACC-4: invoice the store order once the order is Unshipped or Partially Shipped."
+        default=True, help_text="Invoice the store order once the order is Unshipped or Partially Shipped."
     )
     auto_shipment = models.BooleanField(
-        default=True, help_text="R-ACC-5: create a shipment when the channel reports the order Shipped."
+        default=True, help_text="Create a shipment when the channel reports the order Shipped."
     )
 
     # Import state (R-SYNC-1, R-SYNC-5).
     last_import_cursor = models.DateTimeField(
         null=True, blank=True, help_text="Last-modified time up to which orders are imported."
     )
+    last_import_started_at = models.DateTimeField(null=True, blank=True)
     last_import_succeeded_at = models.DateTimeField(null=True, blank=True)
     last_import_error = models.TextField(blank=True)
     last_import_error_at = models.DateTimeField(null=True, blank=True)
     import_failing_since = models.DateTimeField(null=True, blank=True)
+    import_failures = models.PositiveIntegerField(
+        default=0, help_text="Import runs failed in a row; beat waits longer after each (backoff)."
+    )
+    import_retry_at = models.DateTimeField(
+        null=True, blank=True, help_text="While failing, beat's next import run waits until then."
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["title"]
+        permissions = [
+            ("change_credentials", "Can change credentials and where they are sent"),
+            ("import_orders", "Can import and reimport orders now"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(channel__in=[c.value for c in Channel]), name="account_channel_valid"
@@ -91,5 +102,13 @@ class ChannelAccount(models.Model):
     set_credentials.alters_data = True
 
     @property
-    def masked_credentials(self) -> dict[str, str]:
-        return {key: mask_secret(value) for key, value in self.credentials.items()}
+    def credentials_readable(self) -> bool:
+        try:
+            self.credentials
+        except CredentialsUnreadable:
+            return False
+        return True
+
+    def credential_status(self) -> dict[str, bool]:
+        """Which credentials are stored: nothing of their values (raises CredentialsUnreadable)."""
+        return {key: bool(value) for key, value in self.credentials.items()}

@@ -9,6 +9,7 @@ import threading
 from django.conf import settings
 
 from .clients import ChannelClient
+from .hosts import check_channel_url, default_token_url
 from .models import Channel, ChannelAccount
 
 _clients: dict[tuple, ChannelClient] = {}
@@ -27,7 +28,9 @@ def client_for(account: ChannelAccount) -> ChannelClient:
 
 
 def _build(account: ChannelAccount) -> ChannelClient:
+    """Raises UntrustedChannelHost before any secret leaves for a host that is not the channel's."""
     credentials = account.credentials
+    check_channel_url(channel=account.channel, url=account.base_url)
     if account.channel == Channel.WALMART:
         from .walmart.client import WalmartClient
 
@@ -40,11 +43,11 @@ def _build(account: ChannelAccount) -> ChannelClient:
     if account.channel == Channel.AMAZON:
         from .amazon.client import AmazonClient
 
+        token_url = credentials.get("token_url") or default_token_url(base_url=account.base_url)
+        check_channel_url(channel=account.channel, url=token_url, purpose="token")
         return AmazonClient(
             base_url=account.base_url,
-            # Real accounts exchange tokens at https://api.amazon.com/auth/o2/token; the sandbox serves
-            # it on its own host. A "token_url" credential overrides either.
-            token_url=credentials.get("token_url") or f"{account.base_url.rstrip('/')}/auth/o2/token",
+            token_url=token_url,
             client_id=credentials.get("client_id", ""),
             client_secret=credentials.get("client_secret", ""),
             refresh_token=credentials.get("refresh_token", ""),

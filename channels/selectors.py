@@ -9,18 +9,38 @@ from .models import ChannelAccount
 
 @dataclass(frozen=True)
 class SyncHealth:
-    """R-SYNC-5: is the account's import healthy?"""
+    """R-SYNC-5: is the account's import healthy? `is_ok` only after a run that completed, with no
+    order kept aside (issue 8 §1/§2); `is_failing` is the critical state (failing for hours)."""
 
     is_failing: bool
     summary: str
+    is_ok: bool = False
 
 
-def account_sync_health(*, account: ChannelAccount) -> SyncHealth:
+def account_sync_health(*, account: ChannelAccount, open_import_problems: int = 0) -> SyncHealth:
+    health = _import_health(account, open_import_problems)
+    if account.credentials_readable:
+        return health
+    return SyncHealth(True, "CRITICAL: credentials cannot be decrypted with the configured keys, nothing can be "
+                            f"imported or sent: enter them again; {health.summary}")
+
+
+def _import_health(account: ChannelAccount, open_import_problems: int) -> SyncHealth:
+    now = timezone.now()
     threshold = timedelta(hours=settings.SYNC_HEALTH_FAILING_AFTER_HOURS)
-    if account.import_failing_since and timezone.now() - account.import_failing_since > threshold:
-        return SyncHealth(True, f"CRITICAL: import failing since {account.import_failing_since:%Y-%m-%d %H:%M}")
+    problems = f"; {open_import_problems} order(s) kept aside as import problems" if open_import_problems else ""
+    if account.import_failing_since and now - account.import_failing_since > threshold:
+        return SyncHealth(True, f"CRITICAL: import failing since {account.import_failing_since:%Y-%m-%d %H:%M}: "
+                                f"{account.last_import_error[:120]}{problems}")
     if account.last_import_error and account.import_failing_since:
-        return SyncHealth(False, f"Last import failed: {account.last_import_error[:120]}")
-    if account.last_import_succeeded_at is None:
-        return SyncHealth(False, "Never imported")
-    return SyncHealth(False, "OK")
+        retry = f" (next try {account.import_retry_at:%H:%M})" if account.import_retry_at else ""
+        return SyncHealth(False, f"Last import failed: {account.last_import_error[:120]}{retry}{problems}")
+    started, succeeded = account.last_import_started_at, account.last_import_succeeded_at
+    if started and (succeeded is None or started > succeeded) and \
+            now - started > timedelta(minutes=settings.IMPORT_RUN_STALE_MINUTES):
+        return SyncHealth(False, f"Last import did not complete (started {started:%Y-%m-%d %H:%M}){problems}")
+    if succeeded is None:
+        return SyncHealth(False, f"Never imported{problems}")
+    if open_import_problems:
+        return SyncHealth(False, f"Import problems: {open_import_problems} order(s) kept aside")
+    return SyncHealth(False, "OK", is_ok=True)

@@ -6,6 +6,7 @@ filesystem Celery broker, so `make run` needs no server. `DATABASE_URL` and
 """
 
 import base64
+import datetime as dt
 import hashlib
 from pathlib import Path
 
@@ -44,6 +45,8 @@ FIELD_ENCRYPTION_KEY = env(
     "FIELD_ENCRYPTION_KEY",
     default=base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode(),
 )
+# Keys replaced by FIELD_ENCRYPTION_KEY, still read until `manage.py rotate_credentials_key` has run.
+FIELD_ENCRYPTION_OLD_KEYS = env.list("FIELD_ENCRYPTION_OLD_KEYS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -54,9 +57,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "django_celery_beat",
+    "axes",
     "channels.apps.ChannelsConfig",
     "orders.apps.OrdersConfig",
     "creditmemos.apps.CreditMemosConfig",
+    "access.apps.AccessConfig",
 ]
 
 MIDDLEWARE = [
@@ -67,7 +72,24 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins for one username, or from
+# one IP address, further attempts are refused (HTTP 429) for AXES_COOLOFF_TIME, even with the right
+# password. Administrators see attempts and lockouts in the admin (Axes); `manage.py axes_reset`
+# (or axes_reset_username / axes_reset_ip) lifts them. The address is REMOTE_ADDR: behind a
+# proxy, have the proxy set it (or install django-ipware and set AXES_IPWARE_PROXY_COUNT).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=60))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per user and per IP
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -111,7 +133,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The operators' time zone: every date and time is shown in it, with the zone (config/formats).
+TIME_ZONE = env("TIME_ZONE", default="UTC")
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_I18N = True
 USE_TZ = True
 
@@ -122,7 +146,9 @@ STATIC_ROOT = VAR_DIR / "static"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 60 * 60 * 12
+# Admin sessions end this long after login, and when the browser closes.
+SESSION_COOKIE_AGE = 60 * env.int("ADMIN_SESSION_TIMEOUT_MINUTES", default=8 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 if not DEBUG:
@@ -140,12 +166,13 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or REDIS_URL
 if CELERY_BROKER_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 else:
-    _broker_dir = VAR_DIR / "broker"
+    _broker_dir = Path(env("CELERY_FILESYSTEM_BROKER_DIR", default=str(VAR_DIR / "broker")))
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),  # kombu's default is ./control, in the checkout
         "store_processed": False,
         "polling_interval": 0.25,
     }
@@ -178,6 +205,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 SANDBOX_URL = env("SANDBOX_URL", default="http://127.0.0.1:8100")
+# Hosts besides the channels' own that accounts may send credentials to (channels.hosts): the
+# sandbox in development, test doubles in tests. Empty in production.
+CHANNEL_EXTRA_HOSTS = env.list("CHANNEL_EXTRA_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 
 # Channel actions (SPEC §6): retries with exponential backoff and jitter.
 CHANNEL_ACTION_MAX_ATTEMPTS = env.int("CHANNEL_ACTION_MAX_ATTEMPTS", default=6)
@@ -189,13 +219,23 @@ CHANNEL_ACTION_LEASE_SECONDS = env.int("CHANNEL_ACTION_LEASE_SECONDS", default=1
 IMPORT_INITIAL_DAYS = env.int("IMPORT_INITIAL_DAYS", default=30)
 IMPORT_OVERLAP_SECONDS = env.int("IMPORT_OVERLAP_SECONDS", default=120)
 IMPORT_INTERVAL_SECONDS = env.int("IMPORT_INTERVAL_SECONDS", default=60)
+# A failing account's import is retried by beat after 1, 2, 4… intervals, at most this far apart.
+IMPORT_RETRY_BACKOFF_CAP_SECONDS = env.int("IMPORT_RETRY_BACKOFF_CAP_SECONDS", default=1800)
+# A run started this long ago that neither completed nor recorded a failure died (killed worker).
+IMPORT_RUN_STALE_MINUTES = env.int("IMPORT_RUN_STALE_MINUTES", default=30)
 CHANNEL_ACTION_SWEEP_SECONDS = env.float("CHANNEL_ACTION_SWEEP_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-channel-actions": {
         "task": "orders.tasks.sweep_channel_actions",
         "schedule": CHANNEL_ACTION_SWEEP_SECONDS,
     },
+    "sweep-handoffs": {
+        "task": "orders.tasks.sweep_handoffs",
+        "schedule": CHANNEL_ACTION_SWEEP_SECONDS,
+    },
 }
+# Drain tasks started per batch of bulk-queued actions (orders.batching): one per worker process.
+CHANNEL_ACTION_DRAINS = env.int("CHANNEL_ACTION_DRAINS", default=2)
 CHANNEL_FEED_POLL_SECONDS = env.float("CHANNEL_FEED_POLL_SECONDS", default=10.0)
 # A submission (Amazon feed) still unprocessed after this long fails, visibly, instead of being polled forever.
 CHANNEL_FEED_TIMEOUT_HOURS = env.float("CHANNEL_FEED_TIMEOUT_HOURS", default=24.0)

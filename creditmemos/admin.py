@@ -7,10 +7,12 @@ from django.urls import path, reverse
 
 from orders.models import Order
 
-from .forms import CreditMemoForm
+from orders.admin_shipping import ship_url
+
+from .forms import CreditMemoForm, memo_preview
 from .models import CreditMemo, CreditMemoItem
 from .rules import CreditMemoRefused, refusal_for_status
-from .services import credit_memo_create, credit_memo_defaults, credit_memo_preview
+from .services import credit_memo_create, credit_memo_defaults, credit_memo_preview, credit_memo_shipping_for
 
 
 class CreditMemoItemInline(admin.TabularInline):
@@ -22,15 +24,25 @@ class CreditMemoItemInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 @admin.register(CreditMemo)
 class CreditMemoAdmin(admin.ModelAdmin):
-    list_display = ("pk", "order", "channel_action", "grand_total", "state", "created_at")
+    list_display = ("number", "order", "channel_action", "grand_total", "state", "created_at")
     list_filter = ("state", "channel_action")
     list_select_related = ("order",)
     search_fields = ("=order__channel_order_id",)
     inlines = [CreditMemoItemInline]
     readonly_fields = [field.name for field in CreditMemo._meta.fields]
+
+    @admin.display(description="Credit memo #", ordering="pk")
+    def number(self, memo: CreditMemo) -> int:
+        return memo.pk
 
     def has_add_permission(self, request) -> bool:
         return False  # created from the order page, through the credit memo form
@@ -60,23 +72,23 @@ class CreditMemoAdmin(admin.ModelAdmin):
         items = list(order.items.order_by("pk"))
         defaults = credit_memo_defaults(order_id=order.pk)
         form = CreditMemoForm(request.POST or None, order=order, items=items, defaults=defaults)
-        plan, error = None, ""
-        if form.is_bound and form.is_valid():
-            memo_input = form.to_input()
-            try:
+        plan, error, ship_first_url = None, "", ""
+        try:
+            if form.is_bound and form.is_valid():
+                memo_input = form.to_input()
+                memo_input = form.follow_units(memo_input, credit_memo_shipping_for(order_id=order.pk,
+                                                                                     quantities=memo_input.quantities))
                 if "_save" in request.POST:
                     memo = credit_memo_create(order_id=order.pk, memo=memo_input, user=request.user)
-                    self.message_user(request, f"Credit memo #{memo.pk} saved: {memo.grand_total} {order.currency}.",
-                                      messages.SUCCESS)
+                    self.message_user(request, _saved_message(memo), messages.SUCCESS)
                     return HttpResponseRedirect(detail)
                 plan = credit_memo_preview(order_id=order.pk, memo=memo_input)
-            except CreditMemoRefused as refused:
-                error = str(refused)
-        elif not form.is_bound:
-            try:
+            elif not form.is_bound:
                 plan = credit_memo_preview(order_id=order.pk, memo=defaults)
-            except CreditMemoRefused as refused:
-                error = str(refused)
+        except CreditMemoRefused as refused:
+            error = str(refused)
+            if refused.ship_first:
+                ship_first_url = ship_url(order.pk, refused.ship_first)
         context = {
             **self.admin_site.each_context(request),
             "title": f"New credit memo for order {order.channel_order_id}",
@@ -84,7 +96,16 @@ class CreditMemoAdmin(admin.ModelAdmin):
             "order": order,
             "form": form,
             "plan": plan,
+            "preview": memo_preview(plan) if plan else None,
             "error": error,
+            "ship_first_url": ship_first_url,
             "detail_url": detail,
         }
         return TemplateResponse(request, "admin/creditmemos/creditmemo/create.html", context)
+
+
+def _saved_message(memo: CreditMemo) -> str:
+    currency = memo.order.currency
+    if memo.state == CreditMemo.State.LOCAL:
+        return f"Credit memo #{memo.pk} saved: {memo.grand_total} {currency}, local only (nothing sent to the channel)."
+    return f"Credit memo #{memo.pk} saved: {memo.grand_total} {currency}; queued for the channel."

@@ -1,24 +1,33 @@
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django import forms
 
 from channels.capabilities import rules_for
 from channels.models import Channel
+from orders.models import OrderStatus
 
-from .rules import MemoInput, creditable_qty
+from .models import CreditMemo
+from .reasons import reason_label
+from .rules import (AMAZON_SHIPPED_REFUND_REASON, AMAZON_UNSHIPPED_REFUND_REASON, REFUND, MemoInput, MemoPlan,
+                    creditable_qty)
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0")}
 
 
 class CreditMemoForm(forms.Form):
     """The credit memo form: a quantity per line, refund totals, reason and restock. The rules that
-    decide what it does live in creditmemos.rules; this only collects the operator's input."""
+    decide what it does live in creditmemos.rules; this only collects the operator's input.
+
+    The shipping refund follows the credited units (`derived_shipping` remembers the amount last
+    derived): until the operator types another amount, changing a quantity re-derives it."""
 
     shipping_refund = forms.DecimalField(label="Refund shipping", **MONEY)
+    derived_shipping = forms.DecimalField(required=False, widget=forms.HiddenInput, **MONEY)
     adjustment_refund = forms.DecimalField(label="Adjustment refund", initial=Decimal("0"), **MONEY)
     adjustment_fee = forms.DecimalField(label="Adjustment fee", initial=Decimal("0"), **MONEY)
     restock = forms.BooleanField(label="Update Qty's (return refunded items to stock)", required=False)
-    refund_reason = forms.ChoiceField(label="Refund reason")
+    refund_reason = forms.ChoiceField(label="Refund reason", required=False)
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, order, items, defaults: MemoInput, **kwargs):
@@ -33,18 +42,29 @@ class CreditMemoForm(forms.Form):
                 initial=defaults.quantities.get(item.pk, 0),
                 label=item.sku,
                 disabled=full_only,
+                error_messages={"max_value": f"At most {creditable_qty(item)} unit(s) can be credited on this line."},
             )
         self.fields["shipping_refund"].initial = defaults.shipping_refund
-        self.fields["refund_reason"].choices = [(reason, reason) for reason in rules.refund_reasons]
-        self.fields["refund_reason"].initial = rules.default_refund_reason
-        if order.channel == Channel.AMAZON:
-            self.fields["refund_reason"].disabled = True
-            self.fields["refund_reason"].help_text = ("Amazon: NoInventory for an Unshipped order, CustomerReturn for a "
-                                                      "Shipped one (R-CM-3).")
+        self.fields["derived_shipping"].initial = defaults.shipping_refund
+        self.fields["shipping_refund"].help_text = ("Follows the refunded units until you type another amount.")
+        # The reason is asked only where shipped units can be refunded; canceling needs none.
+        refundable = any(item.qty_shipped > item.qty_refunded for item in items)
+        self.reason_note = ""
+        if order.channel == Channel.AMAZON or not refundable:
+            del self.fields["refund_reason"]
+            if order.channel == Channel.AMAZON and refundable:
+                reason = (AMAZON_UNSHIPPED_REFUND_REASON if order.status == OrderStatus.UNSHIPPED
+                          else AMAZON_SHIPPED_REFUND_REASON)
+                self.reason_note = (f"Refund reason: {reason_label(reason)}. Amazon takes "
+                                    f"{reason_label(AMAZON_UNSHIPPED_REFUND_REASON)} for Unshipped orders and "
+                                    f"{reason_label(AMAZON_SHIPPED_REFUND_REASON)} for Shipped ones.")
+        else:
+            self.fields["refund_reason"].choices = [(reason, reason_label(reason)) for reason in rules.refund_reasons]
+            self.fields["refund_reason"].initial = rules.default_refund_reason
         if full_only:
             self.fields["shipping_refund"].disabled = True
             self.full_only_note = (f"This order has an adjustment fee ({order.adjustment_fee} {order.currency}): it "
-                                   "cannot be refunded partially, so the memo credits everything (R-CM-7).")
+                                   "cannot be refunded partially, so the memo credits everything.")
         else:
             self.full_only_note = ""
 
@@ -54,6 +74,9 @@ class CreditMemoForm(forms.Form):
 
     def item_rows(self):
         return [(item, self[self.qty_field(item)], creditable_qty(item)) for item in self.items]
+
+    def other_fields(self):
+        return [field for field in self if not field.name.startswith("qty_") and not field.is_hidden]
 
     def to_input(self) -> MemoInput:
         data = self.cleaned_data
@@ -66,3 +89,59 @@ class CreditMemoForm(forms.Form):
             refund_reason=data.get("refund_reason") or "",
             comment=data.get("comment") or "",
         )
+
+    def follow_units(self, memo: MemoInput, derived: Decimal) -> MemoInput:
+        """The memo with the shipping re-derived from its units unless the operator overrode it;
+        the form shows the amounts used from now on."""
+        data = self.cleaned_data
+        overridden = data.get("derived_shipping") is None or data["shipping_refund"] != data["derived_shipping"]
+        shipping = memo.shipping_refund if overridden else derived
+        self.data = self.data.copy()
+        self.data[self.add_prefix("shipping_refund")] = str(shipping)
+        self.data[self.add_prefix("derived_shipping")] = str(derived)
+        return replace(memo, shipping_refund=shipping)
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    action: str
+    sku: str
+    qty: int
+    reason: str
+    price: Decimal
+    tax: Decimal
+    shipping: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.price + self.tax + self.shipping
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The memo's lines and totals as the form shows them; they add up to the plan's grand total
+    (the adjustments are shown once, in the totals, not folded into a line)."""
+
+    lines: list[PreviewLine]
+    items: Decimal
+    shipping: Decimal
+    adjustment_refund: Decimal
+    adjustment_fee: Decimal
+    grand_total: Decimal
+    asks_reason: bool
+    channel_action: str
+
+
+def memo_preview(plan: MemoPlan) -> Preview:
+    lines = [PreviewLine(line.action, line.item.sku, line.qty, reason_label(line.reason),
+                         line.item.unit_price * line.qty, line.tax, line.shipping) for line in plan.lines]
+    return Preview(
+        lines=lines,
+        items=sum((line.price + line.tax for line in lines), Decimal("0")),
+        shipping=sum((line.shipping for line in lines), Decimal("0")),
+        adjustment_refund=plan.adjustment_refund,
+        adjustment_fee=plan.adjustment_fee,
+        grand_total=plan.grand_total,
+        asks_reason=any(line.action == REFUND for line in plan.lines),
+        channel_action=CreditMemo.ChannelAction(plan.channel_action).label,
+    )

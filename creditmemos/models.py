@@ -28,7 +28,7 @@ class CreditMemo(models.Model):
     channel_action = models.CharField(max_length=20, choices=ChannelAction.choices, default=ChannelAction.NONE)
     reason = models.CharField(max_length=64, help_text="The channel's reason value sent with the cancel/refund.")
     comment = models.TextField(blank=True)
-    restock = models.BooleanField("Update Qty's", default=False, help_text="R-CM-8: return the units to stock.")
+    restock = models.BooleanField("Update Qty's", default=False, help_text="Return the refunded units to stock.")  # R-CM-8
 
     items_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     shipping_refund = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
@@ -79,3 +79,6 @@ class CreditMemoItem(models.Model):
             models.CheckConstraint(condition=Q(amount__gte=0) & Q(tax__gte=0), name="credit_memo_item_money_non_negative"),
             models.UniqueConstraint(fields=["credit_memo", "order_item", "action"], name="credit_memo_item_line_uniq"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.order_item.sku} × {self.qty}"

@@ -25,11 +25,14 @@ AMAZON_SHIPPED_REFUND_REASON = "CustomerReturn"  # R-CM-3
 
 
 class CreditMemoRefused(Exception):
-    """A memo the rules do not allow; the message is for the operator and names the rule."""
+    """A memo the rules do not allow. The message is for the operator, in plain words; `rule`
+    names the SPEC rule for code and tests (never shown). `ship_first` lists the units an Amazon
+    Unshipped order must ship before a partial refund (item id → units)."""
 
-    def __init__(self, rule: str, message: str) -> None:
+    def __init__(self, rule: str, message: str, *, ship_first: dict[int, int] | None = None) -> None:
         self.rule = rule
-        super().__init__(f"{message} ({rule})")
+        self.ship_first = ship_first or {}
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -94,13 +97,24 @@ def creditable_qty(item: OrderItem) -> int:
     return item.qty_ordered - item.qty_canceled - item.qty_refunded
 
 
-def tax_share(item: OrderItem, *, already: int, qty: int) -> Decimal:
-    """Tax of `qty` more units after `already` credited ones, rounded so that all units add up to
-    exactly the line's tax."""
+def _unit_share(total: Decimal, item: OrderItem, *, already: int, qty: int) -> Decimal:
+    """`total`'s share of `qty` more units after `already` ones, rounded so that all units add up
+    to exactly `total`."""
     def upto(units: int) -> Decimal:
-        return (item.tax * units / item.qty_ordered).quantize(CENT)
+        return (total * units / item.qty_ordered).quantize(CENT)
 
     return upto(already + qty) - upto(already)
+
+
+def tax_share(item: OrderItem, *, already: int, qty: int) -> Decimal:
+    """Tax of `qty` more units after `already` credited ones."""
+    return _unit_share(item.tax, item, already=already, qty=qty)
+
+
+def canceled_shipping(item: OrderItem, *, qty: int) -> Decimal:
+    """The shipping a cancellation of `qty` more units returns on the channel (§3 of issue 9: a
+    memo that cancels credits it)."""
+    return _unit_share(item.shipping_charge, item, already=item.qty_canceled, qty=qty)
 
 
 def line_refundable(item: OrderItem) -> Decimal:
@@ -115,19 +129,25 @@ def remaining_shipping(order: Order, shipping_refunded: Decimal) -> Decimal:
     return max(order.shipping_total - shipping_refunded, ZERO)
 
 
+def shipping_for_quantities(order: Order, items: list[OrderItem], quantities: dict[int, int],
+                            shipping_refunded: Decimal) -> Decimal:
+    """The shipping a memo of `quantities` refunds by default (R-CM-6): the shipping charged for
+    the shipped units it refunds, within the shipping left to refund. Canceled units get their
+    shipping back from the cancellation on the channel."""
+    shipping = ZERO
+    for item in items:
+        refunded_units = quantities.get(item.pk, 0) - min(quantities.get(item.pk, 0), item.qty_open)
+        if refunded_units > 0:
+            shipping += (item.shipping_charge * refunded_units / item.qty_ordered).quantize(CENT)
+    return min(shipping, remaining_shipping(order, shipping_refunded))
+
+
 def full_memo(order: Order, items: list[OrderItem], shipping_refunded: Decimal) -> MemoInput:
     """Everything still creditable, shipping included: the form's default, and the only memo an
     order with an adjustment fee allows (R-CM-7)."""
-    # Shipping of the shipped units still held; canceling returns the rest on the channel.
-    shipping = sum(
-        ((item.shipping_charge * (item.qty_shipped - item.qty_refunded) / item.qty_ordered).quantize(CENT)
-         for item in items if item.qty_shipped > item.qty_refunded),
-        ZERO,
-    )
-    return MemoInput(
-        quantities={item.pk: creditable_qty(item) for item in items},
-        shipping_refund=min(shipping, remaining_shipping(order, shipping_refunded)),
-    )
+    quantities = {item.pk: creditable_qty(item) for item in items}
+    return MemoInput(quantities=quantities,
+                     shipping_refund=shipping_for_quantities(order, items, quantities, shipping_refunded))
 
 
 def refusal_for_status(order: Order) -> CreditMemoRefused | None:
@@ -163,7 +183,8 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
     for item_id, qty in memo.quantities.items():
         item = by_id[item_id]
         if qty < 0 or qty > creditable_qty(item):
-            raise CreditMemoRefused("R-CM-9", f"{item.sku}: only {creditable_qty(item)} unit(s) left to credit")
+            raise CreditMemoRefused("R-CM-9", f"{item.sku}: at most {creditable_qty(item)} unit(s) can be credited "
+                                    "on this line")
 
     # R-CM-7: an adjustment fee (the order's or the memo's) means the memo is the full one.
     full = full_memo(order, items, shipping_refunded)
@@ -197,7 +218,8 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
             reason = rules.buyer_cancel_reason if buyer else (
                 AMAZON_UNSHIPPED_REFUND_REASON if amazon else rules.default_cancel_reason)
             lines.append(PlannedLine(item, CANCEL, cancel_qty, item.unit_price * cancel_qty,
-                                     tax_share(item, already=credited, qty=cancel_qty), reason))
+                                     tax_share(item, already=credited, qty=cancel_qty), reason,
+                                     shipping=canceled_shipping(item, qty=cancel_qty)))
         if refund_qty:
             lines.append(PlannedLine(item, REFUND, refund_qty, item.unit_price * refund_qty,
                                      tax_share(item, already=credited + cancel_qty, qty=refund_qty), refund_reason))
@@ -206,33 +228,49 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
     if amazon and order.status == OrderStatus.UNSHIPPED:
         left_open = sum(item.qty_open for item in items) - sum(l.qty for l in lines if l.action == CANCEL)
         if left_open > 0:
-            raise CreditMemoRefused("R-CM-2", "A partial refund of an Unshipped Amazon order needs the items to "
-                                    "deliver shipped first; then create a credit memo for the rest")
+            credited = {line.item.pk: line.qty for line in lines if line.action == CANCEL}
+            ship_first = {item.pk: item.qty_open - credited.get(item.pk, 0) for item in items
+                          if item.qty_open > credited.get(item.pk, 0)}
+            raise CreditMemoRefused("R-CM-2", "Amazon cannot refund part of an Unshipped order: ship the units "
+                                    "you deliver first, then create a credit memo for the rest",
+                                    ship_first=ship_first)
 
     extra = memo.shipping_refund + memo.adjustment_refund - memo.adjustment_fee
-    if memo.shipping_refund > remaining_shipping(order, shipping_refunded):
-        raise CreditMemoRefused("R-CM-6", f"Shipping refund exceeds the {remaining_shipping(order, shipping_refunded)} "
-                                "of shipping left to refund")
+    left_shipping = remaining_shipping(order, shipping_refunded)
+    if memo.shipping_refund > left_shipping:
+        raise CreditMemoRefused("R-CM-6", f"At most {left_shipping} {order.currency} of shipping can be refunded")
+    _cap_canceled_shipping([line for line in lines if line.action == CANCEL], left_shipping - memo.shipping_refund)
     refund_lines = [line for line in lines if line.action == REFUND]
     notes = []
+    shipping_only = False
     if extra and not refund_lines:
         if memo.adjustment_refund or memo.adjustment_fee:
             raise CreditMemoRefused("R-CM-6", "Shipping and adjustments are refunded with shipped items; "
                                     "canceling unshipped items returns their money on the channel")
-        notes.append("Shipping of canceled items is returned by the cancellation on the channel.")
-    elif refund_lines:
+        # A shipping-only refund rides on the shipped lines, as shipping charges (issue 9 §1).
+        refund_lines = [PlannedLine(item, REFUND, 0, ZERO, ZERO, refund_reason) for item in items if item.qty_shipped]
+        if not refund_lines:
+            raise CreditMemoRefused("R-CM-6", "Shipping is refunded on shipped items and this order has none: "
+                                    "canceling its items returns their shipping on the channel")
+        shipping_only = True
+    if refund_lines:
         _spread_extra(refund_lines, shipping=memo.shipping_refund,
                       adjustment=memo.adjustment_refund - memo.adjustment_fee)
-    if not lines and not memo.shipping_refund:
+    if shipping_only:
+        lines += [line for line in refund_lines if line.shipping]
+    if any(line.action == CANCEL and line.shipping for line in lines):
+        notes.append("Shipping of canceled items is returned by the cancellation on the channel.")
+    if not lines:
         raise CreditMemoRefused("R-CM-9", "The credit memo credits nothing")
 
     refund_money = sum((line.total for line in refund_lines), ZERO)
     if order.refunded_total + refund_money > order.grand_total:
-        raise CreditMemoRefused("R-CM-9", f"This would refund more than was paid ({order.grand_total} "
-                                f"{order.currency}, {order.refunded_total} refunded already)")
+        left = order.grand_total - order.refunded_total
+        raise CreditMemoRefused("R-CM-9", f"At most {left} {order.currency} can be refunded on this order "
+                                f"({order.grand_total} paid, {order.refunded_total} refunded already)")
     return MemoPlan(
         lines=lines,
-        shipping_refund=memo.shipping_refund,
+        shipping_refund=sum((line.shipping for line in lines), ZERO),
         adjustment_refund=memo.adjustment_refund,
         adjustment_fee=memo.adjustment_fee,
         refund_reason=refund_reason,
@@ -243,12 +281,20 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
     )
 
 
+def _cap_canceled_shipping(cancel_lines: list[PlannedLine], left: Decimal) -> None:
+    """Shipping credited for canceled units never exceeds the order's shipping not yet credited."""
+    for line in cancel_lines:
+        line.shipping = min(line.shipping, max(left, ZERO))
+        left -= line.shipping
+
+
 def _spread_extra(refund_lines: list[PlannedLine], *, shipping: Decimal, adjustment: Decimal) -> None:
     """Put the shipping refund and the adjustment on the refund lines, within what each line still
     holds on the channel (R-CM-6, R-CM-9)."""
     headroom = {id(line): line_refundable(line.item) - line.amount - line.tax for line in refund_lines}
-    if any(room < 0 for room in headroom.values()):
-        raise CreditMemoRefused("R-CM-9", "This would refund more than was charged for these items")
+    for line in refund_lines:
+        if headroom[id(line)] < 0:
+            raise _over_line(line)
     first = refund_lines[0]
     first.amount += adjustment
     headroom[id(first)] -= adjustment
@@ -260,5 +306,17 @@ def _spread_extra(refund_lines: list[PlannedLine], *, shipping: Decimal, adjustm
         line.shipping += take
         headroom[id(line)] -= take
         left -= take
-    if left > 0 or any(room < 0 for room in headroom.values()):
-        raise CreditMemoRefused("R-CM-9", "This would refund more than was charged for these items")
+    for line in refund_lines:
+        if headroom[id(line)] < 0:
+            raise _over_line(line)
+    if left > 0:
+        most = sum((max(line_refundable(line.item), ZERO) for line in refund_lines), ZERO)
+        raise CreditMemoRefused("R-CM-9", f"At most {most} can be refunded on these lines (price, tax and "
+                                "shipping of their shipped units, less what was refunded): lower the shipping "
+                                "or adjustment refund")
+
+
+def _over_line(line: PlannedLine) -> CreditMemoRefused:
+    return CreditMemoRefused("R-CM-9", f"{line.item.sku}: at most {max(line_refundable(line.item), ZERO)} can be "
+                             "refunded on this line (price, tax and shipping of its shipped units, less what was "
+                             "refunded)")

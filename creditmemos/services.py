@@ -20,7 +20,8 @@ from orders.services.stock import release_reservation, restock
 from orders.status import order_refresh_status
 
 from .models import CreditMemo, CreditMemoItem
-from .rules import CANCEL, CENT, REFUND, MemoInput, MemoPlan, full_memo, plan_credit_memo
+from .rules import (CANCEL, CENT, REFUND, CreditMemoRefused, MemoInput, MemoPlan, full_memo, plan_credit_memo,
+                    shipping_for_quantities)
 
 ZERO = Decimal("0")
 
@@ -34,6 +35,12 @@ def credit_memo_preview(*, order_id: int, memo: MemoInput) -> MemoPlan:
     order = Order.objects.select_related("account").get(pk=order_id)
     items = list(order.items.order_by("pk"))
     return plan_credit_memo(order=order, items=items, memo=memo, shipping_refunded=shipping_refunded(order))
+
+
+def credit_memo_shipping_for(*, order_id: int, quantities: dict[int, int]) -> Decimal:
+    """The shipping refund that goes with crediting `quantities` (the form's derived amount)."""
+    order = Order.objects.get(pk=order_id)
+    return shipping_for_quantities(order, list(order.items.order_by("pk")), quantities, shipping_refunded(order))
 
 
 def credit_memo_defaults(*, order_id: int) -> MemoInput:
@@ -67,8 +74,9 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
         summary = []
         for line in plan.lines:
             item = line.item
-            CreditMemoItem.objects.create(credit_memo=credit_memo, order_item=item, action=line.action, qty=line.qty,
-                                          amount=line.amount, tax=line.tax)
+            if line.qty:  # a shipping-only refund line has no units: the memo's shipping_refund holds it
+                CreditMemoItem.objects.create(credit_memo=credit_memo, order_item=item, action=line.action,
+                                              qty=line.qty, amount=line.amount, tax=line.tax)
             if line.action == CANCEL:
                 cancels[line.reason] += lines_to_cancel(item=item, qty=line.qty)
                 item.qty_canceled += line.qty
@@ -79,9 +87,9 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
                     refunds[return_id] += entries
                 item.qty_refunded += line.qty
                 item.refunded_amount += line.total
-                if plan.restock and item.product_id:
+                if plan.restock and item.product_id and line.qty:
                     restock(product_id=item.product_id, qty=line.qty)  # R-CM-8
-                summary.append(f"refunded {item.sku} × {line.qty}")
+                summary.append(f"refunded {item.sku} × {line.qty}" if line.qty else f"refunded shipping of {item.sku}")
         OrderItem.objects.bulk_update(items, ["qty_canceled", "qty_refunded", "refunded_amount", "qty_reserved"])
         Order.objects.filter(pk=order.pk).update(refunded_total=F("refunded_total") + plan.refund_total)
         order.refresh_from_db()
@@ -112,54 +120,68 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
         else:
             order_log_write(order=order, type=Type.WARNING, user=user,
                             message=f"Credit memo #{credit_memo.pk} is local only: the account's \"Cancellation & "
-                            f"refund if credit memo is created\" option is off, nothing was sent to {channel} (R-ACC-3).")
+                            f"refund if credit memo is created\" option is off, nothing was sent to {channel}.")
         order_refresh_status(order=order, user=user)  # R-CM-4 cancels; R-CM-5 a refund leaves Shipped as is
     return credit_memo
 
 
 def _refund_entries(item: OrderItem, line) -> dict[str, list[dict]]:
-    """Returned units are refunded through their return (RMA); the rest through the order."""
+    """Returned units are refunded through their return (RMA): Walmart refunds their price and tax
+    there and takes no money figures. The rest of the line (other units, its shipping, the
+    adjustment folded into it) goes through the order's refund, so every cent is sent once."""
     entries: dict[str, list[dict]] = defaultdict(list)
     left = line.qty
+    carried_amount = carried_tax = ZERO
+    last_number = ""
     for return_line in OrderReturnLine.objects.select_for_update().select_related("order_return").filter(
             order_item=item, qty_refunded__lt=F("qty")).order_by("pk"):
         take = min(left, return_line.qty - return_line.qty_refunded)
         if take <= 0:
             break
-        share = Decimal(take) / Decimal(line.qty)
+        amount, tax = item.unit_price * take, (line.tax * take / line.qty).quantize(CENT)
         entries[return_line.order_return.return_order_id].append({
             "line_number": return_line.channel_line_number, "qty": take,
             "return_line_number": return_line.return_line_number,
-            "amount": str((line.amount * share).quantize(CENT)), "tax": str((line.tax * share).quantize(CENT)),
-            "shipping": "0", "expect_refunded": str(item.refunded_amount + (line.total * share).quantize(CENT)),
+            "amount": str(amount), "tax": str(tax), "shipping": "0",
         })
+        carried_amount, carried_tax = carried_amount + amount, carried_tax + tax
+        last_number = return_line.channel_line_number
         return_line.qty_refunded += take
         return_line.save(update_fields=["qty_refunded"])
         left -= take
-    if left:
-        share = Decimal(left) / Decimal(line.qty)
-        entries[""] += lines_to_refund(item=item, qty=left, amount=(line.amount * share).quantize(CENT),
-                                       tax=(line.tax * share).quantize(CENT), shipping=line.shipping)
+    amount, tax = line.amount - carried_amount, line.tax - carried_tax
+    if amount < 0:
+        raise CreditMemoRefused("R-CM-7", "Walmart refunds returned units in full through their return: an "
+                                "adjustment fee cannot be kept back from them")
+    if left or not last_number:
+        entries[""] += lines_to_refund(item=item, qty=left, amount=amount, tax=tax, shipping=line.shipping)
+    elif amount or tax or line.shipping:  # every unit went through returns: the rest rides on the order refund
+        entries[""].append({"line_number": last_number, "qty": 0, "amount": str(amount), "tax": str(tax),
+                            "shipping": str(line.shipping)})
     return entries
 
 
 @on_action_outcome
 def credit_memo_follow_action(action: ChannelAction) -> None:
-    """Keep memos in step with their actions: pending → submitted (→ done for asynchronous channels)
-    | failed, with the channel's reference."""
+    """Keep memos in step with their actions, one meaning for every channel: Done once the channel
+    confirmed every action of the memo, Failed (with the action's reason) when one failed,
+    Submitted while one is accepted but not yet processed (Amazon feeds), Pending otherwise."""
     for memo in CreditMemo.objects.filter(channel_actions=action).exclude(state=CreditMemo.State.LOCAL):
         actions = list(memo.channel_actions.all())
-        states = {a.state for a in actions}
-        failed = [a for a in actions if a.state == ChannelAction.State.FAILED]
-        if failed:
-            memo.state, memo.error = CreditMemo.State.FAILED, failed[-1].last_error
-        elif states <= {ChannelAction.State.SUCCEEDED}:
-            asynchronous = any(a.payload.get("feed") for a in actions)
-            memo.state = CreditMemo.State.DONE if asynchronous else CreditMemo.State.SUBMITTED
-            memo.error = ""
-        elif states <= {ChannelAction.State.SUCCEEDED, ChannelAction.State.SUBMITTED}:
-            memo.state, memo.error = CreditMemo.State.SUBMITTED, ""
-        else:
-            memo.state, memo.error = CreditMemo.State.PENDING, ""
+        memo.state, memo.error = credit_memo_state(actions)
         memo.channel_reference = ", ".join(sorted({a.channel_reference for a in actions if a.channel_reference}))[:128]
         memo.save(update_fields=["state", "error", "channel_reference", "updated_at"])
+
+
+def credit_memo_state(actions: list[ChannelAction]) -> tuple[str, str]:
+    """(state, error) of a memo sent to the channel through these actions."""
+    State = ChannelAction.State
+    failed = [a for a in actions if a.state == State.FAILED]
+    if failed:
+        return CreditMemo.State.FAILED, "; ".join(f"{a.description}: {a.last_error}" for a in failed)
+    states = {a.state for a in actions}
+    if actions and states == {State.SUCCEEDED}:
+        return CreditMemo.State.DONE, ""
+    if states and states <= {State.SUCCEEDED, State.SUBMITTED}:
+        return CreditMemo.State.SUBMITTED, ""
+    return CreditMemo.State.PENDING, ""

@@ -18,7 +18,9 @@ from django.utils import timezone
 from . import outbox
 from .bulk import BulkResult, run_for_each_order
 from .forms import CancelForm, ShipForm, tracking_from_params
-from .models import BulkJob
+from .handoff import hand_off
+from .models import BulkJob, ChannelAction
+from .selectors import ship_form_kwargs
 from .services.acknowledge import order_acknowledge
 from .services.cancel import order_cancel
 from .services.shipments import order_resend_shipping, order_ship
@@ -34,6 +36,13 @@ class OrderAction:
     label: str
     service: Callable[..., object]  # service(order_id=…, user=…, **params)
     form_class: type[forms.Form] | None = None
+    # Extra keyword arguments of the form, read from the orders it acts on.
+    form_kwargs: Callable[..., dict] | None = None
+    queues_channel_change: bool = True  # its result is "queued" until the channel confirms
+
+    @property
+    def done_word(self) -> str:
+        return "queued" if self.queues_channel_change else "done"
 
 
 def _ship(*, order_id: int, user=None, **params):
@@ -43,9 +52,9 @@ def _ship(*, order_id: int, user=None, **params):
 ACTIONS = {
     action.name: action
     for action in (
-        OrderAction("create_store_order", "Create Store Order", order_create_store_order),
+        OrderAction("create_store_order", "Create Store Order", order_create_store_order, queues_channel_change=False),
         OrderAction("acknowledge", "Acknowledge", order_acknowledge),
-        OrderAction("mark_shipped", "Mark as Shipped", _ship, ShipForm),
+        OrderAction("mark_shipped", "Mark as Shipped", _ship, ShipForm, ship_form_kwargs),
         OrderAction("resend_shipping", "Resend Shipping Information", order_resend_shipping),
         OrderAction("cancel", "Cancel", order_cancel, CancelForm),
         OrderAction("retry_failed_sync", "Retry Failed Sync", outbox.order_retry_failed_actions),
@@ -58,15 +67,10 @@ def run_action(*, name: str, order_ids: list[int], params: dict, user: AbstractB
     action = ACTIONS[name]
     if len(order_ids) <= INLINE_LIMIT:
         return run_for_each_order(order_ids=order_ids, action=action.service, user=user, **params)
-    job = BulkJob.objects.create(action=name, label=action.label, params=params, order_ids=order_ids,
-                                 total=len(order_ids), created_by=user if user and user.pk else None)
-
-    def start() -> None:
-        from .tasks import run_bulk_job
-
-        run_bulk_job.delay(job.pk)
-
-    transaction.on_commit(start)
+    with transaction.atomic():
+        job = BulkJob.objects.create(action=name, label=action.label, params=params, order_ids=order_ids,
+                                     total=len(order_ids), created_by=user if user and user.pk else None)
+        hand_off("orders.tasks.run_bulk_job", job.pk)
     return job
 
 
@@ -83,22 +87,74 @@ def bulk_job_run(*, job_id: int) -> BulkJob:
     try:
         for start in range(0, len(remaining), PROGRESS_EVERY):
             chunk = remaining[start:start + PROGRESS_EVERY]
-            result = run_for_each_order(order_ids=chunk, action=action.service, user=job.created_by, **job.params)
-            skipped.update(result.skipped)
-            job.done += result.done
-            job.processed += len(chunk)
-            job.skipped = dict(skipped)
-            job.save(update_fields=["done", "processed", "skipped"])
+            # One transaction per chunk, progress included: a worker that dies redoes the chunk, never
+            # half of it, and the database takes one commit (SQLite: one write lock) per chunk.
+            with transaction.atomic():
+                result = run_for_each_order(order_ids=chunk, action=action.service, bulk_job_id=job.pk,
+                                            user=job.created_by, **job.params)
+                skipped.update(result.skipped)
+                job.done += result.done
+                job.processed += len(chunk)
+                job.skipped = dict(skipped)
+                job.save(update_fields=["done", "processed", "skipped"])
     except Exception as failure:
         job.state, job.error = BulkJob.State.FAILED, f"{type(failure).__name__}: {failure}"
         job.finished_at = timezone.now()
         job.save(update_fields=["state", "error", "finished_at"])
         raise
-    job.state, job.finished_at = BulkJob.State.DONE, timezone.now()
-    job.save(update_fields=["state", "finished_at"])
+    job.state = BulkJob.State.WAITING
+    job.save(update_fields=["state"])
+    return bulk_job_settle(job_id=job.pk)
+
+
+def bulk_job_settle(*, job_id: int) -> BulkJob:
+    """A job whose orders are all processed is Done once none of its channel actions is open, and
+    Waiting for the channel again when one of them is retried. Lock order: the order row (held by
+    an outcome being recorded), then its bulk job."""
+    with transaction.atomic():
+        job = BulkJob.objects.select_for_update().get(pk=job_id)
+        if job.state not in (BulkJob.State.WAITING, BulkJob.State.DONE):
+            return job  # still running: bulk_job_run settles it at its end
+        waiting = job.actions.filter(state__in=ChannelAction.OPEN_STATES).exists()
+        state = BulkJob.State.WAITING if waiting else BulkJob.State.DONE
+        if state != job.state:
+            job.state, job.finished_at = state, None if waiting else timezone.now()
+            job.save(update_fields=["state", "finished_at"])
     return job
 
 
+@outbox.on_action_outcome
+def _settle_bulk_job_of(action: ChannelAction) -> None:
+    if action.bulk_job_id:
+        bulk_job_settle(job_id=action.bulk_job_id)
+
+
+class Outcome:
+    DONE, FAILED, WAITING = "done", "failed", "waiting"
+
+
+def bulk_job_order_outcomes(job: BulkJob) -> dict[int, str]:
+    """Per order of the job that queued channel actions: failed if one of them failed, waiting
+    while one is open, done once the channel confirmed them all."""
+    outcomes: dict[int, str] = {}
+    for order_id, state in job.actions.values_list("order_id", "state"):
+        if state == ChannelAction.State.FAILED:
+            outcomes[order_id] = Outcome.FAILED
+        elif state in ChannelAction.OPEN_STATES and outcomes.get(order_id) != Outcome.FAILED:
+            outcomes[order_id] = Outcome.WAITING
+        else:
+            outcomes.setdefault(order_id, Outcome.DONE)
+    return outcomes
+
+
 def bulk_job_summary(job: BulkJob) -> str:
+    action = ACTIONS.get(job.action)
     result = BulkResult(done=job.done, skipped=Counter(job.skipped))
-    return result.summary(job.label) + ("" if job.state == BulkJob.State.DONE else f" ({job.processed}/{job.total} so far)")
+    text = result.summary(job.label, done_word=action.done_word if action else "done")
+    if job.state in (BulkJob.State.QUEUED, BulkJob.State.RUNNING):
+        text += f" ({job.processed}/{job.total} so far)"
+    if action and action.queues_channel_change:
+        counts = Counter(bulk_job_order_outcomes(job).values())
+        text += (f" On the channel: {counts[Outcome.DONE]} done, {counts[Outcome.FAILED]} failed, "
+                 f"{counts[Outcome.WAITING]} waiting.")
+    return text

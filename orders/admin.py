@@ -16,13 +16,18 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from . import admin_accounts  # noqa: F401  (the account admin, with sync health and imports)
-from .actions import ACTIONS, OrderAction, bulk_job_summary
+from .admin_import_problems import open_import_problems_link
+from .actions import ACTIONS, OrderAction, Outcome, bulk_job_order_outcomes, bulk_job_summary
 from .admin_confirm import bulk_hidden_fields, confirm_then_run
+from .admin_shipping import ShippingViews
 from .exports import orders_csv_lines
 from .filters import OrderFilterSet, filter_param_names
 from .models import BulkJob, ChannelAction, Order, OrderLog, OrderStatus, Product, Shipment, SyncState
 from .selectors import order_detail, order_grid_queryset, order_list
 from .services.store_orders import store_order_refusal
+from .templatetags.safe_links import http_link
+from .datetimes import operator_datetime
+from .status import order_status_shown
 
 
 class EstimatedCountPaginator(Paginator):
@@ -62,7 +67,7 @@ class OrderChangeList(ChangeList):
         return self.filterset.qs
 
 
-CANCEL_REQUESTED_LABEL = mark_safe(' <span class="cancel-requested">Cancellation Requested</span>')
+CANCEL_REQUESTED_LABEL = mark_safe('<span class="cancel-requested">Cancellation Requested</span> ')
 STATUS_COLOURS = {
     OrderStatus.PENDING: "#8a6d3b",
     OrderStatus.CREATED: "#31708f",
@@ -76,7 +81,7 @@ STATUS_COLOURS = {
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ShippingViews, admin.ModelAdmin):
     list_display = (
         "sale_date_column",
         "ship_by_date_column",
@@ -121,11 +126,11 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="Sale Date", ordering="sale_date")
     def sale_date_column(self, order: Order):
-        return _short_datetime(order.sale_date)
+        return _datetime_cell(order.sale_date)
 
     @admin.display(description="Ship By Date", ordering="ship_by_date")
     def ship_by_date_column(self, order: Order):
-        return _short_datetime(order.ship_by_date)
+        return _datetime_cell(order.ship_by_date)
 
     def _detail_url(self, order: Order) -> str:
         return reverse("admin:orders_order_change", args=[order.pk])
@@ -138,36 +143,33 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="Channel Order #")
     def channel_order_column(self, order: Order):
-        customer = format_html("<br><small>{}</small>", order.customer_order_id) if order.customer_order_id else ""
-        return format_html(
-            '<a href="{}" class="channel-order-link">{}</a>{}', self._detail_url(order), order.channel_order_id, customer
+        return two_lines(
+            format_html('<a href="{}" class="channel-order-link">{}</a>', self._detail_url(order),
+                        order.channel_order_id),
+            order.customer_order_id,
         )
 
     @admin.display(description="Account")
     def account_column(self, order: Order):
-        return format_html("{}<br><small>{}</small>", order.account.title, order.marketplace.name)
+        return two_lines(order.account.title, order.marketplace.name,
+                         hover=f"{order.account.title} — {order.marketplace.name}")
 
     @admin.display(description="Items")
     def items_column(self, order: Order):
-        return format_html_join(
-            "",
-            '<div class="grid-item">{}<br><small>SKU: {}</small> × {}{}</div>',
-            (
-                (
-                    item.title,
-                    _sku_html(item),
-                    item.qty_ordered,
-                    CANCEL_REQUESTED_LABEL
-                    if item.buyer_cancel_requested and order.channel == "walmart"
-                    else "",
-                )
-                for item in order.items.all()
-            ),
-        )
+        """First item's title (and how many more), then every SKU × quantity; all of it on hover."""
+        items = list(order.items.all())
+        if not items:
+            return "—"
+        count = format_html('<span class="more-items">{} items ·</span> ', len(items)) if len(items) > 1 else ""
+        requested = any(item.buyer_cancel_requested for item in items) and order.channel == "walmart"
+        first = format_html("{}{}{}", CANCEL_REQUESTED_LABEL if requested else "", count, items[0].title or items[0].sku)
+        skus = format_html_join(", ", "{} × {}", ((_sku_html(item), item.qty_ordered) for item in items))
+        hover = "\n".join(f"{item.title} — SKU {item.sku} × {item.qty_ordered}" for item in items)
+        return two_lines(first, skus, hover=hover)
 
     @admin.display(description="Buyer")
     def buyer_column(self, order: Order):
-        return format_html('<div class="grid-buyer">{}<br><small>{}</small></div>', order.buyer_name, order.buyer_email)
+        return two_lines(order.buyer_name, order.buyer_email, hover=f"{order.buyer_name} <{order.buyer_email}>")
 
     @admin.display(description="Fulfillment")
     def fulfillment_column(self, order: Order):
@@ -179,20 +181,13 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="Status")
     def status_column(self, order: Order):
-        label = order.get_status_display()
-        if order.channel == "amazon" and order.buyer_cancel_requested and order.status == OrderStatus.UNSHIPPED:
-            label = f"{label} (Cancellation Requested)"
-        html = format_html(
-            '<span class="order-status" style="color:{}">{}</span>', STATUS_COLOURS.get(order.status, "#333"), label
-        )
-        if order.sync_state == SyncState.ERROR:
-            html += format_html('<br><span class="sync-error" title="{0}">Error: {0}</span>', order.sync_error)
-        elif order.sync_state == SyncState.PENDING:
-            html += mark_safe('<br><small class="sync-pending">Waiting for channel</small>')
-        return html
+        return status_html(order)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
-        extra_context = {**(extra_context or {}), "export_url": reverse("admin:orders_order_export")}
+        extra_context = {**(extra_context or {}), "export_url": reverse("admin:orders_order_export"),
+                         **open_import_problems_link(request)}
+        if self.has_operate_permission(request):
+            extra_context["upload_tracking_url"] = reverse("admin:orders_order_upload_tracking")
         return super().changelist_view(request, extra_context)
 
     # -- bulk actions (R-GRID-3), one per entry of orders.actions.ACTIONS, plus Export CSV
@@ -218,7 +213,7 @@ class OrderAdmin(admin.ModelAdmin):
                 name="orders_order_action",
             ),
         ]
-        return custom + super().get_urls()
+        return custom + self.shipping_urls() + super().get_urls()
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
         if not self.has_view_permission(request):
@@ -237,6 +232,7 @@ class OrderAdmin(admin.ModelAdmin):
             "can_operate": self.has_operate_permission(request),
             "store_order_refusal": store_order_refusal(order),
             "has_failed_actions": order.sync_state == SyncState.ERROR,
+            "status_html": status_html(order),
             "can_refund": request.user.has_perm("orders.refund_order"),
             "has_operator_shipment": any(s.source == Shipment.Source.OPERATOR for s in order.shipments.all()),
         }
@@ -254,7 +250,8 @@ class OrderAdmin(admin.ModelAdmin):
         if request.method == "POST" and action.form_class is None and "confirm_action" not in request.POST:
             request.POST = request.POST.copy()
             request.POST["confirm_action"] = "yes"  # a plain button on the detail page is its own confirmation
-        response = confirm_then_run(self, request, lambda: [order.pk], action=action, count=1, hidden={})
+        response = confirm_then_run(self, request, lambda: [order.pk], action=action, count=1, hidden={},
+                                    orders=Order.objects.filter(pk=order.pk))
         if response is None:
             return HttpResponseRedirect(detail)
         response.context_data["back_url"] = detail
@@ -276,6 +273,7 @@ def _bulk_action(action: OrderAction):
             action=action,
             count=queryset.count(),
             hidden=bulk_hidden_fields(request),
+            orders=queryset,
         )
 
     run.__name__ = f"{action.name}_action"
@@ -288,8 +286,35 @@ def _csv_response(queryset: QuerySet[Order]) -> StreamingHttpResponse:
     return response
 
 
-def _short_datetime(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
+def status_html(order: Order) -> str:
+    """The status the channel confirmed and what is on its way to it; or the failed action with Retry."""
+    shown = order_status_shown(order, order.unsettled_actions)
+    label = shown.confirmed.label if shown.on_its_way is None else f"{shown.confirmed.label} → {shown.on_its_way.label}"
+    if order.channel == "amazon" and order.buyer_cancel_requested and shown.confirmed == OrderStatus.UNSHIPPED:
+        label = f"{label} (Cancellation Requested)"
+    first = format_html('<span class="order-status" style="color:{}">{}</span>',
+                        STATUS_COLOURS.get(shown.confirmed, "#333"), label)
+    if shown.error:
+        retry = reverse("admin:orders_order_action", args=[order.pk, "retry_failed_sync"])
+        second = format_html('<span class="sync-error">Error: {}</span> <a class="retry-link" href="{}">Retry</a>',
+                             shown.error, retry)
+        return two_lines(first, second, hover=f"{shown.text}. Error: {shown.error}")
+    if shown.on_its_way is not None or order.sync_state == SyncState.PENDING:
+        waiting = format_html('<span class="sync-pending">waiting for {}</span>', order.get_channel_display())
+        return two_lines(first, waiting, hover=shown.text)
+    return two_lines(first)
+
+
+def _datetime_cell(value) -> str:
+    """The one date-time format, its date over its time and zone, so the column stays narrow."""
+    date, _, time_and_zone = operator_datetime(value).partition(" ")
+    return two_lines(date, time_and_zone)
+
+
+def two_lines(first, second="", *, hover: str = "") -> str:
+    """A grid cell of at most two lines, each cut short with an ellipsis; the full text on hover."""
+    second_line = format_html('<div class="line second">{}</div>', second) if second else ""
+    return format_html('<div class="cell" title="{}"><div class="line">{}</div>{}</div>', hover, first, second_line)
 
 
 def _sku_html(item):
@@ -302,7 +327,7 @@ def _sku_html(item):
 class OrderLogAdmin(admin.ModelAdmin):
     """Every Order Log line across orders (R-GRID-5), e.g. all errors of the last 24 hours."""
 
-    list_display = ("created_at", "order_link", "account", "type_column", "initiator_column", "message")
+    list_display = ("time_column", "order_link", "account", "type_column", "initiator_column", "message")
     list_filter = ("type", "initiator", ("created_at", admin.DateFieldListFilter), "order__account")
     search_fields = ("=order__channel_order_id", "message")
     list_select_related = ("order__account",)
@@ -318,6 +343,10 @@ class OrderLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # append-only
+
+    @admin.display(description="Time", ordering="created_at")
+    def time_column(self, log: OrderLog):
+        return operator_datetime(log.created_at, seconds=True)
 
     @admin.display(description="Order")
     def order_link(self, log: OrderLog):
@@ -350,27 +379,47 @@ class ShipmentAdmin(admin.ModelAdmin):
     list_select_related = ("order",)
     list_filter = ("source", "sync_state", "carrier")
     search_fields = ("=tracking_number", "=order__channel_order_id")
-    readonly_fields = [field.name for field in Shipment._meta.fields]
+    readonly_fields = [field.name if field.name != "tracking_url" else "tracking_link" for field in Shipment._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # a correction is a new, logged change, never an edit
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # what happened stays
+
+    @admin.display(description="Tracking URL")
+    def tracking_link(self, shipment: Shipment):
+        return http_link(shipment.tracking_url)
+
 
 @admin.register(BulkJob)
 class BulkJobAdmin(admin.ModelAdmin):
-    """Progress of bulk actions that run in the background."""
+    """Progress of bulk actions that run in the background, and per order what the channel said."""
 
     list_display = ("created_at", "label", "progress", "state", "created_by")
     list_select_related = ("created_by",)
     list_filter = ("state", "action")
-    readonly_fields = ("label", "progress", "summary", "state", "error", "created_by", "created_at", "finished_at")
+    readonly_fields = ("label", "progress", "state", "summary", "orders_by_outcome", "error", "created_by",
+                       "created_at", "finished_at")
     fields = readonly_fields
+    shown_per_outcome = 100
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def get_urls(self):
+        retry = path("<int:job_id>/retry/", self.admin_site.admin_view(self.retry_failed_view),
+                     name="orders_bulkjob_retry")
+        return [retry] + super().get_urls()
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # what happened stays
 
     @admin.display(description="Progress")
     def progress(self, job: BulkJob):
@@ -380,16 +429,56 @@ class BulkJobAdmin(admin.ModelAdmin):
     def summary(self, job: BulkJob):
         return bulk_job_summary(job)
 
+    @admin.display(description="Orders")
+    def orders_by_outcome(self, job: BulkJob):
+        outcomes = bulk_job_order_outcomes(job)
+        if not outcomes:
+            return "No channel actions."
+        by_outcome = {outcome: [pk for pk, value in outcomes.items() if value == outcome]
+                      for outcome in (Outcome.FAILED, Outcome.WAITING, Outcome.DONE)}
+        shown = [pk for ids in by_outcome.values() for pk in ids[: self.shown_per_outcome]]
+        orders = dict(Order.objects.filter(pk__in=shown).values_list("pk", "channel_order_id"))
+        html = mark_safe("")
+        titles = {Outcome.FAILED: "Failed", Outcome.WAITING: "Waiting for the channel", Outcome.DONE: "Done"}
+        for outcome, ids in by_outcome.items():
+            if not ids:
+                continue
+            title = titles[outcome]
+            links = format_html_join(", ", '<a href="{}">{}</a>', (
+                (reverse("admin:orders_order_change", args=[pk]), orders.get(pk, pk)) for pk in ids[: self.shown_per_outcome]
+            ))
+            more = f" and {len(ids) - self.shown_per_outcome} more" if len(ids) > self.shown_per_outcome else ""
+            retry = format_html(' <a class="button" id="retry-failed" href="{}">Retry the failed ones</a>',
+                                reverse("admin:orders_bulkjob_retry", args=[job.pk])) if outcome == Outcome.FAILED else ""
+            html += format_html('<p class="bulk-outcome-{}"><strong>{}: {}</strong>{}<br>{}{}</p>',
+                                outcome, title, len(ids), retry, links, more)
+        return html
+
+    def retry_failed_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        """Retry Failed Sync on the job's orders whose channel action failed, after the usual confirmation."""
+        if not request.user.has_perm("orders.operate_order"):
+            raise PermissionDenied
+        job = get_object_or_404(BulkJob, pk=job_id)
+        failed = [pk for pk, outcome in bulk_job_order_outcomes(job).items() if outcome == Outcome.FAILED]
+        back = reverse("admin:orders_bulkjob_change", args=[job.pk])
+        response = confirm_then_run(self, request, lambda: failed, action=ACTIONS["retry_failed_sync"],
+                                    count=len(failed), hidden={}, orders=Order.objects.filter(pk__in=failed))
+        if response is None:
+            return HttpResponseRedirect(back)
+        response.context_data["back_url"] = back
+        return response
+
 
 @admin.register(ChannelAction)
 class ChannelActionAdmin(admin.ModelAdmin):
     """The outbox, for support: what was sent, how often, and what the channel said."""
 
-    list_display = ("pk", "order", "account", "kind", "state", "attempts", "next_attempt_at", "last_error")
+    list_display = ("number", "order_link", "account", "kind", "state", "attempts", "next_attempt_at", "last_error")
     list_filter = ("state", "kind", "account")
     list_select_related = ("order", "account")
     search_fields = ("=order__channel_order_id",)
     show_full_result_count = False
+    actions = ["retry_failed_action"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -399,3 +488,24 @@ class ChannelActionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("orders.operate_order")
+
+    @admin.display(description="Action #", ordering="pk")
+    def number(self, action: ChannelAction):
+        return action.pk
+
+    @admin.display(description="Order", ordering="order")
+    def order_link(self, action: ChannelAction):
+        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[action.order_id]),
+                           action.order.channel_order_id)
+
+    @admin.action(description="Retry Failed Sync of their orders", permissions=["operate"])
+    def retry_failed_action(self, request: HttpRequest, queryset: QuerySet[ChannelAction]):
+        orders = Order.objects.filter(pk__in=queryset.filter(state=ChannelAction.State.FAILED).values("order_id"))
+        return confirm_then_run(
+            self, request, lambda: list(orders.order_by("pk").values_list("pk", flat=True)),
+            action=ACTIONS["retry_failed_sync"], count=orders.count(), hidden=bulk_hidden_fields(request),
+            orders=orders,
+        )

@@ -7,7 +7,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -19,7 +20,8 @@ from channels.admin import ChannelAccountAdmin
 from channels.models import ChannelAccount
 from channels.selectors import account_sync_health
 
-from .models import ChannelAction
+from .handoff import hand_off
+from .models import ChannelAction, ImportProblem
 from .services.errors import OrderActionRefused
 from .services.importing import validate_reimport_range
 from .tasks import import_account_orders, reimport_account_orders
@@ -53,7 +55,7 @@ admin.site.unregister(ChannelAccount)
 @admin.register(ChannelAccount)
 class ChannelAccountOperationsAdmin(ChannelAccountAdmin):
     list_display = ("title", "channel", "marketplace", "is_active", "last_import_succeeded_at", "health",
-                    "waiting_actions", "failed_actions")
+                    "open_import_problems", "waiting_actions", "failed_actions")
     actions = ["import_now"]
     change_form_template = "admin/channels/channelaccount/change_form.html"
 
@@ -61,14 +63,24 @@ class ChannelAccountOperationsAdmin(ChannelAccountAdmin):
         return super().get_queryset(request).annotate(
             waiting=Count("channel_actions", filter=Q(channel_actions__state__in=ChannelAction.OPEN_STATES)),
             failed=Count("channel_actions", filter=Q(channel_actions__state=ChannelAction.State.FAILED)),
+            open_problems=Coalesce(Subquery(
+                ImportProblem.objects.filter(account=OuterRef("pk"), resolved_at__isnull=True)
+                .values("account").annotate(count=Count("pk")).values("count")), 0),
         )
 
     @admin.display(description="Sync health")
     def health(self, account: ChannelAccount):
-        health = account_sync_health(account=account)
+        health = account_sync_health(account=account, open_import_problems=account.open_problems)
         if health.is_failing:
             return format_html('<strong style="color:#c62828">{}</strong>', health.summary)
         return health.summary
+
+    @admin.display(description="Import problems", ordering="open_problems")
+    def open_import_problems(self, account: ChannelAccount):
+        if not account.open_problems:
+            return 0
+        url = reverse("admin:orders_importproblem_changelist") + f"?account__id__exact={account.pk}&status=open"
+        return format_html('<a href="{}" style="color:#c62828">{}</a>', url, account.open_problems)
 
     @admin.display(description="Waiting on channel", ordering="waiting")
     def waiting_actions(self, account: ChannelAccount) -> int:
@@ -78,14 +90,23 @@ class ChannelAccountOperationsAdmin(ChannelAccountAdmin):
     def failed_actions(self, account: ChannelAccount):
         if not account.failed:
             return 0
-        url = reverse("admin:orders_order_changelist") + f"?account={account.pk}&sync_error=true"
+        url = reverse("admin:orders_channelaction_changelist") + f"?account__id__exact={account.pk}&state__exact=failed"
         return format_html('<a href="{}" style="color:#c62828">{}</a>', url, account.failed)
 
-    @admin.action(description="Import orders now")
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("channels.import_orders")
+
+    @admin.action(description="Import orders now", permissions=["import"])
     def import_now(self, request: HttpRequest, queryset):
         ids = list(queryset.filter(is_active=True).values_list("pk", flat=True))
-        transaction.on_commit(lambda: [import_account_orders.delay(pk) for pk in ids])
+        with transaction.atomic():
+            for pk in ids:
+                hand_off(import_account_orders.name, pk, True)  # now=True: even while backing off
         self.message_user(request, f"Import queued for {len(ids)} account(s).", messages.SUCCESS)
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
+        context["can_import"] = self.has_import_permission(request)
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def get_urls(self):
         return [
@@ -96,12 +117,12 @@ class ChannelAccountOperationsAdmin(ChannelAccountAdmin):
     def reimport_view(self, request: HttpRequest, account_id: int):
         """Order Reimport (R-SYNC-6): every order created in a date range, up to 90 days back."""
         account = get_object_or_404(ChannelAccount, pk=account_id)
-        if not self.has_change_permission(request, account):
+        if not self.has_import_permission(request):
             raise PermissionDenied
         form = ReimportForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             start, end = form.start, form.end
-            transaction.on_commit(lambda: reimport_account_orders.delay(account.pk, start.isoformat(), end.isoformat()))
+            hand_off(reimport_account_orders.name, account.pk, start.isoformat(), end.isoformat())
             self.message_user(request, f"Reimport of orders created {start:%Y-%m-%d} – {end:%Y-%m-%d} queued for "
                               f"{account.title}.", messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:channels_channelaccount_change", args=[account.pk]))

@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -12,8 +13,10 @@ from django.utils.html import format_html
 
 from .actions import OrderAction, bulk_job_summary, run_action
 from .bulk import BulkResult
+from .models import Order
 
 CONFIRM_FIELD = "confirm_action"
+PREVIEW_SIZE = 20  # orders listed on the confirmation page; the rest are counted
 
 
 def confirm_then_run(
@@ -24,18 +27,20 @@ def confirm_then_run(
     action: OrderAction,
     count: int,
     hidden: dict[str, list[str]],
+    orders: QuerySet[Order],
 ) -> HttpResponse | None:
     """Show the confirmation page (with the action's form); once confirmed, run the action and report
     done / skipped in one message. `order_ids` is called only once confirmed."""
     confirmed = CONFIRM_FIELD in request.POST
-    form = action.form_class(request.POST if confirmed else None) if action.form_class else None
+    form_kwargs = action.form_kwargs(orders=orders) if action.form_kwargs else {}
+    form = action.form_class(request.POST if confirmed else None, **form_kwargs) if action.form_class else None
     if confirmed and (form is None or form.is_valid()):
         params = form.to_params() if form else {}
         outcome = run_action(name=action.name, order_ids=order_ids(),
                              params=params, user=request.user)
         if isinstance(outcome, BulkResult):
             level = messages.SUCCESS if not outcome.skipped_count else messages.WARNING
-            modeladmin.message_user(request, outcome.summary(action.label), level)
+            modeladmin.message_user(request, outcome.summary(action.label, done_word=action.done_word), level)
         else:
             link = reverse("admin:orders_bulkjob_change", args=[outcome.pk])
             modeladmin.message_user(
@@ -53,6 +58,8 @@ def confirm_then_run(
         "action_label": action.label,
         "form": form,
         "count": count,
+        "preview": [(reverse("admin:orders_order_change", args=[pk]), number)
+                    for pk, number in orders.order_by("pk").values_list("pk", "channel_order_id")[:PREVIEW_SIZE]],
         "hidden": [(name, value) for name, values in hidden.items() for value in values],
         "confirm_field": CONFIRM_FIELD,
     }

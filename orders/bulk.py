@@ -1,9 +1,11 @@
-"""Bulk actions (R-GRID-3): the single-order service, run per order, summarised in one message."""
+"""Bulk actions (R-GRID-3): the single-order service, run per order, summarised in one message.
+An action that queues a channel change reports it "queued": the channel has not said anything yet."""
 
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from .batching import batched_channel_actions
 from .services.errors import OrderActionRefused
 
 
@@ -16,27 +18,31 @@ class BulkResult:
     def skipped_count(self) -> int:
         return sum(self.skipped.values())
 
-    def summary(self, action_label: str) -> str:
+    def summary(self, action_label: str, *, done_word: str = "done") -> str:
         if self.done + self.skipped_count == 1:
             if self.done:
-                return f"{action_label}: done."
+                return f"{action_label}: {done_word}."
             [reason] = self.skipped
-            return f"{action_label}: not done — {reason}."
-        text = f"{action_label}: {self.done} done, {self.skipped_count} skipped"
+            return f"{action_label}: not {done_word} — {reason}."
+        text = f"{action_label}: {self.done} {done_word}, {self.skipped_count} skipped"
         if self.skipped:
             reasons = "; ".join(f"{count} × {reason}" for reason, count in self.skipped.most_common())
             text += f" ({reasons})"
         return text + "."
 
 
-def run_for_each_order(*, order_ids: Iterable[int], action: Callable[..., object], **kwargs: object) -> BulkResult:
-    """Call `action(order_id=…, **kwargs)` for every order; a refusal skips that order only."""
+def run_for_each_order(
+    *, order_ids: Iterable[int], action: Callable[..., object], bulk_job_id: int | None = None, **kwargs: object
+) -> BulkResult:
+    """Call `action(order_id=…, **kwargs)` for every order; a refusal skips that order only. The
+    channel actions they queue are carried out together (orders.batching), tagged with the job."""
     result = BulkResult()
-    for order_id in order_ids:
-        try:
-            action(order_id=order_id, **kwargs)
-        except OrderActionRefused as refusal:
-            result.skipped[refusal.reason] += 1
-        else:
-            result.done += 1
+    with batched_channel_actions(bulk_job_id=bulk_job_id):
+        for order_id in order_ids:
+            try:
+                action(order_id=order_id, **kwargs)
+            except OrderActionRefused as refusal:
+                result.skipped[refusal.reason] += 1
+            else:
+                result.done += 1
     return result

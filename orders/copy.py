@@ -21,8 +21,9 @@ def copy_insert(objs: Sequence[Model], *, batch_size: int = 1000) -> None:
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     getters = [_value_getter(field, connection) for field in fields]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    with connection.cursor() as cursor:
-        # Django's cursor wrapper hides psycopg's copy(); the raw cursor has it.
+    # Django's cursor wrapper hides psycopg's copy(); the raw cursor has it. Its errors are turned into
+    # Django's (DataError, OperationalError…) as for any query, so callers can tell them apart.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         with cursor.cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy:
             for obj in objs:
                 copy.write_row([get(obj) for get in getters])

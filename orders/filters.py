@@ -6,10 +6,11 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from channels.models import Channel, ChannelAccount, Marketplace
 
-from .models import Fulfillment, Order, OrderItem, OrderReturn, OrderStatus, SyncState
+from .models import Fulfillment, Order, OrderItem, OrderReturn, OrderStatus, Shipment, SyncState
 
 YES_NO = [("true", "Yes"), ("false", "No")]
 SEARCH_ITEM_LIMIT = 5000  # orders matched through their items; a search wider than that needs narrowing
+SEARCH_MIN_PARTIAL = 3  # shorter searches match whole order numbers only (a trigram needs 3 characters)
 
 
 class DateInputRange(django_filters.widgets.DateRangeWidget):
@@ -21,7 +22,8 @@ class OrderFilterSet(django_filters.FilterSet):
     search = django_filters.CharFilter(
         label="Search",
         method="filter_search",
-        help_text="Channel or customer order #, buyer name or email, SKU or item title.",
+        help_text="Store order #, start of a channel or customer order #, SKU, tracking #, buyer name or email, "
+        "item title.",
     )
     account = django_filters.ModelChoiceFilter(queryset=ChannelAccount.objects.all(), empty_label="All accounts")
     marketplace = django_filters.ModelChoiceFilter(queryset=Marketplace.objects.all(), empty_label="All marketplaces")
@@ -44,6 +46,12 @@ class OrderFilterSet(django_filters.FilterSet):
         empty_label="Any",
     )
     fulfillment = django_filters.ChoiceFilter(choices=Fulfillment.choices, empty_label="Any fulfillment")
+    buyer_cancel_requested = django_filters.ChoiceFilter(
+        label="Buyer asked to cancel",
+        choices=YES_NO,
+        method="filter_buyer_cancel_requested",
+        empty_label="Any",
+    )
     has_return = django_filters.ChoiceFilter(
         label="Has return",
         choices=YES_NO,
@@ -56,25 +64,37 @@ class OrderFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Each branch can use an index (btree for numbers, SKU and email; trigram indexes on
-        PostgreSQL for names and titles), so PostgreSQL combines them with a bitmap OR. Matching
-        items are looked up first, so the search stays one fixed extra query."""
+        """What operators type: store order #, the start of a channel or customer order #, a SKU or
+        tracking # in any case, a buyer's email or name, words of an item title. Each branch has its
+        index (btree with pattern ops for prefixes, upper-case expression indexes for SKU and
+        tracking #, trigram indexes for names and titles on PostgreSQL), so PostgreSQL combines them
+        with a bitmap OR. Orders matched through items and shipments are looked up first, in one
+        query, so the search costs one fixed extra query."""
         value = value.strip()
         if not value:
             return queryset
         if "@" in value:
             return queryset.filter(buyer_email=value.lower())
-        item_order_ids = list(
-            OrderItem.objects.filter(Q(sku=value) | Q(title__icontains=value))
+        if len(value) < SEARCH_MIN_PARTIAL:  # a part this short matches everything: whole numbers only
+            return queryset.filter(Q(channel_order_id=value) | Q(customer_order_id=value) | Q(store_order_number=value))
+        matched_order_ids = list(
+            OrderItem.objects.filter(Q(sku__iexact=value) | Q(title__icontains=value))
+            .order_by()
             .values_list("order_id", flat=True)
-            .distinct()[:SEARCH_ITEM_LIMIT]
+            .union(Shipment.objects.filter(tracking_number__iexact=value).order_by().values_list("order_id", flat=True))[
+                :SEARCH_ITEM_LIMIT
+            ]
         )
         return queryset.filter(
-            Q(channel_order_id=value)
-            | Q(customer_order_id=value)
+            Q(store_order_number=value)
+            | Q(channel_order_id__startswith=value)
+            | Q(customer_order_id__startswith=value)
             | Q(buyer_name__icontains=value)
-            | Q(pk__in=item_order_ids)
+            | Q(pk__in=matched_order_ids)
         )
+
+    def filter_buyer_cancel_requested(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(buyer_cancel_requested=value == "true")
 
     def filter_ship_by_date(self, queryset: QuerySet, name: str, value: slice) -> QuerySet:
         """An order is sold before its ship-by date (a database constraint), so the range's end

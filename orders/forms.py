@@ -1,36 +1,109 @@
 from django import forms
 
-from channels.capabilities import RULES, WALMART_CARRIERS
+from .services.errors import OrderActionRefused
+from .services.tracking import Tracking, carrier_choices, validate_tracking
 
-from .services.shipments import Tracking
-
-CARRIERS = sorted({carrier for rules in RULES.values() for carrier in rules.carriers} | set(WALMART_CARRIERS))
 SHIPPING_METHODS = ["Standard", "Express", "OneDay", "Freight", "WhiteGlove", "Value"]
+OTHER_CARRIER = "other"
 
 
 class ShipForm(forms.Form):
-    """Mark as Shipped: Walmart needs a carrier and a tracking number on every shipment (R-SHIP-1)."""
+    """Mark as Shipped: carrier and tracking number, checked by the one tracking check (R-SHIP-1).
+    Used for one order and for a grid selection; on many orders one tracking number needs an
+    explicit confirmation (a pallet or a consolidated package), per-order numbers go through the
+    tracking CSV upload."""
 
-    carrier = forms.ChoiceField(choices=[(c, c) for c in CARRIERS] + [("other", "Other (name it below)")])
+    carrier = forms.ChoiceField()
     other_carrier = forms.CharField(required=False, max_length=64, label="Other carrier name")
     method = forms.ChoiceField(choices=[(m, m) for m in SHIPPING_METHODS], initial="Standard", label="Shipping method")
     tracking_number = forms.CharField(max_length=128)
-    tracking_url = forms.URLField(required=False, assume_scheme="https", max_length=500, label="Tracking URL")
+    tracking_url = forms.CharField(required=False, max_length=500, label="Tracking URL",
+                                   help_text="Needed for another carrier: an http:// or https:// address.")
+
+    def __init__(self, *args, channels: tuple[str, ...] = (), usual_carrier: str = "", order_count: int = 1,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.channels = tuple(channels)
+        carriers = carrier_choices(channels[0] if len(channels) == 1 else None)
+        self.fields["carrier"].choices = [(c, c) for c in carriers] + [(OTHER_CARRIER, "Other (name it below)")]
+        if usual_carrier in carriers:
+            self.fields["carrier"].initial = usual_carrier
+        self.order_count = order_count
+        if order_count > 1:
+            self.fields["same_tracking_confirmed"] = forms.BooleanField(
+                label=f"Yes, all {order_count} orders travel under this one tracking number",
+                help_text="One tracking number on many orders is only right for one consolidated package or "
+                "pallet. To give each order its own number, use Upload tracking (CSV) on the order list.",
+                error_messages={"required": f"Confirm that all {order_count} orders share this tracking number, "
+                                "or upload a tracking CSV with a number per order."},
+            )
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("carrier") == "other":
-            if not cleaned.get("other_carrier"):
-                self.add_error("other_carrier", "Name the carrier.")
-            if not cleaned.get("tracking_url"):
-                self.add_error("tracking_url", "A tracking URL is required for another carrier.")
+        if self.errors:
+            return cleaned
+        if cleaned.get("carrier") == OTHER_CARRIER and not cleaned.get("other_carrier", "").strip():
+            self.add_error("other_carrier", "Name the carrier.")
+            return cleaned
+        if cleaned.get("carrier") == OTHER_CARRIER and not cleaned.get("tracking_url", "").strip():
+            self.add_error("tracking_url", "Another carrier needs a tracking URL (http:// or https://).")
+            return cleaned
+        tracking = tracking_from_params(self.to_params())
+        for channel in self.channels:
+            try:
+                tracking = validate_tracking(channel=channel, tracking=tracking)
+            except OrderActionRefused as refusal:
+                field = "tracking_url" if "URL" in refusal.reason else "tracking_number"
+                self.add_error(field, refusal_sentence(refusal))
+                return cleaned
+        self.tracking = tracking
         return cleaned
 
     def to_params(self) -> dict:
         data = self.cleaned_data
-        carrier = data["other_carrier"] if data["carrier"] == "other" else data["carrier"]
-        return {"carrier": carrier, "method": data["method"], "tracking_number": data["tracking_number"],
-                "tracking_url": data.get("tracking_url") or ""}
+        carrier = data["other_carrier"] if data["carrier"] == OTHER_CARRIER else data["carrier"]
+        return {"carrier": carrier.strip(), "method": data.get("method") or "Standard", "tracking_number": data["tracking_number"].strip(),
+                "tracking_url": (data.get("tracking_url") or "").strip()}
+
+
+class OrderShipForm(ShipForm):
+    """Mark as Shipped on one order: a quantity per open line, all open units by default (R-SHIP-2)."""
+
+    def __init__(self, *args, order, items, initial_quantities: dict[int, int] | None = None, **kwargs) -> None:
+        super().__init__(*args, channels=(order.channel,), **kwargs)
+        self.open_items = [item for item in items if item.qty_open > 0]
+        for item in self.open_items:
+            wanted = item.qty_open if initial_quantities is None else initial_quantities.get(item.pk, 0)
+            self.fields[self.qty_field(item)] = forms.IntegerField(
+                min_value=0, max_value=item.qty_open, initial=min(max(wanted, 0), item.qty_open),
+                label=f"{item.sku} (open {item.qty_open})",
+                error_messages={"max_value": f"{item.sku}: at most {item.qty_open} unit(s) are open."},
+            )
+
+    @staticmethod
+    def qty_field(item) -> str:
+        return f"qty_{item.pk}"
+
+    def item_rows(self):
+        return [(item, self[self.qty_field(item)]) for item in self.open_items]
+
+    def tracking_fields(self):
+        return [self[name] for name in self.fields if not name.startswith("qty_")]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not any(cleaned.get(self.qty_field(item)) for item in self.open_items):
+            raise forms.ValidationError("Choose at least one unit to ship.")
+        return cleaned
+
+    def quantities(self) -> dict[int, int]:
+        return {item.pk: self.cleaned_data[self.qty_field(item)] for item in self.open_items
+                if self.cleaned_data.get(self.qty_field(item))}
+
+
+def refusal_sentence(refusal: OrderActionRefused) -> str:
+    text = str(refusal)
+    return f"{text[:1].upper()}{text[1:]}."
 
 
 def tracking_from_params(params: dict) -> Tracking:

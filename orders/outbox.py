@@ -30,7 +30,6 @@ from channels.clients import (
     ActionReceipt,
     CancelRequest,
     ChannelError,
-    ChannelOrder,
     LineQuantity,
     PermanentChannelError,
     RefundLine,
@@ -41,6 +40,9 @@ from channels.clients import (
 from channels.capabilities import rules_for
 from channels.registry import client_for
 
+from . import verification
+from .batching import current_batch, draining
+from .fencing import StaleClaim, fenced_update, hold_claim, lease_end, lease_kept, log_backed_off, new_claim_token
 from .locks import lock_order
 from .log import Initiator, Type, order_log_write
 from .models import ChannelAction, Order, Shipment, SyncState
@@ -49,6 +51,7 @@ from .services.errors import OrderActionRefused
 logger = logging.getLogger("orders.outbox")
 State = ChannelAction.State
 Kind = ChannelAction.Kind
+STALE = "stale"  # the outcome of a worker that lost its claim: it did nothing
 
 
 # -- listeners -------------------------------------------------------------------------------------
@@ -85,8 +88,10 @@ def enqueue_action(
     """Queue a channel change. Call inside the transaction that makes the local change."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("enqueue_action() must run inside the transaction of the local change")
+    batch = current_batch()
     action = ChannelAction.objects.create(
         order=order,
+        bulk_job_id=batch.bulk_job_id if batch else None,
         account_id=order.account_id,
         shipment=shipment,
         kind=kind,
@@ -99,7 +104,10 @@ def enqueue_action(
     )
     order_log_write(order=order, message=f"{description}: queued for {order.get_channel_display()}.", user=user)
     order_refresh_sync_state(order=order)
-    transaction.on_commit(lambda: dispatch(action.pk))
+    if batch:
+        batch.queued += 1  # the batch's drain tasks carry it out
+    else:
+        transaction.on_commit(lambda: dispatch(action.pk))
     return action
 
 
@@ -107,10 +115,23 @@ def dispatch(action_id: int, *, countdown: float = 0) -> None:
     """Hand an action to a worker. Losing this message loses nothing: beat sweeps due actions."""
     from .tasks import process_channel_action
 
+    if draining() and not countdown:
+        return  # this drain's loop takes it as soon as it is due
+
     try:
         process_channel_action.apply_async(args=[action_id], countdown=countdown or None)
     except Exception:  # broker down: the sweeper will pick the action up
         logger.warning("could not dispatch channel action %s; the sweeper will", action_id, exc_info=True)
+
+
+def dispatch_drain() -> None:
+    """Start a worker draining every due action (orders.batching). Losing it loses nothing either."""
+    from .tasks import drain_channel_actions
+
+    try:
+        drain_channel_actions.apply_async()
+    except Exception:  # broker down: the sweeper will pick the actions up
+        logger.warning("could not start a drain of channel actions; the sweeper will", exc_info=True)
 
 
 def order_refresh_sync_state(*, order: Order) -> None:
@@ -166,8 +187,9 @@ def claim(*, action_id: int | None = None) -> ChannelAction | None:
             return None
         action.state = State.IN_FLIGHT
         action.attempts += 1
-        action.lease_expires_at = now + dt.timedelta(seconds=settings.CHANNEL_ACTION_LEASE_SECONDS)
-        action.save(update_fields=["state", "attempts", "lease_expires_at", "updated_at"])
+        action.lease_expires_at = lease_end()
+        action.claim_token = new_claim_token()
+        action.save(update_fields=["state", "attempts", "lease_expires_at", "claim_token", "updated_at"])
     return action
 
 
@@ -180,8 +202,9 @@ def claim_poll(*, action_id: int | None = None) -> ChannelAction | None:
     for pk in candidates.order_by("next_attempt_at").values_list("pk", flat=True)[:5]:
         # Moving the next poll time forward is the claim: a second worker's UPDATE matches nothing.
         later = now + dt.timedelta(seconds=settings.CHANNEL_FEED_POLL_SECONDS)
+        token = new_claim_token()
         if ChannelAction.objects.filter(pk=pk, state=State.SUBMITTED, next_attempt_at__lte=now).update(
-                next_attempt_at=later):
+                next_attempt_at=later, claim_token=token):
             return ChannelAction.objects.select_related("order", "account").get(pk=pk)
     return None
 
@@ -216,10 +239,11 @@ def process_due_actions(*, limit: int = 10_000) -> list[Outcome]:
 
 
 def recover_expired_leases() -> int:
-    """Actions whose worker died mid-call go back to pending, to be verified before resending."""
+    """Actions whose worker died (or stalled) mid-call go back to pending, to be verified before
+    resending; the old claim's token is void, so that worker can no longer send or write."""
     now = timezone.now()
     return ChannelAction.objects.filter(state=State.IN_FLIGHT, lease_expires_at__lt=now).update(
-        state=State.PENDING, needs_verification=True, next_attempt_at=now, updated_at=now
+        state=State.PENDING, needs_verification=True, next_attempt_at=now, updated_at=now, claim_token=None
     )
 
 
@@ -232,15 +256,35 @@ def due_action_ids(*, limit: int = 500) -> list[int]:
 
 
 def _run(action: ChannelAction) -> Outcome:
+    return _unless_stale(_carry_out, action, stage="from the channel call")
+
+
+def _poll(action: ChannelAction) -> Outcome:
+    """Read the outcome of a submitted change (Amazon feed processing report)."""
+    return _unless_stale(_read_submission, action, stage="from reading the submission")
+
+
+def _unless_stale(step: Callable[[ChannelAction], Outcome], action: ChannelAction, *, stage: str) -> Outcome:
+    """Run a claimed action's step; a worker whose claim was taken over backs off, having sent and
+    written nothing (the takeover verifies whatever may have landed)."""
+    try:
+        return step(action)
+    except StaleClaim:
+        log_backed_off(action, stage)
+        return Outcome(action.pk, STALE)
+
+
+def _carry_out(action: ChannelAction) -> Outcome:
     try:
         client = client_for(action.account)
-        payload = action.payload
-        resend_is_safe = rules_for(action.account.channel).async_changes and action.kind in (Kind.CANCEL, Kind.REFUND)
-        if action.needs_verification and not resend_is_safe:
-            payload = _not_landed(action, client.get_order(action.order.channel_order_id))
-            if payload is None:
-                return _succeeded(action, ActionReceipt(reference=action.order.channel_order_id), verified=True)
-        receipt = _send(client, action, payload)
+        payload = _payload_to_send(client, action)
+        if payload is None:
+            return _succeeded(action, ActionReceipt(reference=action.order.channel_order_id), verified=True)
+        hold_claim(action)
+        with lease_kept(action):
+            receipt = _send(client, action, payload)
+    except StaleClaim:
+        raise
     except RetryableChannelError as failure:
         return _attempt_failed(action, failure)
     except ChannelError as failure:
@@ -253,8 +297,25 @@ def _run(action: ChannelAction) -> Outcome:
     return _succeeded(action, receipt)
 
 
-def _poll(action: ChannelAction) -> Outcome:
-    """Read the outcome of a submitted change (Amazon feed processing report)."""
+def _payload_to_send(client, action: ChannelAction) -> dict | None:
+    """What to send now, or None when a read-back shows all of it landed already.
+
+    A cancel or refund of a channel that applies it at once first records the channel's figures
+    (verification compares with them); one that has them and may have landed is read back first.
+    Until a read-back answers, `needs_verification` stays set: a failed read leaves it as it was."""
+    if verification.needs_channel_before(action) and not verification.was_sent(action):
+        hold_claim(action)
+        action.payload = verification.with_channel_before(action, client.get_order(action.order.channel_order_id))
+        hold_claim(action, payload=action.payload)  # recorded before anything is sent
+        return action.payload
+    resend_is_safe = rules_for(action.account.channel).async_changes and action.kind in (Kind.CANCEL, Kind.REFUND)
+    if action.needs_verification and not resend_is_safe:
+        hold_claim(action)
+        return verification.not_landed(action, client.get_order(action.order.channel_order_id))
+    return action.payload
+
+
+def _read_submission(action: ChannelAction) -> Outcome:
     # updated_at is the submission time: polls move next_attempt_at with a plain UPDATE.
     waited = timezone.now() - action.updated_at
     gave_up = waited > dt.timedelta(hours=settings.CHANNEL_FEED_TIMEOUT_HOURS)
@@ -264,7 +325,7 @@ def _poll(action: ChannelAction) -> Outcome:
         if gave_up:
             return _failed(action, f"no processing report after {waited}; last read failed: {failure.message}")
         # Kept on the action (Channel actions admin) rather than in the Order Log at every poll.
-        ChannelAction.objects.filter(pk=action.pk).update(last_error=f"reading the outcome: {failure.message}")
+        fenced_update(action, last_error=f"reading the outcome: {failure.message}")
         return Outcome(action.pk, State.SUBMITTED, failure.message)  # read again at the next poll
     except ChannelError as failure:
         return _failed(action, failure.message)
@@ -298,6 +359,7 @@ def _send(client, action: ChannelAction, payload: dict) -> ActionReceipt:
             shipped_at=dt.datetime.fromisoformat(payload["shipped_at"]),
             seller_order_id=payload.get("seller_order_id", ""),
             is_update=payload.get("is_update", False),
+            package_reference=payload.get("package_reference", "1"),
         ))
     if action.kind == Kind.CANCEL:
         return client.cancel(order_id, CancelRequest(lines=_lines(payload), reason=payload["reason"]))
@@ -316,41 +378,17 @@ def _send(client, action: ChannelAction, payload: dict) -> ActionReceipt:
     raise PermanentChannelError(f"unknown action kind {action.kind!r}")
 
 
-EXPECTATIONS = {Kind.SHIP: "expect_shipped", Kind.CANCEL: "expect_canceled", Kind.REFUND: "expect_refunded"}
-
-
-def _not_landed(action: ChannelAction, channel_order: ChannelOrder) -> dict | None:
-    """What of the action the channel does not show yet, or None when all of it landed."""
-    if action.kind == Kind.ACKNOWLEDGE:
-        return None if channel_order.is_acknowledged else action.payload
-    if action.kind == Kind.SHIP and action.payload.get("is_update"):
-        return action.payload  # a tracking update is safe to send again
-    field = EXPECTATIONS[action.kind]
-    missing = []
-    for line in action.payload["lines"]:
-        state = channel_order.line_states.get(line["line_number"])
-        seen = {
-            "expect_shipped": state.qty_shipped if state else 0,
-            "expect_canceled": state.qty_canceled if state else 0,
-            "expect_refunded": state.refunded_amount if state else 0,
-        }[field]
-        if Decimal(str(seen)) < Decimal(str(line[field])):
-            missing.append(line)
-    if not missing:
-        return None
-    return {**action.payload, "lines": missing}
-
-
 # -- outcomes ---------------------------------------------------------------------------------------
 
 def _finish(action: ChannelAction, **fields) -> None:
-    """Record an outcome. The order row is locked first, in the same order as every service that
-    changes an order (order, then its actions), so the two never deadlock."""
+    """Record an outcome, fenced: only the fields named, and only while this worker holds the claim
+    (StaleClaim otherwise, rolling back the outcome's transaction). The order row is locked first,
+    in the same order as every service that changes an order (order, then its actions)."""
     lock_order(action.order_id)
+    fields.update(lease_expires_at=None, claim_token=None, updated_at=timezone.now())
+    fenced_update(action, **fields)
     for name, value in fields.items():
         setattr(action, name, value)
-    action.lease_expires_at = None
-    action.save()
 
 
 def _succeeded(action: ChannelAction, receipt: ActionReceipt | None, *, verified: bool = False) -> Outcome:

@@ -5,13 +5,26 @@ from collections.abc import Mapping
 from django.db.models import Prefetch, QuerySet
 
 from .filters import OrderFilterSet
-from .models import Order, OrderItem, OrderLog, Shipment
+from .models import ChannelAction, Order, OrderItem, OrderLog, Shipment
+
+
+def unsettled_actions_prefetch() -> Prefetch:
+    """The actions the channel has not confirmed (open or failed), as order.unsettled_actions: the
+    status shown is the confirmed one plus what is on its way (orders.status.order_status_shown)."""
+    return Prefetch(
+        "channel_actions",
+        queryset=ChannelAction.objects.filter(state__in=ChannelAction.BLOCKING_STATES)
+        .only("order_id", "kind", "state", "payload", "description", "last_error")
+        .order_by("pk"),
+        to_attr="unsettled_actions",
+    )
 
 
 def order_grid_queryset() -> QuerySet[Order]:
     """Orders with what every grid row shows, in a fixed number of queries per page."""
     return Order.objects.select_related("account", "marketplace").prefetch_related(
-        Prefetch("items", queryset=OrderItem.objects.select_related("product").order_by("pk"))
+        Prefetch("items", queryset=OrderItem.objects.select_related("product").order_by("pk")),
+        unsettled_actions_prefetch(),
     )
 
 
@@ -33,6 +46,26 @@ def order_detail(*, order_id: int) -> Order:
             Prefetch("logs", queryset=OrderLog.objects.select_related("user").order_by("-created_at", "-pk")),
             "credit_memos__items__order_item",
             "returns__lines__order_item",
+            unsettled_actions_prefetch(),
         )
         .get(pk=order_id)
     )
+
+
+def usual_carrier(*, account_id: int) -> str:
+    """The carrier of the account's latest shipment made here: the ship forms' default."""
+    latest = (Shipment.objects.filter(order__account_id=account_id, source=Shipment.Source.OPERATOR)
+              .order_by("-pk").values_list("carrier", flat=True).first())
+    return latest or ""
+
+
+def ship_form_kwargs(*, orders: QuerySet[Order]) -> dict:
+    """What the ship form needs to know of the orders it ships: their channels (for the carrier
+    list and the tracking check), the usual carrier of a single account, and how many there are."""
+    pairs = set(orders.order_by().values_list("channel", "account_id").distinct())
+    accounts = {account_id for _, account_id in pairs}
+    return {
+        "channels": tuple(sorted({channel for channel, _ in pairs})),
+        "usual_carrier": usual_carrier(account_id=accounts.pop()) if len(accounts) == 1 else "",
+        "order_count": orders.count(),
+    }

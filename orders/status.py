@@ -4,7 +4,10 @@ Status follows from line quantities plus the few channel facts that quantities
 cannot express (Walmart acknowledgement, Amazon payment and its extra values).
 """
 
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Protocol
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -12,7 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from channels.models import Channel
 
 from .log import Initiator, Type, order_log_write
-from .models import Order, OrderStatus
+from .models import ChannelAction, Order, OrderStatus
 
 AMAZON_UNPAID_STATUSES = frozenset({"Pending", "PendingAvailability"})
 AMAZON_KEPT_STATUSES = {
@@ -43,9 +46,11 @@ def derive_status(
         return OrderStatus.CANCELED
     if channel == Channel.AMAZON and (not is_paid or channel_status in AMAZON_UNPAID_STATUSES):
         return OrderStatus.PENDING
-    # R-SHIP-2: Partially Shipped until every non-canceled unit is shipped.
     if lines and shipped >= to_ship:
-        return OrderStatus.SHIPPED
+        # Walmart (seed "Walmart order management", R-SHIP-2): part shipped and the rest canceled is
+        # still Partially Shipped. Amazon reports Shipped once every unit left is shipped.
+        canceled_some = any(line.qty_canceled for line in lines)
+        return OrderStatus.PARTIALLY_SHIPPED if channel == Channel.WALMART and canceled_some else OrderStatus.SHIPPED
     if shipped > 0:
         return OrderStatus.PARTIALLY_SHIPPED
     if channel == Channel.AMAZON:
@@ -85,3 +90,62 @@ def order_refresh_status(
         user=user,
     )
     return True
+
+
+@dataclass(frozen=True)
+class StatusShown:
+    """What an operator is told about an order's status: what the channel has confirmed, and what
+    is on its way to it (queued or being sent) or failed to get there."""
+
+    confirmed: OrderStatus
+    on_its_way: OrderStatus | None = None
+    waiting_for: str = ""  # the channel, while an action is open
+    error: str = ""  # the failed action and why, until retried
+
+    @property
+    def text(self) -> str:
+        if self.on_its_way is None:
+            return self.confirmed.label
+        return f"{self.confirmed.label} → {self.on_its_way.label}, waiting for {self.waiting_for}"
+
+
+def order_status_shown(order: Order, unsettled_actions: Iterable[ChannelAction]) -> StatusShown:
+    """The order's status as the channel confirmed it: its status without the effect of the actions
+    the channel has not confirmed (open or failed). `unsettled_actions` are those actions."""
+    unsettled = list(unsettled_actions)
+    if not unsettled:
+        return StatusShown(confirmed=OrderStatus(order.status))
+    unconfirmed_shipped, unconfirmed_canceled = Counter(), Counter()
+    acknowledge_unconfirmed = False
+    for action in unsettled:
+        if action.kind == ChannelAction.Kind.ACKNOWLEDGE:
+            acknowledge_unconfirmed = True
+        elif action.kind == ChannelAction.Kind.SHIP and not action.payload.get("is_update"):
+            unconfirmed_shipped.update(_units_by_line(action.payload))
+        elif action.kind == ChannelAction.Kind.CANCEL:
+            unconfirmed_canceled.update(_units_by_line(action.payload))
+    lines = []
+    for item in order.items.all():
+        numbers = [str(number) for number in (item.channel_line_numbers or [item.channel_line_id])]
+        lines.append(SimpleNamespace(
+            qty_ordered=item.qty_ordered,
+            qty_shipped=max(0, item.qty_shipped - sum(unconfirmed_shipped[n] for n in numbers)),
+            qty_canceled=max(0, item.qty_canceled - sum(unconfirmed_canceled[n] for n in numbers)),
+        ))
+    confirmed = derive_status(
+        channel=order.channel,
+        lines=lines,
+        is_acknowledged=order.acknowledged_at is not None and not acknowledge_unconfirmed,
+        is_paid=order.is_paid,
+        channel_status=order.channel_status,
+    )
+    failed = [action for action in unsettled if action.state == ChannelAction.State.FAILED]
+    error = "; ".join(f"{action.description}: {action.last_error}" for action in failed)
+    if len(failed) < len(unsettled) and confirmed != order.status:
+        return StatusShown(confirmed=confirmed, on_its_way=OrderStatus(order.status),
+                           waiting_for=order.get_channel_display(), error=error)
+    return StatusShown(confirmed=confirmed, error=error)
+
+
+def _units_by_line(payload: dict) -> Counter:
+    return Counter({str(line["line_number"]): int(line["qty"]) for line in payload.get("lines", [])})

@@ -7,10 +7,12 @@ from django.utils import timezone
 
 from channels.models import ChannelAccount
 
-from . import outbox
+from . import handoff, outbox
 from .actions import bulk_job_run
+from .batching import draining_channel_actions
 from .schedules import sync_import_schedules
 from .services import importing
+from .services.import_runs import import_is_due
 
 logger = logging.getLogger("orders.tasks")
 
@@ -19,6 +21,13 @@ logger = logging.getLogger("orders.tasks")
 def process_channel_action(action_id: int) -> str | None:
     outcome = outbox.process_action(action_id=action_id)
     return outcome.state if outcome else None
+
+
+@shared_task(ignore_result=True)
+def drain_channel_actions() -> int:
+    """Carry out every due channel action, one after another, until none is due (orders.batching)."""
+    with draining_channel_actions():
+        return len(outbox.process_due_actions())
 
 
 @shared_task(ignore_result=True)
@@ -34,8 +43,10 @@ def sweep_channel_actions() -> int:
 
 
 @shared_task(ignore_result=True)
-def import_account_orders(account_id: int) -> None:
-    if not ChannelAccount.objects.filter(pk=account_id, is_active=True).exists():
+def import_account_orders(account_id: int, now: bool = False) -> None:
+    """Beat's tick (skipped while a failing account backs off) or an operator's "Import now"."""
+    if not (import_is_due(account_id=account_id) or now and ChannelAccount.objects.filter(
+            pk=account_id, is_active=True).exists()):
         return
     importing.account_import_orders(account_id=account_id)
 
@@ -52,3 +63,9 @@ def reimport_account_orders(account_id: int, created_from: str, created_to: str)
 @shared_task(ignore_result=True, acks_late=True)
 def run_bulk_job(job_id: int) -> None:
     bulk_job_run(job_id=job_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_handoffs() -> int:
+    """Safety net (beat): send imports, reimports and bulk jobs the broker did not take when asked."""
+    return handoff.sweep_handoffs()

@@ -1,9 +1,13 @@
 import os
+import random
 import shutil
+import zlib
 
+import factory.random
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from channels.registry import forget_clients
 from channels.sandbox.server import SandboxServer
@@ -11,6 +15,38 @@ from tests.factories import AmazonAccountFactory, ChannelAccountFactory
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = "/usr/bin/chromium"
+
+# Property tests: few examples in CI, more locally, many in `make property`; a failure prints the
+# seed and a @reproduce_failure blob (README: replaying a random failure).
+for name, examples in (("ci", 10), ("dev", 25), ("thorough", 400)):
+    hypothesis_settings.register_profile(name, max_examples=examples, deadline=None, print_blob=True)
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci" if IN_CI else "dev")
+hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--factory-seed", type=int, default=None,
+                     help="seed of factory_boy, Faker and `random` (default: FACTORY_SEED or a new one, printed)")
+
+
+def pytest_configure(config):
+    seed = config.getoption("--factory-seed") or os.environ.get("FACTORY_SEED")
+    config.factory_seed = int(seed) if seed else random.SystemRandom().randrange(10**9)
+
+
+def pytest_report_header(config):
+    profile = config.getoption("hypothesis_profile", None) or HYPOTHESIS_PROFILE
+    return [f"factory seed: {config.factory_seed} (replay with --factory-seed={config.factory_seed})",
+            f"hypothesis profile for the property tests: {profile}"]
+
+
+@pytest.fixture(autouse=True)
+def _seeded_random(request):
+    """Each test's random data depends only on the session seed and the test's id, so one test
+    replays alone with --factory-seed whatever ran before it."""
+    seed = request.config.factory_seed ^ zlib.crc32(request.node.nodeid.encode())
+    random.seed(seed)
+    factory.random.reseed_random(seed)
 
 
 def _unavailable(reason: str) -> None:
@@ -48,7 +84,8 @@ def _user_with_perms(django_user_model, username: str, codenames: list[str]):
 
 @pytest.fixture
 def operator(db, django_user_model):
-    return _user_with_perms(django_user_model, "operator", ["view_order", "operate_order", "view_orderlog", "view_bulkjob"])
+    return _user_with_perms(django_user_model, "operator", ["view_order", "operate_order", "view_orderlog", "view_bulkjob",
+                                                         "view_channelaction"])
 
 
 @pytest.fixture

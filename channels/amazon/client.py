@@ -14,6 +14,7 @@ from ..clients import (
     ActionReceipt,
     CancelRequest,
     ChannelOrder,
+    OrderPage,
     ChannelReturn,
     OrderNotFound,
     PermanentChannelError,
@@ -22,7 +23,8 @@ from ..clients import (
     ShipmentRequest,
     SubmissionOutcome,
 )
-from ..http import DEFAULT_TIMEOUT, TokenCache, make_session, parse_json, raise_for_status, retry_reads, send
+from ..http import DEFAULT_TIMEOUT, TokenCache, make_session, parse_json, raise_for_status, send
+from ..ratelimit import amazon_retry_after, retry_reads
 from .feeds import CANCEL_FEED, CONTENT_TYPE, REFUND_FEED, cancel_feed, refund_feed, report_errors
 from .reader import OrdersV0Reader
 
@@ -38,15 +40,6 @@ def _error_text(body: Any) -> tuple[str, str]:
     if isinstance(body, dict) and body.get("error"):
         return str(body["error"]), str(body.get("error_description", ""))
     return "", ""
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    """x-amzn-RateLimit-Limit is requests per second: wait one request's worth."""
-    try:
-        rate = float(response.headers.get("x-amzn-RateLimit-Limit", ""))
-    except ValueError:
-        return None
-    return 1 / rate if rate > 0 else None
 
 
 def _iso(value: dt.datetime) -> str:
@@ -81,7 +74,7 @@ class AmazonClient:
                         data={"grant_type": "refresh_token", "refresh_token": self._refresh_token,
                               "client_id": self._client_id, "client_secret": self._client_secret})
         raise_for_status(response, mutation=False, describe="Amazon LWA token", error_text=_error_text,
-                         retry_after=_retry_after)
+                         retry_after=amazon_retry_after)
         body = parse_json(response, mutation=False, describe="Amazon LWA token")
         return body["access_token"], int(body.get("expires_in", 3600))
 
@@ -95,7 +88,7 @@ class AmazonClient:
             code, message = _error_text(parse_json(response, mutation=False, describe=describe) or {})
             raise OrderNotFound(f"{describe}: {message or 'not found'}", code=code, status=404)
         raise_for_status(response, mutation=mutation, describe=describe, error_text=_error_text,
-                         retry_after=_retry_after)
+                         retry_after=amazon_retry_after)
         return response
 
     def _get(self, method: str, path: str, *, describe: str, params: Any = None) -> Any:
@@ -107,7 +100,7 @@ class AmazonClient:
 
     # -- reads ------------------------------------------------------------------------------------
     def iter_order_pages(self, *, modified_since: dt.datetime | None = None, created_since: dt.datetime | None = None,
-                         created_until: dt.datetime | None = None, page_size: int = 100) -> Iterator[list[ChannelOrder]]:
+                         created_until: dt.datetime | None = None, page_size: int = 100) -> Iterator[OrderPage]:
         params = {"MaxResultsPerPage": str(min(page_size, 100))}
         if created_since:
             params["CreatedAfter"] = _iso(created_since)
@@ -133,7 +126,7 @@ class AmazonClient:
             raise PermanentChannelError("Amazon needs a carrier and a tracking number to confirm a shipment")
         known = shipment.carrier in CARRIER_CODES
         package = {
-            "packageReferenceId": "1",
+            "packageReferenceId": shipment.package_reference,
             "carrierCode": shipment.carrier if known else "Other",
             "carrierName": shipment.carrier,
             "shippingMethod": shipment.method or "Standard",

@@ -61,7 +61,8 @@ def refund_feed(*, merchant_id: str, order_id: str, refund: RefundRequest, adjus
                 component = ET.SubElement(prices, "Component")
                 ET.SubElement(component, "Type").text = kind
                 ET.SubElement(component, "Amount", {"currency": "USD"}).text = f"{Decimal(amount):.2f}"
-        ET.SubElement(adjusted, "Quantity").text = str(line.qty)
+        if line.qty:  # a shipping-only adjustment names no units
+            ET.SubElement(adjusted, "Quantity").text = str(line.qty)
     return _bytes(root)
 
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .common import ApiError, Response, money, utcnow
+from .common import ApiError, Response, malform, money, utcnow
 
 MARKETPLACE_US = "ATVPDKIKX0DER"
+UNPAID = {"Pending", "PendingAvailability"}
 ORDER_STATUSES = {"PendingAvailability", "Pending", "Unshipped", "PartiallyShipped", "Shipped", "InvoiceUnconfirmed",
                   "Canceled", "Unfulfillable"}
 CANCEL_REASONS = {"NoInventory", "ShippingAddressUndeliverable", "CustomerExchange", "BuyerCanceled",
@@ -114,6 +115,8 @@ class AmazonMarketplace:
         self._seq = itertools.count(1)
         self._feed = itertools.count(3485934)
         self.base_url = ""  # set by the server, for pre-signed document URLs
+        # order id → how it is sent broken: paths under "order." (getOrders) and "items." (getOrderItems)
+        self.malformations: dict[str, tuple[dict[str, Any], list[str]]] = {}
 
     # -- control ----------------------------------------------------------------------------------
     def create_orders(self, *, count: int = 1, items: int = 1, qty: int = 1, paid: bool = True,
@@ -138,6 +141,24 @@ class AmazonMarketplace:
                                                     lines, NAMES[seq % len(NAMES)])
                 created.append(order_id)
         return created
+
+    def malform(self, order_id: str, *, set: dict[str, Any] | None = None, delete: list[str] | None = None) -> None:
+        """From now on the order is listed malformed (see common.malform); modifies it."""
+        with self.lock:
+            self._get(order_id).touch()
+            self.malformations[order_id] = (dict(set or {}), list(delete or []))
+
+    def mend(self, order_id: str) -> None:
+        with self.lock:
+            self.malformations.pop(order_id, None)
+            self._get(order_id).touch()
+
+    def as_sent(self, order: AmazonOrder) -> dict[str, Any]:
+        """The order and its items as the API sends them, malformed when a test asked for it."""
+        sent = {"order": self.render(order), "items": [self.render_item(i, order) for i in order.items]}
+        if order.order_id in self.malformations:
+            return malform(sent, *self.malformations[order.order_id])
+        return sent
 
     def pay(self, order_id: str) -> None:
         with self.lock:
@@ -227,7 +248,7 @@ class AmazonMarketplace:
         if parts == ["orders"] and method == "GET":
             return self.get_orders(params)
         if len(parts) == 2 and parts[0] == "orders" and method == "GET":
-            return Response(body={"payload": self.render(self._get(parts[1]))}, headers=self.rate("order"))
+            return Response(body={"payload": self.as_sent(self._get(parts[1]))["order"]}, headers=self.rate("order"))
         if len(parts) == 3 and parts[2] == "orderItems" and method == "GET":
             return self.get_items(self._get(parts[1]), params)
         if len(parts) == 3 and parts[2] == "shipmentConfirmation" and method == "POST":
@@ -265,7 +286,7 @@ class AmazonMarketplace:
 
         matching = [o for o in sorted(self.orders.values(), key=lambda o: o.seq) if matches(o)]
         page = [o for o in matching if o.seq > after_seq][:size]
-        payload: dict[str, Any] = {"Orders": [self.render(o) for o in page]}
+        payload: dict[str, Any] = {"Orders": [self.as_sent(o)["order"] for o in page]}
         if page and any(o.seq > page[-1].seq for o in matching):
             state = {k: v for k, v in params.items() if k not in ("NextToken", "after")}
             payload["NextToken"] = urllib.parse.quote(urllib.parse.urlencode({**state, "after": page[-1].seq}))
@@ -273,9 +294,13 @@ class AmazonMarketplace:
 
     def get_items(self, order: AmazonOrder, params: dict[str, str]) -> Response:
         start = int(params.get("NextToken") or 0)
-        page = order.items[start:start + 30]
-        payload: dict[str, Any] = {"AmazonOrderId": order.order_id, "OrderItems": [self.render_item(i) for i in page]}
-        if start + 30 < len(order.items):
+        items = self.as_sent(order)["items"]
+        if not isinstance(items, list):
+            return Response(body={"payload": {"AmazonOrderId": order.order_id, "OrderItems": items}},
+                            headers=self.rate("orderItems"))
+        page = items[start:start + 30]
+        payload: dict[str, Any] = {"AmazonOrderId": order.order_id, "OrderItems": page}
+        if start + 30 < len(items):
             payload["NextToken"] = str(start + 30)
         return Response(body={"payload": payload}, headers=self.rate("orderItems"))
 
@@ -476,8 +501,9 @@ class AmazonMarketplace:
 
     # -- rendering --------------------------------------------------------------------------------
     def render(self, order: AmazonOrder) -> dict:
+        """Pending orders come without their total and address, as from the real Orders API."""
         total = sum((i.item_price + i.item_tax + i.shipping for i in order.items), Decimal("0"))
-        return {
+        rendered = {
             "AmazonOrderId": order.order_id,
             "PurchaseDate": iso(order.purchase_date),
             "LastUpdateDate": iso(order.last_update),
@@ -499,10 +525,14 @@ class AmazonMarketplace:
             "ShippingAddress": {"Name": order.buyer, "AddressLine1": "1 Main St", "City": "Canton",
                                 "StateOrRegion": "MI", "PostalCode": "48817", "CountryCode": "US"},
         }
+        if order.status in UNPAID:
+            del rendered["OrderTotal"], rendered["ShippingAddress"]
+        return rendered
 
     @staticmethod
-    def render_item(item: Item) -> dict:
-        return {
+    def render_item(item: Item, order: AmazonOrder) -> dict:
+        """getOrderItems leaves out pricing, taxes and shipping charges while the order is Pending."""
+        rendered = {
             "ASIN": item.asin,
             "OrderItemId": item.item_id,
             "SellerSKU": item.sku,
@@ -515,6 +545,9 @@ class AmazonMarketplace:
             "BuyerRequestedCancel": {"IsBuyerRequestedCancel": "true" if item.buyer_cancel else "false",
                                      "BuyerCancelReason": item.buyer_cancel_reason},
         }
+        if order.status in UNPAID:
+            del rendered["ItemPrice"], rendered["ItemTax"], rendered["ShippingPrice"]
+        return rendered
 
 
 def iso(value: dt.datetime) -> str:

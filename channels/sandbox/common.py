@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 import threading
@@ -61,6 +62,20 @@ class Fault:
     when: str = "after"  # for drop: "before" | "after"
     delay: float = 3.0
     retry_after_ms: int = 1000
+
+    def __post_init__(self) -> None:
+        # Faults posted through the control API arrive as JSON numbers (Decimal) or strings: fix
+        # their types here, so a bad value is refused when posted and never crashes a handler later.
+        try:
+            self.count = int(self.count)
+            self.delay = float(self.delay)
+            self.retry_after_ms = int(self.retry_after_ms)
+        except (TypeError, ValueError):
+            raise ValueError("count, delay and retry_after_ms must be numbers") from None
+        if self.count < 1 or self.delay < 0 or self.retry_after_ms < 0:
+            raise ValueError("count must be at least 1; delay and retry_after_ms cannot be negative")
+        if self.when not in ("before", "after"):
+            raise ValueError("when must be 'before' or 'after'")
 
     def matches(self, method: str, path: str) -> bool:
         return (not self.method or self.method.upper() == method) and re.search(self.path, path) is not None
@@ -142,3 +157,28 @@ class RequestLog:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+def malform(document: Any, changes: dict[str, Any], removals: list[str]) -> Any:
+    """The document as a channel with a bug would send it: `changes` set values at dotted paths
+    ("orderLines.orderLine.0.lineNumber"; "" is the whole document) and `removals` delete keys.
+    Used to put one malformed order in a listing page (tests, the control API)."""
+    document = copy.deepcopy(document)
+    for path, value in changes.items():
+        if path == "":
+            document = value
+            continue
+        parent, key = _walk(document, path)
+        parent[key] = value
+    for path in removals:
+        parent, key = _walk(document, path)
+        del parent[key]
+    return document
+
+
+def _walk(document: Any, path: str) -> tuple[Any, Any]:
+    *steps, last = path.split(".")
+    node = document
+    for step in steps:
+        node = node[int(step)] if isinstance(node, list) else node[step]
+    return node, int(last) if isinstance(node, list) else last

@@ -96,6 +96,8 @@ class Sandbox:
                 "cancel": market.channel_cancel,
                 "request-cancellation": market.request_cancellation,
                 "return": market.create_return,
+                "malform": market.malform,  # body {"set": {path: value}, "delete": [path]}: see common.malform
+                "mend": market.mend,
             }
             if verb in actions:
                 result = actions[verb](po, **body)
@@ -115,7 +117,8 @@ class Sandbox:
             return Response(body={"ok": True})
         if len(parts) == 3 and parts[0] == "orders" and method == "POST":
             actions = {"pay": market.pay, "cancel": market.channel_cancel, "ship": market.channel_ship,
-                       "request-cancellation": market.request_cancellation}
+                       "request-cancellation": market.request_cancellation, "malform": market.malform,
+                       "mend": market.mend}
             if parts[2] in actions:
                 actions[parts[2]](parts[1], **body)
                 return Response(body={"ok": True})

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .common import ApiError, Response, money, to_ms, utcnow
+from .common import ApiError, Response, malform, money, to_ms, utcnow
 
 CARRIERS = {
     "UPS", "USPS", "FedEx", "Airborne", "OnTrac", "DHL Ecommerce - US", "DHL", "LS", "UDS", "UPSMI", "FDX",
@@ -83,7 +83,8 @@ class Line:
 
     @property
     def refunded(self) -> Decimal:
-        return sum((Decimal(str(c["charge"]["chargeAmount"]["amount"])) for c in self.refund_charges()), Decimal("0"))
+        """Every refund charge with its tax (negative, as Walmart shows refunds)."""
+        return sum((charge_total(c["charge"]) for c in self.refund_charges()), Decimal("0"))
 
     def refund_charges(self) -> list[dict]:
         return [charge for refund in self.refunds for charge in refund["refundCharges"]["refundCharge"]]
@@ -145,6 +146,7 @@ class WalmartMarketplace:
         self._seq = itertools.count(1)
         self._po = itertools.count(1796277083022)
         self.version = 0  # bumped by every change; list results are cached per version and filter
+        self.malformations: dict[str, tuple[dict[str, Any], list[str]]] = {}  # po → how it is sent broken
         self._listing_cache: dict[tuple, list[PurchaseOrder]] = {}
 
     # -- control (tests, demo, control API) -------------------------------------------------------
@@ -258,6 +260,26 @@ class WalmartMarketplace:
             self.returns[return_id] = ReturnOrder(return_id, order.customer_order_id, po, lines, utcnow(), utcnow())
             return return_id
 
+    def malform(self, po: str, *, set: dict[str, Any] | None = None, delete: list[str] | None = None) -> None:
+        """From now on the order is listed and read malformed (see common.malform); modifies it."""
+        with self.lock:
+            self._get(po).touch()
+            self.malformations[po] = (dict(set or {}), list(delete or []))
+            self.changed()
+
+    def mend(self, po: str) -> None:
+        """The channel sends a readable version again (a later modification)."""
+        with self.lock:
+            self.malformations.pop(po, None)
+            self._get(po).touch()
+            self.changed()
+
+    def render_as_sent(self, order: PurchaseOrder) -> Any:
+        rendered = self.render(order)
+        if order.po in self.malformations:
+            return malform(rendered, *self.malformations[order.po])
+        return rendered
+
     def changed(self) -> None:
         self.version += 1
         self._listing_cache.clear()
@@ -278,7 +300,7 @@ class WalmartMarketplace:
             if parts == ["v3", "orders"] and method == "GET":
                 return self.list_orders(query)
             if len(parts) == 3 and parts[:2] == ["v3", "orders"] and method == "GET":
-                return Response(body={"order": self.render(self._get(parts[2]))})
+                return Response(body={"order": self.render_as_sent(self._get(parts[2]))})
             if len(parts) == 4 and parts[:2] == ["v3", "orders"] and method == "POST":
                 self.require_json(headers)
                 action = {"acknowledge": self.acknowledge, "shipping": self.ship, "cancel": self.cancel,
@@ -371,7 +393,7 @@ class WalmartMarketplace:
             cursor.update({"hasMoreElements": "true", "soIndex": str(page[-1].seq), "poIndex": page[-1].po,
                            "partnerId": "100009", "sellerId": "8"})
             meta["nextCursor"] = "?" + urllib.parse.urlencode(cursor)
-        return Response(body={"list": {"meta": meta, "elements": {"order": [self.render(o) for o in page]}}})
+        return Response(body={"list": {"meta": meta, "elements": {"order": [self.render_as_sent(o) for o in page]}}})
 
     def line_status_names(self, order: PurchaseOrder) -> set[str]:
         return {status["status"] for line in order.lines for status in self.line_statuses(order, line)}
@@ -476,22 +498,14 @@ class WalmartMarketplace:
                     tax = Decimal(str(((charge["charge"].get("tax") or {}).get("taxAmount") or {}).get("amount", 0)))
                     if amount > 0 or tax > 0:
                         raise invalid(f"Line {line.number}: refund amounts must be negative")
-                    total += amount + tax
+                    total += charge_total(charge["charge"])
                 if -total > line.refundable:
                     raise invalid(f"Line {line.number}: refund exceeds the amount charged")
                 plan.append((line, item))
         for line, item in plan:
-            charges = item["refundCharges"]["refundCharge"]
-            flat = [
-                {"refundReason": c["refundReason"],
-                 "charge": {**c["charge"], "chargeAmount": {
-                     "currency": "USD",
-                     "amount": Decimal(str(c["charge"]["chargeAmount"]["amount"]))
-                     + Decimal(str(((c["charge"].get("tax") or {}).get("taxAmount") or {}).get("amount", 0)))}}}
-                for c in charges
-            ]
+            # Kept as sent: the charge amount without its tax, the tax on its own (as Walmart shows them).
             line.refunds.append({"refundId": uuid.uuid4().hex[:12], "refundComments": item.get("refundComments", ""),
-                                 "refundCharges": {"refundCharge": flat}})
+                                 "refundCharges": {"refundCharge": item["refundCharges"]["refundCharge"]}})
 
     # -- returns ----------------------------------------------------------------------------------
     def list_returns(self, query: dict[str, list[str]]) -> Response:
@@ -528,13 +542,14 @@ class WalmartMarketplace:
         for return_line, qty in plan:
             return_line["refunded"] += qty
             line = order.line(return_line["purchaseOrderLineNumber"])
-            amount = -money(line.price * qty + line.tax * qty / line.qty)
+            # Walmart refunds the returned units' price and tax; shipping stays with the order.
+            charge = {"chargeType": "PRODUCT", "chargeName": "ItemPrice",
+                      "chargeAmount": {"currency": "USD", "amount": -money(line.price * qty)},
+                      "tax": {"taxName": "Tax1", "taxAmount": {"currency": "USD",
+                                                               "amount": -money(line.tax * qty / line.qty)}}}
             line.refunds.append({"refundId": f"R{return_id}", "refundComments": "Customer returned item",
                                  "refundCharges": {"refundCharge": [{"refundReason": "Customer returned item",
-                                                                     "charge": {"chargeType": "PRODUCT",
-                                                                                "chargeName": "ItemPrice",
-                                                                                "chargeAmount": {"currency": "USD",
-                                                                                                 "amount": amount}}}]}})
+                                                                     "charge": charge}]}})
         ret.last_modified = utcnow()
         order.touch()
         self.changed()
@@ -631,6 +646,12 @@ class WalmartMarketplace:
     def _tracking_info(*, carrier: dict, method: str, number: str, url: str, when: dt.datetime) -> dict:
         return {"shipDateTime": to_ms(when), "carrierName": carrier, "methodCode": method,
                 "trackingNumber": number, "trackingURL": url}
+
+
+def charge_total(charge: dict) -> Decimal:
+    """A charge's amount plus its tax."""
+    tax = ((charge.get("tax") or {}).get("taxAmount") or {}).get("amount", 0)
+    return Decimal(str(charge["chargeAmount"]["amount"])) + Decimal(str(tax))
 
 
 def quantity(status: dict) -> int:

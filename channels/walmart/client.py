@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import logging
-import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from ..clients import (
     ActionReceipt,
     CancelRequest,
     ChannelOrder,
+    OrderPage,
     ChannelReturn,
     OrderNotFound,
     PermanentChannelError,
@@ -27,8 +27,9 @@ from ..clients import (
     ShipmentRequest,
     SubmissionOutcome,
 )
-from ..http import DEFAULT_TIMEOUT, TokenCache, make_session, parse_json, raise_for_status, retry_reads, send
-from .parser import parse_order, parse_return
+from ..http import DEFAULT_TIMEOUT, TokenCache, make_session, parse_json, raise_for_status, send
+from ..ratelimit import retry_reads, walmart_retry_after
+from .parser import parse_order, parse_return, read_order
 
 logger = logging.getLogger("channels.walmart")
 SERVICE_NAME = "Walmart Marketplace"
@@ -52,23 +53,6 @@ def _error_text(body: Any) -> tuple[str, str]:
         first = errors[0]
         return str(first.get("code", "")), str(first.get("description") or first.get("message") or "")
     return "", ""
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    """X-Next-Replenishment-Time: epoch ms, epoch s or ISO time (third parties report all three)."""
-    value = response.headers.get("X-Next-Replenishment-Time", "").strip()
-    if not value:
-        return None
-    now = time.time()
-    try:
-        number = float(value)
-        at = number / 1000 if number > 1e11 else number if number > 1e9 else now + number
-    except ValueError:
-        try:
-            at = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return None
-    return max(0.0, at - now)
 
 
 def _date_param(value: dt.datetime) -> str:
@@ -126,7 +110,7 @@ class WalmartClient:
             data="grant_type=client_credentials",
         )
         raise_for_status(response, mutation=False, describe="Walmart token", error_text=_error_text,
-                         retry_after=_retry_after)
+                         retry_after=walmart_retry_after)
         body = parse_json(response, mutation=False, describe="Walmart token")
         return body["access_token"], int(body.get("expires_in", 900))
 
@@ -152,7 +136,7 @@ class WalmartClient:
                 return None
             raise OrderNotFound(f"{describe}: {message or 'not found'}", code=code, status=404)
         raise_for_status(response, mutation=mutation, describe=describe, error_text=_error_text,
-                         retry_after=_retry_after)
+                         retry_after=walmart_retry_after)
         return parse_json(response, mutation=mutation, describe=describe)
 
     def _send(self, method: str, path: str, *, describe: str, mutation: bool, json_body: Any,
@@ -176,7 +160,7 @@ class WalmartClient:
         created_since: dt.datetime | None = None,
         created_until: dt.datetime | None = None,
         page_size: int = 100,
-    ) -> Iterator[list[ChannelOrder]]:
+    ) -> Iterator[OrderPage]:
         earliest = dt.datetime.now(dt.UTC) - dt.timedelta(days=HISTORY_DAYS)
         params = {"limit": str(min(page_size, MAX_PAGE)),
                   "createdStartDate": _date_param(max(created_since or earliest, earliest))}
@@ -186,7 +170,7 @@ class WalmartClient:
             params["lastModifiedStartDate"] = _date_param(modified_since)
         for body in self._cursor_pages("/v3/orders", params, describe="Walmart orders"):
             data = body.get("list") or {}
-            yield [parse_order(order) for order in (data.get("elements") or {}).get("order") or []]
+            yield [read_order(order) for order in (data.get("elements") or {}).get("order") or []]
 
     def get_order(self, channel_order_id: str) -> ChannelOrder:
         body = self._call("GET", f"/v3/orders/{urllib.parse.quote(channel_order_id)}", describe="Walmart order")
@@ -273,10 +257,12 @@ class WalmartClient:
             return self._refund_return(refund)
         lines = []
         for line in refund.lines:
-            charges = [{"refundReason": refund.reason, "charge": {
-                "chargeType": "PRODUCT", "chargeName": "ItemPrice",
-                "chargeAmount": {"currency": "USD", "amount": -_money(line.amount)},
-                "tax": {"taxName": "Tax1", "taxAmount": {"currency": "USD", "amount": -_money(line.tax)}}}}]
+            charges = []
+            if line.amount or line.tax:  # absent when the line refunds only shipping
+                charges.append({"refundReason": refund.reason, "charge": {
+                    "chargeType": "PRODUCT", "chargeName": "ItemPrice",
+                    "chargeAmount": {"currency": "USD", "amount": -_money(line.amount)},
+                    "tax": {"taxName": "Tax1", "taxAmount": {"currency": "USD", "amount": -_money(line.tax)}}}})
             if line.shipping:
                 charges.append({"refundReason": refund.reason, "charge": {
                     "chargeType": "SHIPPING", "chargeName": "Shipping",

@@ -7,53 +7,63 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from ..clients import ChannelLine, ChannelOrder, ChannelReturn, LineState, ReturnLine, TrackingInfo
+from ..clients import (ChannelLine, ChannelOrder, ChannelReturn, LineState, OrderUnreadable, ReturnLine, TrackingInfo,
+                       UnreadableOrder)
+from ..validation import amount, check_order, mapping, read_or_set_aside, required_id, sequence, whole_number
 
 OPEN_STATUSES = {"Created", "Acknowledged"}
 
 
-def from_ms(value: Any) -> dt.datetime | None:
+def from_ms(value: Any, what: str = "a date") -> dt.datetime | None:
     if value in (None, ""):
         return None
-    return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
+    try:
+        return dt.datetime.fromtimestamp(whole_number(value, what) / 1000, tz=dt.UTC)
+    except (OverflowError, OSError, ValueError):  # OrderUnreadable included: "not a whole number" of ms
+        raise OrderUnreadable(f"{what} {value!r} is not a time") from None
 
 
-def _amount(value: Any) -> Decimal:
+def _amount(value: Any, what: str) -> Decimal:
     if isinstance(value, dict):
         value = value.get("amount", value.get("currencyAmount", 0))
-    return Decimal(str(value or 0))
+    return amount(value or 0, what)
 
 
-def _qty(status_or_line: dict, key: str) -> int:
-    return int((status_or_line.get(key) or {}).get("amount") or 0)
+def _qty(status_or_line: dict, key: str, what: str) -> int:
+    return whole_number(mapping(status_or_line.get(key), what).get("amount") or 0, what)
 
 
 def _as_list(container: Any, key: str) -> list:
+    """Walmart wraps lists in an object ({"orderLine": [...]}); a bare list is read too."""
     if isinstance(container, dict):
-        container = container.get(key)
-    return container or []
+        return sequence(container.get(key), key)
+    return sequence(container, key)
 
 
 class _RawLine:
     """One Walmart order line with its quantities per status."""
 
-    def __init__(self, data: dict) -> None:
-        self.data = data
-        self.number = str(data["lineNumber"])
-        self.sku = str((data.get("item") or {}).get("sku", ""))
-        self.title = str((data.get("item") or {}).get("productName", ""))
-        self.qty = _qty(data, "orderLineQuantity")
+    def __init__(self, data: Any) -> None:
+        self.data = data = mapping(data, "an order line")
+        self.number = required_id(data.get("lineNumber"), "lineNumber of an order line")
+        where = f"line {self.number}"
+        item = mapping(data.get("item"), f"{where} item")
+        self.sku = str(item.get("sku", ""))
+        self.title = str(item.get("productName", ""))
+        self.qty = _qty(data, "orderLineQuantity", f"{where} quantity")
+        self.status_date = from_ms(data.get("statusDate"), f"{where} statusDate")
         self.shipped = self.canceled = self.open = 0
         self.acknowledged = False
         self.tracking: list[TrackingInfo] = []
         self.cancel_reason = ""
         for status in _as_list(data.get("orderLineStatuses"), "orderLineStatus"):
-            amount = _qty(status, "statusQuantity")
+            status = mapping(status, f"{where} status")
+            amount = _qty(status, "statusQuantity", f"{where} status quantity")
             name = status.get("status")
             if name in ("Shipped", "Delivered"):
                 self.shipped += amount
                 if status.get("trackingInfo"):
-                    self.tracking.append(_tracking(status["trackingInfo"]))
+                    self.tracking.append(_tracking(mapping(status["trackingInfo"], f"{where} trackingInfo")))
             elif name == "Cancelled":
                 self.canceled += amount
                 self.cancel_reason = status.get("cancellationReason", "") or self.cancel_reason
@@ -62,16 +72,21 @@ class _RawLine:
                 self.acknowledged = self.acknowledged or name == "Acknowledged"
         self.price = self.tax = self.shipping = Decimal("0")
         for charge in _as_list(data.get("charges"), "charge"):
+            charge = mapping(charge, f"{where} charge")
+            tax = _amount(mapping(charge.get("tax"), f"{where} tax").get("taxAmount"), f"{where} tax")
             if charge.get("chargeType") == "PRODUCT":
-                self.price += _amount(charge.get("chargeAmount"))
-                self.tax += _amount((charge.get("tax") or {}).get("taxAmount"))
+                self.price += _amount(charge.get("chargeAmount"), f"{where} price")
+                self.tax += tax
             elif charge.get("chargeType") == "SHIPPING":
-                self.shipping += _amount(charge.get("chargeAmount"))
-                self.tax += _amount((charge.get("tax") or {}).get("taxAmount"))
-        refund_charges = _as_list((data.get("refund") or {}).get("refundCharges"), "refundCharge")
+                self.shipping += _amount(charge.get("chargeAmount"), f"{where} shipping")
+                self.tax += tax
+        refund_charges = _as_list(mapping(data.get("refund"), f"{where} refund").get("refundCharges"), "refundCharge")
         # Walmart sends refunds as negative charges; the back-office keeps refunded money positive.
-        self.refunded = -sum((_amount(c["charge"].get("chargeAmount")) + _amount(
-            ((c["charge"].get("tax") or {}).get("taxAmount"))) for c in refund_charges), Decimal("0"))
+        self.refunded = Decimal("0")
+        for refund_charge in refund_charges:
+            charge = mapping(mapping(refund_charge, f"{where} refund").get("charge"), f"{where} refund charge")
+            self.refunded -= _amount(charge.get("chargeAmount"), f"{where} refund") + _amount(
+                mapping(charge.get("tax"), f"{where} refund tax").get("taxAmount"), f"{where} refund tax")
         self.intent_to_cancel = str(data.get("intentToCancel", "")).lower() in ("true", "1", "yes")
 
     @property
@@ -90,7 +105,7 @@ def _tracking(info: dict) -> TrackingInfo:
         method=info.get("methodCode", ""),
         tracking_number=info.get("trackingNumber", ""),
         tracking_url=info.get("trackingURL", "") or "",
-        shipped_at=from_ms(info.get("shipDateTime")),
+        shipped_at=from_ms(info.get("shipDateTime"), "shipDateTime"),
     )
 
 
@@ -137,32 +152,42 @@ def _merge(raw_lines: list[_RawLine]) -> list[ChannelLine]:
     return lines
 
 
-def parse_order(data: dict) -> ChannelOrder:
+def read_order(data: Any) -> ChannelOrder | UnreadableOrder:
+    """One order of a listing page: parsed and checked, or set aside with the reason."""
+    order_id = data.get("purchaseOrderId") if isinstance(data, dict) else None
+    return read_or_set_aside(lambda: check_order(parse_order(data)), data, order_id)
+
+
+def parse_order(data: Any) -> ChannelOrder:
+    if not isinstance(data, dict):
+        raise OrderUnreadable(f"the order is {'null' if data is None else 'not an object'}")
+    channel_order_id = required_id(data.get("purchaseOrderId"), "purchaseOrderId")
     raw_lines = [_RawLine(line) for line in _as_list(data.get("orderLines"), "orderLine")]
-    shipping = data.get("shippingInfo") or {}
-    address = shipping.get("postalAddress") or {}
+    shipping = mapping(data.get("shippingInfo"), "shippingInfo")
+    address = mapping(shipping.get("postalAddress"), "shippingInfo.postalAddress")
     ship_node = data.get("shipNode")
     node_type = ship_node.get("type", "") if isinstance(ship_node, dict) else ""
-    dates = [from_ms(line.data.get("statusDate")) for line in raw_lines]
-    order_date = from_ms(data.get("orderDate"))
+    dates = [line.status_date for line in raw_lines]
+    order_date = from_ms(data.get("orderDate"), "orderDate")
     lines = _merge(raw_lines)
     statuses = {raw.status for raw in raw_lines}
     return ChannelOrder(
-        channel_order_id=str(data["purchaseOrderId"]),
+        channel_order_id=channel_order_id,
         customer_order_id=str(data.get("customerOrderId", "")),
         status=statuses.pop() if len(statuses) == 1 else "Mixed",
         is_acknowledged=any(raw.acknowledged or raw.shipped or raw.canceled for raw in raw_lines),
         is_paid=True,
         sale_date=order_date,
         updated_at=max([d for d in dates if d] or [order_date]),
-        ship_by_date=from_ms(shipping.get("estimatedShipDate")),
+        ship_by_date=from_ms(shipping.get("estimatedShipDate"), "estimatedShipDate"),
         buyer_name=str(address.get("name", "")),
         buyer_email=str(data.get("customerEmailId", "")).lower(),
         buyer_phone=str(shipping.get("phone", "")),
         shipping_address=address,
         shipping_method=str(shipping.get("methodCode", "")),
         fulfillment="channel" if node_type == "WFSFulfilled" else "merchant",
-        currency=str(((data.get("orderSummary") or {}).get("totalAmount") or {}).get("currencyUnit", "USD")),
+        currency=str(mapping(mapping(data.get("orderSummary"), "orderSummary").get("totalAmount"),
+                             "orderSummary.totalAmount").get("currencyUnit", "USD")),
         lines=tuple(lines),
         line_states={
             raw.number: LineState(qty_ordered=raw.qty, qty_shipped=raw.shipped, qty_canceled=raw.canceled,

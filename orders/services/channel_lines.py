@@ -24,9 +24,9 @@ def lines_to_cancel(*, item: OrderItem, qty: int) -> list[dict]:
     """Line entries for canceling `qty` more units (call before item.qty_canceled is increased)."""
     numbers = item.channel_line_numbers or [item.channel_line_id]
     if len(numbers) == 1:
-        return [{"line_number": numbers[0], "qty": qty, "expect_canceled": item.qty_canceled + qty}]
+        return [{"line_number": numbers[0], "qty": qty}]
     end = len(numbers) - item.qty_canceled
-    return [{"line_number": number, "qty": 1, "expect_canceled": 1} for number in numbers[end - qty:end]]
+    return [{"line_number": number, "qty": 1} for number in numbers[end - qty:end]]
 
 
 def shipped_lines(*, item: OrderItem, qty: int) -> list[dict]:
@@ -38,14 +38,14 @@ def shipped_lines(*, item: OrderItem, qty: int) -> list[dict]:
 
 
 def lines_to_refund(*, item: OrderItem, qty: int, amount, tax, shipping) -> list[dict]:
-    """Line entries for refunding `qty` shipped units (call before item.qty_refunded and
-    item.refunded_amount grow). Money is spread evenly over merged single-unit lines; the expected
-    figure is what the channel should show refunded on that line once this lands."""
+    """Line entries for refunding `qty` shipped units (call before item.qty_refunded grows). Money is
+    spread evenly over merged single-unit lines."""
     numbers = item.channel_line_numbers or [item.channel_line_id]
-    total = amount + tax + shipping
     if len(numbers) == 1:
         return [{"line_number": numbers[0], "qty": qty, "amount": str(amount), "tax": str(tax),
-                 "shipping": str(shipping), "expect_refunded": str(item.refunded_amount + total)}]
+                 "shipping": str(shipping)}]
+    if not qty:  # shipping only: each shipped single-unit line gives back up to its own shipping
+        return _shipping_over_unit_lines(item=item, numbers=numbers[:item.qty_shipped], shipping=shipping)
     start = item.qty_refunded
     chosen = numbers[start:start + qty]
     entries = []
@@ -55,6 +55,16 @@ def lines_to_refund(*, item: OrderItem, qty: int, amount, tax, shipping) -> list
         unit_tax = tax - (tax / qty).quantize(CENT) * (qty - 1) if last else (tax / qty).quantize(CENT)
         unit_shipping = shipping if index == 0 else Decimal("0")
         entries.append({"line_number": number, "qty": 1, "amount": str(unit_amount), "tax": str(unit_tax),
-                        "shipping": str(unit_shipping),
-                        "expect_refunded": str(unit_amount + unit_tax + unit_shipping)})
+                        "shipping": str(unit_shipping)})
+    return entries
+
+
+def _shipping_over_unit_lines(*, item: OrderItem, numbers: list[str], shipping) -> list[dict]:
+    per_line = (item.shipping_charge / item.qty_ordered).quantize(CENT)
+    entries, left = [], shipping
+    for index, number in enumerate(numbers):
+        take = left if index == len(numbers) - 1 else min(left, per_line)
+        if take > 0:
+            entries.append({"line_number": number, "qty": 0, "amount": "0", "tax": "0", "shipping": str(take)})
+        left -= take
     return entries

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
-from channels.clients import ChannelError, ChannelLine, ChannelOrder, ChannelReturn
+from channels.clients import ChannelLine, ChannelOrder, ChannelReturn, OrderPage, UnreadableOrder
 from channels.models import ChannelAccount
 from channels.registry import client_for
+from channels.validation import unstorable_text
 
 from ..copy import copy_insert
 from ..log import Initiator, LogEntry, Type, order_log_write_many
@@ -28,6 +29,8 @@ from ..models import Order, OrderItem, OrderReturn, OrderReturnLine, Product, Sh
 from ..status import derive_status, order_refresh_status
 from .automation import order_apply_account_options, orders_needing_account_options
 from .errors import OrderActionRefused
+from .import_problems import import_problem_record, import_problems_resolve
+from .import_runs import ImportFailed, import_run  # noqa: F401  (ImportFailed: what callers catch)
 from .stock import consume_for_shipment, release_reservation
 
 logger = logging.getLogger("orders.importing")
@@ -42,17 +45,20 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    problems: int = 0  # orders kept aside as import problems
 
     @property
     def seen(self) -> int:
         return self.created + self.updated + self.unchanged
 
     def __str__(self) -> str:
-        return f"{self.seen} orders in {self.pages} pages: {self.created} new, {self.updated} updated, {self.unchanged} unchanged"
+        return (f"{self.seen} orders in {self.pages} pages: {self.created} new, {self.updated} updated, "
+                f"{self.unchanged} unchanged" + (f", {self.problems} kept aside as import problems" if self.problems else ""))
 
-
-class ImportFailed(Exception):
-    pass
+    def add(self, other: ImportResult) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
 
 
 Progress = Callable[[ImportResult], None]
@@ -60,25 +66,18 @@ Progress = Callable[[ImportResult], None]
 
 def account_import_orders(*, account_id: int, since: dt.datetime | None = None,
                           progress: Progress | None = None) -> ImportResult:
-    """One incremental import of an account; records the outcome on the account (R-SYNC-5)."""
+    """One incremental import of an account; records the outcome on the account (R-SYNC-5, issue 8 §2)."""
     account = ChannelAccount.objects.get(pk=account_id)
     started = timezone.now()
-    cursor = since or account.last_import_cursor or started - dt.timedelta(days=settings.IMPORT_INITIAL_DAYS)
-    modified_since = cursor - dt.timedelta(seconds=settings.IMPORT_OVERLAP_SECONDS)
-    client = client_for(account)
-    result = _run(account, client.iter_order_pages(modified_since=modified_since, page_size=IMPORT_PAGE_SIZE), progress)
-    try:
+    with import_run(account=account):
+        cursor = since or account.last_import_cursor or started - dt.timedelta(days=settings.IMPORT_INITIAL_DAYS)
+        modified_since = cursor - dt.timedelta(seconds=settings.IMPORT_OVERLAP_SECONDS)
+        client = client_for(account)
+        result = _run(account, client.iter_order_pages(modified_since=modified_since, page_size=IMPORT_PAGE_SIZE),
+                      progress)
         for returns in client.iter_returns(modified_since=modified_since):
             upsert_returns(account=account, channel_returns=returns)
-    except ChannelError as failure:
-        _record_import_failure(account, failure)
-        raise ImportFailed(f"{account.title} (returns): {failure.message}") from failure
-    ChannelAccount.objects.filter(pk=account.pk).update(
-        last_import_cursor=started,
-        last_import_succeeded_at=timezone.now(),
-        last_import_error="",
-        import_failing_since=None,
-    )
+        ChannelAccount.objects.filter(pk=account.pk).update(last_import_cursor=started)
     return result
 
 
@@ -87,9 +86,10 @@ def account_reimport_orders(*, account_id: int, created_from: dt.datetime, creat
     """R-SYNC-6: import again every order created in a date range (up to 90 days back)."""
     validate_reimport_range(created_from=created_from, created_to=created_to)
     account = ChannelAccount.objects.get(pk=account_id)
-    pages = client_for(account).iter_order_pages(
-        created_since=created_from, created_until=created_to, page_size=IMPORT_PAGE_SIZE)
-    return _run(account, pages, progress)
+    with import_run(account=account, records_success=False, what="reimport"):
+        pages = client_for(account).iter_order_pages(
+            created_since=created_from, created_until=created_to, page_size=IMPORT_PAGE_SIZE)
+        return _run(account, pages, progress)
 
 
 def validate_reimport_range(*, created_from: dt.datetime, created_to: dt.datetime) -> None:
@@ -99,29 +99,71 @@ def validate_reimport_range(*, created_from: dt.datetime, created_to: dt.datetim
         raise OrderActionRefused("the start of the range is after its end")
 
 
-def _run(account: ChannelAccount, pages: Iterable[list[ChannelOrder]], progress: Progress | None) -> ImportResult:
+def _run(account: ChannelAccount, pages: Iterable[OrderPage], progress: Progress | None) -> ImportResult:
     result = ImportResult()
-    try:
-        for page in pages:
-            follow_up = upsert_orders(account=account, channel_orders=page, result=result)
-            result.pages += 1
-            for order_id in orders_needing_account_options(account=account, order_ids=follow_up):
-                try:
-                    order_apply_account_options(order_id=order_id)
-                except OrderActionRefused:
-                    pass  # done meanwhile by an operator or a concurrent import: nothing left to apply
-            if progress:
-                progress(result)
-    except ChannelError as failure:
-        _record_import_failure(account, failure)
-        raise ImportFailed(f"{account.title}: {failure.message}") from failure
+    for page in pages:
+        follow_up = upsert_page(account=account, page=page, result=result)
+        result.pages += 1
+        for order_id in orders_needing_account_options(account=account, order_ids=follow_up):
+            try:
+                order_apply_account_options(order_id=order_id)
+            except OrderActionRefused:
+                pass  # done meanwhile by an operator or a concurrent import: nothing left to apply
+        if progress:
+            progress(result)
     return result
 
 
-def _record_import_failure(account: ChannelAccount, failure: ChannelError) -> None:
-    now = timezone.now()
-    ChannelAccount.objects.filter(pk=account.pk).update(last_import_error=failure.message, last_import_error_at=now)
-    ChannelAccount.objects.filter(pk=account.pk, import_failing_since__isnull=True).update(import_failing_since=now)
+# Errors that belong to one order's data. Anything else (a deadlock, a lost connection) ends the run.
+ORDER_STORAGE_ERRORS = (DataError, IntegrityError, ValueError, TypeError, ArithmeticError)
+FREE_TEXT_COLUMNS = (("buyer_name", 255), ("buyer_email", 255), ("buyer_phone", 64), ("shipping_method", 64))
+
+
+def upsert_page(*, account: ChannelAccount, page: OrderPage, result: ImportResult) -> list[int]:
+    """Store a listing page order by order on its own terms (issue 8 §1): unreadable orders are kept
+    aside as import problems; when one order sinks the page's bulk write, each order is stored in
+    its own transaction and only the failing one is kept aside. Orders stored resolve their problems.
+    Returns the ids the account options apply to."""
+    readable: list[ChannelOrder] = []
+    for entry in page:
+        if isinstance(entry, UnreadableOrder):
+            import_problem_record(account=account, channel_order_id=entry.channel_order_id, raw=entry.raw,
+                                  reason=entry.reason)
+            result.problems += 1
+        else:
+            _log_cut_text(account, entry)
+            readable.append(entry)
+    stored, outcome = readable, ImportResult()
+    try:
+        follow_up = upsert_orders(account=account, channel_orders=readable, result=outcome)
+    except ORDER_STORAGE_ERRORS:
+        logger.warning("page of %s could not be stored in bulk; storing its orders one by one", account.title,
+                       exc_info=True)
+        stored, outcome, follow_up = [], ImportResult(), []
+        for channel_order in readable:
+            try:
+                follow_up += upsert_orders(account=account, channel_orders=[channel_order], result=outcome)
+            except ORDER_STORAGE_ERRORS as failure:
+                reason = unstorable_text(channel_order.raw) or f"the order could not be stored: {failure}"
+                import_problem_record(account=account, channel_order_id=channel_order.channel_order_id,
+                                      raw=channel_order.raw, reason=reason)
+                result.problems += 1
+            else:
+                stored.append(channel_order)
+    result.add(outcome)
+    import_problems_resolve(account=account, channel_order_ids={order.channel_order_id for order in stored})
+    return follow_up
+
+
+def _log_cut_text(account: ChannelAccount, channel_order: ChannelOrder) -> None:
+    """Over-long free text is cut to its column when stored; say so (ids are never cut: see validation)."""
+    texts = [(name, getattr(channel_order, name), limit) for name, limit in FREE_TEXT_COLUMNS]
+    texts += [(f"line {line.line_id} {name}", getattr(line, name), limit)
+              for line in channel_order.lines for name, limit in (("title", 255), ("sku", 100))]
+    for name, value, limit in texts:
+        if len(value) > limit:
+            logger.info("%s order %s: %s cut from %d to %d characters", account.title,
+                        channel_order.channel_order_id, name, len(value), limit)
 
 
 def upsert_returns(*, account: ChannelAccount, channel_returns: list[ChannelReturn]) -> int:
@@ -326,6 +368,8 @@ def _update_order(order: Order, channel_order: ChannelOrder, products: dict) -> 
         changed = True
     if not changed and channel_order.updated_at == order.channel_updated_at:
         return False
+    if channel_order.is_paid and not order.is_paid:
+        _read_money_and_address(order, channel_order, items, entries)
     order.channel_status = channel_order.status[:32]
     order.channel_updated_at = channel_order.updated_at
     order.raw_payload = channel_order.raw
@@ -349,6 +393,33 @@ def _update_order(order: Order, channel_order: ChannelOrder, products: dict) -> 
         order._prefetched_objects_cache.pop("items", None)
         order_refresh_status(order=order, initiator=Initiator.CHANNEL)
     return changed
+
+
+PAID_ORDER_FIELDS = ["buyer_name", "buyer_email", "buyer_phone", "shipping_address", "shipping_method", "currency",
+                     "subtotal", "tax_total", "shipping_total", "grand_total"]
+
+
+def _read_money_and_address(order: Order, channel_order: ChannelOrder, items: dict[str, OrderItem],
+                            entries: list[LogEntry]) -> None:
+    """Issue 8 §5: Amazon withholds prices and the address while an order is Pending; once it is paid
+    they are read (before the store order is made from them). Channel-owned fields only."""
+    lines = {line.line_id: line for line in channel_order.lines}
+    priced = [item for line_id, item in items.items() if line_id in lines]
+    for item in priced:
+        line = lines[item.channel_line_id]
+        item.unit_price, item.tax = line.unit_price.quantize(CENT), line.tax.quantize(CENT)
+        item.shipping_charge = line.shipping_charge.quantize(CENT)
+    OrderItem.objects.bulk_update(priced, ["unit_price", "tax", "shipping_charge"])
+    fields = _order_fields(channel_order)
+    for name in PAID_ORDER_FIELDS[:6]:
+        setattr(order, name, fields[name])
+    order.subtotal = sum((item.unit_price * item.qty_ordered for item in items.values()), Decimal("0")).quantize(CENT)
+    order.tax_total = sum((item.tax for item in items.values()), Decimal("0")).quantize(CENT)
+    order.shipping_total = sum((item.shipping_charge for item in items.values()), Decimal("0")).quantize(CENT)
+    order.grand_total = order.subtotal + order.tax_total + order.shipping_total
+    order.save(update_fields=PAID_ORDER_FIELDS)
+    entries.append(LogEntry(order.pk, f"Paid on {order.account.get_channel_display()}: prices and address read "
+                            f"(total {order.grand_total} {order.currency}).", initiator=Initiator.CHANNEL))
 
 
 def _apply_line(order: Order, item: OrderItem, line: ChannelLine, entries: list[LogEntry], channel: str,

@@ -1,8 +1,5 @@
 """Shipments (R-SHIP-1..3): recorded locally with their tracking, sent to the channel by the outbox."""
 
-from dataclasses import dataclass, field
-import datetime as dt
-
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -18,28 +15,8 @@ from .acknowledge import order_acknowledge
 from .channel_lines import lines_to_ship, shipped_lines
 from .errors import OrderActionRefused
 from .stock import consume_for_shipment
+from .tracking import Tracking, validate_tracking
 
-
-@dataclass(frozen=True)
-class Tracking:
-    carrier: str
-    tracking_number: str
-    method: str = "Standard"
-    tracking_url: str = ""
-    shipped_at: dt.datetime | None = None
-    extra: dict = field(default_factory=dict)
-
-
-def validate_tracking(*, channel: str, tracking: Tracking) -> None:
-    """R-SHIP-1: refused before anything is queued."""
-    rules = rules_for(channel)
-    if rules.requires_tracking and not tracking.tracking_number.strip():
-        raise OrderActionRefused("tracking number is required", "the channel rejects shipments without one")
-    if not tracking.carrier.strip():
-        raise OrderActionRefused("carrier is required")
-    if tracking.carrier not in rules.carriers and not tracking.tracking_url:
-        raise OrderActionRefused("tracking URL is required for a carrier the channel does not know",
-                                 tracking.carrier)
 
 
 def order_ship(
@@ -52,7 +29,7 @@ def order_ship(
     """Ship some or all open units (`quantities`: item id → units; None ships everything open)."""
     with transaction.atomic():
         order = lock_order(order_id)
-        validate_tracking(channel=order.channel, tracking=tracking)
+        tracking = validate_tracking(channel=order.channel, tracking=tracking)
         if order.status == OrderStatus.CANCELED:
             raise OrderActionRefused("order is canceled")
         if order.status == OrderStatus.PENDING:
@@ -114,12 +91,51 @@ def order_resend_shipping(*, order_id: int, user: AbstractBaseUser | None = None
         )
         if shipment is None:
             raise OrderActionRefused("no shipment to resend")
-        lines = []
-        for line in shipment.items.select_related("order_item"):
-            lines += shipped_lines(item=line.order_item, qty=line.qty)
-        Shipment.objects.filter(pk=shipment.pk).update(sync_state=SyncState.PENDING)
-        _enqueue_ship(order=order, shipment=shipment, lines=lines, user=user, is_update=True)
+        _resend(order=order, shipment=shipment, user=user)
     return shipment
+
+
+# What each channel takes when a shipment's tracking is corrected after it was sent. Walmart: the
+# shipping call again with processMode PARTIAL_UPDATE. Amazon: confirmShipment again with the same
+# packageReferenceId edits that package; it has no tracking URL field.
+CORRECTION_LIMITS = {
+    "walmart": "",
+    "amazon": "Amazon takes no tracking URL: a changed URL is kept here only.",
+}
+
+
+def shipment_correct(*, shipment_id: int, tracking: Tracking, user: AbstractBaseUser | None = None) -> Shipment:
+    """Correct a shipment's carrier, tracking # or URL: checked like a new one, logged with the
+    values before and after, and resent to the channel for shipments sent from here."""
+    with transaction.atomic():
+        order = lock_order(Shipment.objects.values_list("order_id", flat=True).get(pk=shipment_id))
+        shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
+        tracking = validate_tracking(channel=order.channel, tracking=tracking)
+        fields = {"carrier": tracking.carrier, "tracking_number": tracking.tracking_number,
+                  "tracking_url": tracking.tracking_url}
+        changes = [f"{name.replace('_', ' ')} {getattr(shipment, name) or '(none)'} → {value or '(none)'}"
+                   for name, value in fields.items() if getattr(shipment, name) != value]
+        if not changes:
+            raise OrderActionRefused("nothing to correct", "the carrier, tracking # and URL are unchanged")
+        Shipment.objects.filter(pk=shipment.pk).update(**fields)
+        shipment.refresh_from_db()
+        order_log_write(order=order, user=user, type=Type.SUCCESS,
+                        message=f"Shipment #{shipment.pk} corrected: {'; '.join(changes)}.")
+        if shipment.source == Shipment.Source.OPERATOR:
+            _resend(order=order, shipment=shipment, user=user)
+        else:
+            order_log_write(order=order, user=user, type=Type.WARNING,
+                            message=f"Shipment #{shipment.pk} was reported by {order.get_channel_display()}: the "
+                            "correction is kept here only; correct it on the channel too.")
+    return shipment
+
+
+def _resend(*, order: Order, shipment: Shipment, user) -> None:
+    lines = []
+    for line in shipment.items.select_related("order_item"):
+        lines += shipped_lines(item=line.order_item, qty=line.qty)
+    Shipment.objects.filter(pk=shipment.pk).update(sync_state=SyncState.PENDING)
+    _enqueue_ship(order=order, shipment=shipment, lines=lines, user=user, is_update=True)
 
 
 def _enqueue_ship(*, order: Order, shipment: Shipment, lines: list[dict], user, is_update: bool = False) -> None:
@@ -139,5 +155,6 @@ def _enqueue_ship(*, order: Order, shipment: Shipment, lines: list[dict], user, 
             "shipped_at": shipment.shipped_at.isoformat(),
             "seller_order_id": order.store_order_number or "",
             "is_update": is_update,
+            "package_reference": str(shipment.pk),  # Amazon edits a package confirmed again under its id
         },
     )

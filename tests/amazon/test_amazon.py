@@ -13,10 +13,10 @@ from orders.models import ChannelAction, Order, OrderLog, OrderStatus, SyncState
 from orders.services.cancel import order_cancel
 from orders.services.importing import account_import_orders
 from orders.services.shipments import Tracking, order_ship
-from tests.helpers import drain_actions
+from tests.helpers import drain_actions, ups_tracking
 
 pytestmark = pytest.mark.django_db
-UPS = Tracking(carrier="UPS", tracking_number="1ZAMAZON", method="UPS Ground")
+UPS = Tracking(carrier="UPS", tracking_number=ups_tracking(2), method="UPS Ground")
 
 
 def import_now(account):
@@ -102,14 +102,15 @@ def test_confirm_shipment_payload_is_exactly_the_contract(sandbox, az_account):
     order = Order.objects.get(channel_order_id=order_id)
     first = order.items.order_by("pk").first()
 
-    order_ship(order_id=order.pk, tracking=UPS, quantities={first.pk: 1})
+    shipment = order_ship(order_id=order.pk, tracking=UPS, quantities={first.pk: 1})
     drain_actions()
 
     [call] = sandbox.requests.all(method="POST", path="/shipmentConfirmation$")
     package = call.body["packageDetail"]
     assert call.body["marketplaceId"] == "ATVPDKIKX0DER"
-    assert package["packageReferenceId"] == "1" and package["carrierCode"] == "UPS"
-    assert package["trackingNumber"] == "1ZAMAZON" and package["shippingMethod"] == "UPS Ground"
+    # The package is the shipment: a later tracking correction edits it under the same reference.
+    assert package["packageReferenceId"] == str(shipment.pk) and package["carrierCode"] == "UPS"
+    assert package["trackingNumber"] == ups_tracking(2) and package["shippingMethod"] == "UPS Ground"
     assert package["shipDate"].endswith("Z")
     assert package["orderItems"] == [{"orderItemId": first.channel_line_id, "quantity": 1}]
     assert sandbox.amazon.orders[order_id].status == "PartiallyShipped"

@@ -14,9 +14,9 @@ from orders.services.cancel import order_cancel
 from orders.services.errors import OrderActionRefused
 from orders.services.importing import account_import_orders
 from orders.services.shipments import Tracking, order_ship
-from tests.helpers import drain_actions, run_concurrently
+from tests.helpers import drain_actions, run_concurrently, ups_tracking
 
-UPS = Tracking(carrier="UPS", tracking_number="1Z")
+UPS = Tracking(carrier="UPS", tracking_number=ups_tracking())
 
 
 def shipped_walmart_order(sandbox, account, **create):
@@ -49,7 +49,7 @@ def test_r_rel_refund_under_faults_is_recorded_once_by_the_sandbox(sandbox, wm_a
     posts = sandbox.requests.all(method="POST", path="/refund$")
     assert len(posts) == refund_posts
     memo.refresh_from_db()
-    assert memo.state == CreditMemo.State.SUBMITTED
+    assert memo.state == CreditMemo.State.DONE
     assert -channel.lines[0].refunded == order.items.get().refunded_amount
 
 
@@ -64,14 +64,20 @@ def test_rma_refund_goes_through_the_return(sandbox, wm_account, admin_client):
     assert [o.pk for o in grid.context["cl"].result_list] == [order.pk]
     assert return_id in admin_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
 
-    credit_memo_create(order_id=order.pk, memo=credit_memo_defaults(order_id=order.pk))
+    memo = credit_memo_create(order_id=order.pk, memo=credit_memo_defaults(order_id=order.pk))
     drain_actions()
 
     [through_return] = sandbox.requests.all(method="POST", path=rf"/v3/returns/{return_id}/refund$")
     assert through_return.body["refundLines"] == [{"returnOrderLineNumber": 1, "quantity": {"unitOfMeasure": "EA", "measurementValue": 1}}]
     [plain] = sandbox.requests.all(method="POST", path=r"^/v3/orders/.*/refund$")
-    assert [l["lineNumber"] for l in plain.body["orderRefund"]["orderLines"]["orderLine"]] == ["1"]
+    by_line = {l["lineNumber"]: l for l in plain.body["orderRefund"]["orderLines"]["orderLine"]}
+    assert list(by_line) == ["1", "2"]
+    # Line 2's price and tax went through the return; its shipping, which a return does not carry, here.
+    [shipping_only] = by_line["2"]["refunds"]["refund"][0]["refundCharges"]["refundCharge"]
+    assert shipping_only["charge"]["chargeType"] == "SHIPPING"
     assert sandbox.walmart.returns[return_id].lines[0]["refunded"] == 1
+    memo.refresh_from_db()
+    assert memo.grand_total == -sum(line.refunded for line in channel.lines) == order.grand_total
 
 
 @pytest.mark.postgres

@@ -15,6 +15,7 @@ from config.celery import app as celery_app
 from orders.models import Order
 from orders.services.shipments import Tracking, order_ship
 from orders.tasks import import_account_orders
+from tests.helpers import ups_tracking
 
 pytestmark = [
     pytest.mark.redis,
@@ -73,10 +74,10 @@ def test_end_to_end_import_acknowledge_and_ship_through_a_real_worker(sandbox, w
     order = Order.objects.get(channel_order_id=po)
     assert order.store_order_number
     with transaction.atomic():
-        order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number="1ZE2E"))
+        order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(3)))
     latency = wait_for(lambda: sandbox.walmart.orders[po].lines[0].shipped == 2, what="the shipment on Walmart")
     print(f"commit → sandbox received the shipment: {latency * 1000:.0f} ms")
     wait_for(lambda: Order.objects.get(pk=order.pk).sync_state == "ok", what="the outcome in the Order Log")
     messages = list(order.logs.values_list("message", flat=True))
-    assert any(m.startswith("Ship (UPS 1ZE2E): done on Walmart") for m in messages), messages
+    assert any(m.startswith(f"Ship (UPS {ups_tracking(3)}): done on Walmart") for m in messages), messages
     assert len(sandbox.requests.all(method="POST", path="/shipping$")) == 1

@@ -8,8 +8,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.models import Fulfillment, Order, OrderStatus, SyncState
-from tests.factories import ChannelAccountFactory, OrderItemFactory, create_order
+from orders.models import ChannelAction, Fulfillment, Order, OrderStatus, SyncState
+from tests.factories import (
+    ChannelAccountFactory,
+    ChannelActionFactory,
+    OrderItemFactory,
+    ShipmentFactory,
+    create_order,
+)
 
 pytestmark = pytest.mark.django_db
 GRID = reverse("admin:orders_order_changelist")
@@ -125,6 +131,27 @@ def test_r_grid_2_search_by_buyer_name_sku_and_title(operator_client, mixed_orde
     assert grid_ids(operator_client, search="kazoo") == {target.pk}
 
 
+def test_search_finds_what_operators_type(operator_client, mixed_orders):
+    """Issue 10 §4: store order #, the start of a channel / customer order #, SKU in any case,
+    tracking #, buyer email in any case."""
+    target = mixed_orders["wm_shipped"]
+    Order.objects.filter(pk=target.pk).update(store_order_number="100000777", channel_order_id="9876543210123",
+                                              customer_order_id="5550001112223")
+    OrderItemFactory(order=target, sku="Blue-Mug-12")
+    ShipmentFactory(order=target, tracking_number="1Z999AA10123456784")
+    for typed in ("100000777", "98765432", "555000111", "blue-mug-12", "BLUE-MUG-12", "1z999aa10123456784",
+                  target.buyer_email.upper()):
+        assert grid_ids(operator_client, search=typed) == {target.pk}, typed
+    assert grid_ids(operator_client, search="76543210") == set()  # the middle of a number is no prefix
+
+
+def test_filter_buyer_asked_to_cancel(operator_client, mixed_orders):
+    target = mixed_orders["az_pending"]
+    Order.objects.filter(pk=target.pk).update(buyer_cancel_requested=True)
+    assert grid_ids(operator_client, buyer_cancel_requested="true") == {target.pk}
+    assert target.pk not in grid_ids(operator_client, buyer_cancel_requested="false")
+
+
 def test_r_grid_1_default_sort_is_sale_date_newest_first(operator_client, mixed_orders):
     response = operator_client.get(GRID)
     listed = [order.pk for order in response.context["cl"].result_list]
@@ -145,7 +172,9 @@ def test_r_grid_1_columns(operator_client, walmart_account, amazon_account):
     wm = create_order(account=walmart_account, status=OrderStatus.UNSHIPPED, n_items=1)
     wm.items.update(buyer_cancel_requested=True, title="Laundry Bag")
     az = create_order(account=amazon_account, status=OrderStatus.UNSHIPPED, n_items=1)
-    Order.objects.filter(pk=az.pk).update(buyer_cancel_requested=True, sync_state=SyncState.ERROR, sync_error="Boom 500")
+    Order.objects.filter(pk=az.pk).update(buyer_cancel_requested=True, sync_state=SyncState.ERROR)
+    ChannelActionFactory(order=az, kind=ChannelAction.Kind.CANCEL, description="Cancel", state=ChannelAction.State.FAILED,
+                         last_error="Boom 500", payload={"lines": []})
     html = operator_client.get(GRID).content.decode()
     for header in ("Sale Date", "Ship By Date", "Store Order #", "Channel Order #", "Account", "Items", "Buyer",
                    "Fulfillment", "Total Paid", "Status"):
@@ -154,14 +183,14 @@ def test_r_grid_1_columns(operator_client, walmart_account, amazon_account):
     assert wm.customer_order_id in html and wm.channel_order_id in html
     assert "Laundry Bag" in html and "Cancellation Requested" in html
     assert "Unshipped (Cancellation Requested)" in html
-    assert "Error: Boom 500" in html
+    assert "Error: Cancel: Boom 500" in html
     assert f"{wm.grand_total:,.2f} USD" in html
     assert reverse("admin:orders_order_change", args=[wm.pk]) in html
 
 
-# session, user, 2 × permissions, COUNT, orders, items, accounts and marketplaces for the filter form,
-# plus on PostgreSQL the planner's row estimate (EstimatedCountPaginator).
-GRID_PAGE_QUERIES = 10
+# session, user, 2 × permissions, COUNT, orders, items, unsettled channel actions, accounts and
+# marketplaces for the filter form, plus on PostgreSQL the planner's row estimate (EstimatedCountPaginator).
+GRID_PAGE_QUERIES = 11
 
 
 def test_r_grid_query_count_is_fixed_whatever_the_page_size(operator_client, walmart_account, amazon_account,

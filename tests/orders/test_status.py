@@ -22,8 +22,9 @@ def line(ordered: int, shipped: int = 0, canceled: int = 0):
         ([line(2, shipped=1)], True, OrderStatus.PARTIALLY_SHIPPED),
         ([line(1, shipped=1), line(1)], True, OrderStatus.PARTIALLY_SHIPPED),
         ([line(2, shipped=2), line(1, shipped=1)], True, OrderStatus.SHIPPED),
-        # R-SHIP-2: the canceled unit does not hold the order in Partially Shipped.
-        ([line(2, shipped=1, canceled=1)], True, OrderStatus.SHIPPED),
+        # Seed "Walmart order management" (R-SHIP-2): part shipped and the rest canceled is Partially Shipped.
+        ([line(2, shipped=1, canceled=1)], True, OrderStatus.PARTIALLY_SHIPPED),
+        ([line(1, shipped=1), line(1, canceled=1)], True, OrderStatus.PARTIALLY_SHIPPED),
         ([line(2, canceled=2), line(1, canceled=1)], True, OrderStatus.CANCELED),
         ([line(2, canceled=2), line(1, canceled=1)], False, OrderStatus.CANCELED),
         ([line(2, canceled=1)], True, OrderStatus.UNSHIPPED),
@@ -46,6 +47,8 @@ def test_r_wm_7_refund_keeps_walmart_order_shipped():
         ([line(1)], True, "Unshipped", OrderStatus.UNSHIPPED),
         ([line(2, shipped=1)], True, "PartiallyShipped", OrderStatus.PARTIALLY_SHIPPED),
         ([line(2, shipped=2)], True, "Shipped", OrderStatus.SHIPPED),
+        # Amazon reports Shipped once every unit left is shipped, whatever was canceled.
+        ([line(2, shipped=1, canceled=1)], True, "Shipped", OrderStatus.SHIPPED),
         ([line(2, canceled=2)], True, "Canceled", OrderStatus.CANCELED),
         ([line(2, canceled=2)], False, "Canceled", OrderStatus.CANCELED),
         ([line(1)], True, "Unfulfillable", OrderStatus.UNFULFILLABLE),

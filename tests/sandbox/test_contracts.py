@@ -1,7 +1,9 @@
 """The sandbox validates like the real APIs (SPEC §7, CONTRACTS.md), checked with raw HTTP calls."""
 
 import base64
+import time
 import uuid
+from decimal import Decimal
 
 import pytest
 import requests
@@ -152,3 +154,64 @@ def test_the_request_record_keeps_no_secrets(sandbox, sandbox_url):
     recorded = str([(r.headers, r.body) for r in sandbox.requests.all()])
     assert "very-secret" not in recorded and "s3cret" not in recorded
     assert base64.b64encode(b"client:secret").decode() not in recorded
+
+
+def refund_body(line: str, amount: str, tax: str) -> dict:
+    return {"orderRefund": {"orderLines": {"orderLine": [{"lineNumber": line, "isFullRefund": False, "refunds": {
+        "refund": [{"refundComments": "damaged", "refundCharges": {"refundCharge": [{"refundReason": "DamagedItem",
+            "charge": {"chargeType": "PRODUCT", "chargeName": "ItemPrice",
+                       "chargeAmount": {"currency": "USD", "amount": float(amount)},
+                       "tax": {"taxName": "Tax1", "taxAmount": {"currency": "USD", "amount": float(tax)}}}}]}}]}}]}}}
+
+
+def test_walmart_refund_is_rendered_with_tax_listed_once(sandbox, sandbox_url):
+    """§4: a 10.80 refund (10.00 + 0.80 tax) reads back as 10.80, not 11.60 (tax in chargeAmount and again as tax)."""
+    from channels.walmart.parser import parse_order
+
+    token = wm_token(sandbox_url)
+    [po] = sandbox.walmart.create_orders(count=1, qty=2, price="10.00", acknowledged=True)
+    sandbox.walmart.channel_ship(po)
+    answer = wm(sandbox_url, "POST", f"/v3/orders/{po}/refund", token, json=refund_body("1", "-10.00", "-0.80"))
+    assert answer.status_code == 200
+
+    line = wm(sandbox_url, "GET", f"/v3/orders/{po}", token).json()["order"]["orderLines"]["orderLine"][0]
+    [charge] = line["refund"]["refundCharges"]["refundCharge"]
+    assert charge["charge"]["chargeAmount"]["amount"] == -10.0
+    assert charge["charge"]["tax"]["taxAmount"]["amount"] == -0.8
+    read = parse_order(wm(sandbox_url, "GET", f"/v3/orders/{po}", token).json()["order"])
+    assert read.lines[0].refunded_amount == Decimal("10.80")
+    # What is left to refund takes the tax off once: 2 × 10.00 + 1.60 tax + 2.00 shipping − 10.80.
+    assert sandbox.walmart.orders[po].lines[0].refundable == Decimal("12.80")
+
+
+def test_walmart_return_refund_is_rendered_as_price_and_tax(sandbox, sandbox_url):
+    from channels.walmart.parser import parse_order
+
+    token = wm_token(sandbox_url)
+    [po] = sandbox.walmart.create_orders(count=1, qty=2, price="10.00", acknowledged=True)
+    sandbox.walmart.channel_ship(po)
+    return_id = sandbox.walmart.create_return(po)
+    body = {"customerOrderId": sandbox.walmart.orders[po].customer_order_id, "refundLines": [
+        {"returnOrderLineNumber": 1, "quantity": {"unitOfMeasure": "EA", "measurementValue": 1}}]}
+    assert wm(sandbox_url, "POST", f"/v3/returns/{return_id}/refund", token, json=body).status_code == 200
+    read = parse_order(wm(sandbox_url, "GET", f"/v3/orders/{po}", token).json()["order"])
+    assert read.lines[0].refunded_amount == Decimal("10.80")  # one unit's price and tax, no shipping
+
+
+@pytest.mark.parametrize("delay", [0.3, "0.3"])
+def test_a_timeout_fault_with_a_fractional_delay_answers_late_instead_of_crashing(sandbox, sandbox_url, delay):
+    posted = requests.post(f"{sandbox_url}/_sandbox/faults", json={"kind": "timeout", "path": "/v3/token",
+                                                                    "delay": delay})
+    assert posted.status_code == 201 and posted.json()["delay"] == 0.3
+    started = time.monotonic()
+    late = requests.post(f"{sandbox_url}/v3/token", timeout=5)
+    assert time.monotonic() - started >= 0.3
+    assert late.status_code == 400  # the answer itself (no credentials), held back, not a dropped connection
+    assert [r.fault for r in sandbox.requests.all()] == ["timeout"]
+
+
+@pytest.mark.parametrize("spec", [{"delay": "soon"}, {"delay": -1}, {"count": 0}, {"when": "later"}, {"colour": 1}])
+def test_a_fault_with_bad_values_is_refused_when_posted(sandbox, sandbox_url, spec):
+    posted = requests.post(f"{sandbox_url}/_sandbox/faults", json={"kind": "timeout", **spec})
+    assert posted.status_code == 400
+    assert requests.get(f"{sandbox_url}/_sandbox/faults").json() == []

@@ -11,15 +11,17 @@ from orders.models import ChannelAction
 from orders.schedules import IMPORT_TASK, import_task_name, sync_import_schedules
 from orders.services.shipments import Tracking, order_ship
 from tests.factories import create_order
+from tests.helpers import ups_tracking
 
 pytestmark = pytest.mark.django_db
 ACCOUNTS = reverse("admin:channels_channelaccount_changelist")
+CHANNEL_ACTIONS = reverse("admin:orders_channelaction_changelist")
 
 
 def test_r_sync_5_accounts_show_waiting_and_failed_actions(admin_client, walmart_account, django_assert_max_num_queries):
     orders = [create_order(account=walmart_account, status="unshipped") for _ in range(3)]
     for order in orders:
-        order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number="1Z"))
+        order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking()))
     ChannelAction.objects.filter(order=orders[0]).update(state="failed", last_error="boom")
 
     with django_assert_max_num_queries(10):
@@ -27,7 +29,9 @@ def test_r_sync_5_accounts_show_waiting_and_failed_actions(admin_client, walmart
 
     row = response_row(html, walmart_account.title)
     assert '<td class="field-waiting_actions">2</td>' in row
-    assert f"?account={walmart_account.pk}&amp;sync_error=true" in row and ">1</a>" in row
+    assert f"?account__id__exact={walmart_account.pk}&amp;state__exact=failed" in row and ">1</a>" in row
+    failed_list = admin_client.get(f"{CHANNEL_ACTIONS}?account__id__exact={walmart_account.pk}&state__exact=failed")
+    assert list(failed_list.context["cl"].result_list) == list(ChannelAction.objects.filter(state="failed"))
 
 
 def response_row(html: str, title: str) -> str:

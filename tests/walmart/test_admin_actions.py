@@ -8,7 +8,7 @@ from orders.actions import bulk_job_run
 from orders.models import BulkJob, ChannelAction, Order, OrderStatus, Shipment, SyncState
 from orders.services.importing import account_import_orders
 from tests.factories import create_order
-from tests.helpers import drain_actions
+from tests.helpers import drain_actions, ups_tracking
 
 pytestmark = pytest.mark.django_db
 GRID = reverse("admin:orders_order_changelist")
@@ -35,7 +35,7 @@ def walmart_orders(sandbox, wm_account):
 def test_acknowledge_bulk_action(operator_client, sandbox, walmart_orders):
     Order.objects.filter(pk=walmart_orders[0].pk).update(acknowledged_at="2026-01-01T00:00:00Z")
     response = run_bulk(operator_client, "acknowledge", walmart_orders)
-    assert messages_of(response) == ["Acknowledge: 2 done, 1 skipped (1 × already acknowledged)."]
+    assert messages_of(response) == ["Acknowledge: 2 queued, 1 skipped (1 × already acknowledged)."]
     drain_actions()
     assert sum(po.acknowledged for po in sandbox.walmart.orders.values()) == 2
 
@@ -47,8 +47,8 @@ def test_mark_as_shipped_asks_for_carrier_and_tracking(operator_client, sandbox,
     assert not Shipment.objects.exists()
 
     response = run_bulk(operator_client, "mark_shipped", walmart_orders, carrier="UPS", method="Standard",
-                        tracking_number="1ZBULK")
-    assert messages_of(response) == ["Mark as Shipped: 3 done, 0 skipped."]
+                        tracking_number=ups_tracking(5), same_tracking_confirmed="on")
+    assert messages_of(response) == ["Mark as Shipped: 3 queued, 0 skipped."]
     drain_actions()  # acknowledge first, then ship (Walmart order)
     assert all(po.lines[0].shipped == 1 and po.acknowledged for po in sandbox.walmart.orders.values())
     assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.SHIPPED}
@@ -56,8 +56,8 @@ def test_mark_as_shipped_asks_for_carrier_and_tracking(operator_client, sandbox,
 
 def test_mark_as_shipped_with_other_carrier_needs_url(operator_client, walmart_orders):
     response = run_bulk(operator_client, "mark_shipped", walmart_orders[:1], carrier="other", other_carrier="Vans",
-                        method="Standard", tracking_number="V1")
-    assert "A tracking URL is required for another carrier." in response.content.decode()
+                        method="Standard", tracking_number="VANS-0001")
+    assert "Another carrier needs a tracking URL (http:// or https://)." in response.content.decode()
 
 
 def test_cancel_bulk_action_needs_a_reason_and_skips_what_it_cannot_cancel(operator_client, sandbox, walmart_orders):
@@ -67,7 +67,7 @@ def test_cancel_bulk_action_needs_a_reason_and_skips_what_it_cannot_cancel(opera
 
     response = run_bulk(operator_client, "cancel", walmart_orders, reason="out_of_stock")
 
-    assert messages_of(response) == ["Cancel: 2 done, 1 skipped (1 × order is canceled)."]
+    assert messages_of(response) == ["Cancel: 2 queued, 1 skipped (1 × order is canceled)."]
     drain_actions()
     reasons = {line.cancellation_reason for po in sandbox.walmart.orders.values() for line in po.lines if line.cancelled}
     assert reasons == {"SELLER_CANCEL_OUT_OF_STOCK"}
@@ -82,16 +82,16 @@ def test_retry_failed_sync_bulk_action(operator_client, sandbox, walmart_orders,
     assert [o.pk for o in grid.context["cl"].result_list] == [walmart_orders[0].pk]
 
     response = run_bulk(operator_client, "retry_failed_sync", walmart_orders)
-    assert messages_of(response) == ["Retry Failed Sync: 1 done, 2 skipped (2 × no failed channel action)."]
+    assert messages_of(response) == ["Retry Failed Sync: 1 queued, 2 skipped (2 × no failed channel action)."]
     drain_actions()
     assert Order.objects.get(pk=walmart_orders[0].pk).sync_state == SyncState.OK
 
 
 def test_resend_shipping_bulk_action(operator_client, sandbox, walmart_orders):
-    run_bulk(operator_client, "mark_shipped", walmart_orders[:1], carrier="UPS", method="Standard", tracking_number="1Z")
+    run_bulk(operator_client, "mark_shipped", walmart_orders[:1], carrier="UPS", method="Standard", tracking_number=ups_tracking(6))
     drain_actions()
     response = run_bulk(operator_client, "resend_shipping", walmart_orders)
-    assert messages_of(response) == ["Resend Shipping Information: 1 done, 2 skipped (2 × no shipment to resend)."]
+    assert messages_of(response) == ["Resend Shipping Information: 1 queued, 2 skipped (2 × no shipment to resend)."]
     drain_actions()
     assert ChannelAction.objects.filter(kind="ship", state="succeeded").count() == 2
 
@@ -123,10 +123,10 @@ def test_detail_page_buttons(operator_client, sandbox, walmart_orders):
     assert 'name="tracking_number"' in form
     response = operator_client.post(
         reverse("admin:orders_order_action", args=[order.pk, "mark_shipped"]),
-        {"confirm_action": "yes", "carrier": "FedEx", "method": "Express", "tracking_number": "FX1"},
+        {"confirm_action": "yes", "carrier": "FedEx", "method": "Express", "tracking_number": "123456789012"},
         follow=True,
     )
-    assert messages_of(response) == ["Mark as Shipped: done."]
+    assert messages_of(response) == ["Mark as Shipped: queued."]
     drain_actions()
-    assert sandbox.walmart.orders[order.channel_order_id].lines[0].tracking["trackingNumber"] == "FX1"
+    assert sandbox.walmart.orders[order.channel_order_id].lines[0].tracking["trackingNumber"] == "123456789012"
     assert 'id="resend-shipping"' in operator_client.get(url).content.decode()

@@ -12,7 +12,7 @@ from channels.models import ChannelAccount
 from orders.models import ChannelAction, Invoice, Order, OrderItem, OrderLog, OrderStatus, Shipment
 from orders.services.importing import ImportFailed, account_import_orders, account_reimport_orders
 from orders.services.errors import OrderActionRefused
-from tests.helpers import drain_actions
+from tests.helpers import drain_actions, ups_tracking
 
 pytestmark = pytest.mark.django_db
 
@@ -163,7 +163,7 @@ def test_r_sync_1_older_channel_data_never_undoes_a_local_decision(sandbox, wm_a
     [po] = sandbox.walmart.create_orders(count=1, qty=2)
     import_now(wm_account)
     order = Order.objects.get(channel_order_id=po)
-    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number="1ZLOCAL"))
+    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(4)))
 
     sandbox.walmart.orders[po].touch()  # the channel changed something else; the shipment is not there yet
     import_now(wm_account)

@@ -1,0 +1,227 @@
+"""Issue 10 §1 and §3: the tracking check shared by every path, partial shipments from the ship
+page, one tracking number on many orders, the tracking CSV upload and shipment corrections
+(R-SHIP-1..3), against the sandbox."""
+
+import pytest
+from django.urls import reverse
+
+from orders.forms import ShipForm
+from orders.models import ChannelAction, Order, OrderLog, OrderStatus, Shipment
+from orders.services.errors import OrderActionRefused
+from orders.services.importing import account_import_orders
+from orders.services.shipments import Tracking, order_ship, shipment_correct
+from orders.services.tracking import validate_tracking
+from tests.helpers import drain_actions, ups_tracking
+
+pytestmark = pytest.mark.django_db
+GRID = reverse("admin:orders_order_changelist")
+UPLOAD = reverse("admin:orders_order_upload_tracking")
+
+
+def walmart_order(sandbox, account, **create):
+    account.create_store_order = False
+    account.save()
+    [po] = sandbox.walmart.create_orders(count=1, **create)
+    account_import_orders(account_id=account.pk)
+    return Order.objects.get(channel_order_id=po)
+
+
+def messages_of(response):
+    return [str(m) for m in response.context["messages"]]
+
+
+# -- R-SHIP-1: the one tracking check -------------------------------------------------------------
+
+@pytest.mark.parametrize("carrier, number, url, problem", [
+    ("UPS", "!!!???", "", "tracking number is not valid"),
+    ("UPS", "<script>", "", "tracking number is not valid"),
+    ("UPS", "1Z999AA1\x0012345678", "", "tracking number is not valid"),
+    ("UPS", "1Z1", "", "tracking number is not valid"),
+    ("UPS", "1" * 41, "", "tracking number is not valid"),
+    ("UPS", "1Z999AA10123456785", "", "not a UPS tracking number"),  # check digit wrong
+    ("FedEx", ups_tracking(), "", "not a FedEx tracking number"),
+    ("USPS", "123456789012", "", "not a USPS tracking number"),
+    ("Bob's Vans", "BV-1001", "", "tracking URL is required"),
+    ("Bob's Vans", "BV-1001", "javascript:alert(1)", "tracking URL is not valid"),
+    ("Bob's Vans", "BV-1001", "ftp://bob.example/1", "tracking URL is not valid"),
+    ("UPS\x07", ups_tracking(), "", "carrier name is not valid"),
+])
+def test_r_ship_1_bad_tracking_is_refused_in_plain_words(carrier, number, url, problem):
+    with pytest.raises(OrderActionRefused) as refused:
+        validate_tracking(channel="walmart", tracking=Tracking(carrier=carrier, tracking_number=number,
+                                                                tracking_url=url))
+    assert str(refused.value).startswith(problem)
+
+
+@pytest.mark.parametrize("carrier, number", [
+    ("UPS", " 1Z999AA10123456784 "), ("USPS", "9400111899223100000000"), ("USPS", "LZ123456785US"),
+    ("FedEx", "123456789012"), ("DHL", "3318810025"), ("LSO", "ANY-FORMAT-1"),
+])
+def test_r_ship_1_carrier_formats_accepted(carrier, number):
+    cleaned = validate_tracking(channel="walmart", tracking=Tracking(carrier=carrier, tracking_number=number))
+    assert cleaned.tracking_number == number.strip()
+
+
+def test_carrier_list_has_no_duplicates_and_one_other():
+    for channels in [("walmart",), ("amazon",), ("amazon", "walmart")]:
+        values = [value for value, _ in ShipForm(channels=channels).fields["carrier"].choices]
+        labels = [label.split(" ")[0].casefold() for _, label in ShipForm(channels=channels).fields["carrier"].choices]
+        assert len(values) == len(set(values)) and labels.count("other") == 1
+
+
+def test_bad_tracking_never_reaches_the_service_queue(sandbox, wm_account):
+    order = walmart_order(sandbox, wm_account)
+    with pytest.raises(OrderActionRefused):
+        order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number="!!!???"))
+    assert not Shipment.objects.exists() and not ChannelAction.objects.filter(kind="ship").exists()
+
+
+# -- §1 partial shipments from the ship page ------------------------------------------------------
+
+def test_ship_page_ships_the_chosen_quantities_and_defaults_to_the_usual_carrier(operator_client, sandbox,
+                                                                                 wm_account):
+    order = walmart_order(sandbox, wm_account, lines=2, qty=2)
+    first, second = order.items.order_by("pk")
+    url = reverse("admin:orders_order_ship", args=[order.pk])
+    page = operator_client.get(url).content.decode()
+    assert f'name="qty_{first.pk}"' in page and 'value="2"' in page  # all open by default
+
+    response = operator_client.post(url, {f"qty_{first.pk}": "1", f"qty_{second.pk}": "0", "carrier": "FedEx",
+                                          "method": "Standard", "tracking_number": "123456789012"}, follow=True)
+    assert "queued for Walmart" in messages_of(response)[0]
+    drain_actions()
+    first.refresh_from_db(), second.refresh_from_db()
+    assert (first.qty_shipped, second.qty_shipped) == (1, 0)
+    assert [line.shipped for line in sandbox.walmart.orders[order.channel_order_id].lines] == [1, 0]
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PARTIALLY_SHIPPED
+
+    form = operator_client.get(url).context["form"]
+    assert form["carrier"].value() == "FedEx"  # the account's last carrier
+    assert form[f"qty_{first.pk}"].value() == 1 and form[f"qty_{second.pk}"].value() == 2
+
+
+def test_ship_page_refuses_more_than_open_and_nothing(operator_client, sandbox, wm_account):
+    order = walmart_order(sandbox, wm_account, qty=2)
+    [item] = order.items.all()
+    url = reverse("admin:orders_order_ship", args=[order.pk])
+    tracking = {"carrier": "UPS", "method": "Standard", "tracking_number": ups_tracking()}
+    too_many = operator_client.post(url, {f"qty_{item.pk}": "3", **tracking}).content.decode()
+    assert "at most 2 unit(s) are open" in too_many
+    nothing = operator_client.post(url, {f"qty_{item.pk}": "0", **tracking}).content.decode()
+    assert "Choose at least one unit to ship." in nothing
+    assert not Shipment.objects.exists()
+
+
+# -- §1 one tracking number on many orders --------------------------------------------------------
+
+def test_bulk_ship_needs_explicit_confirmation_for_one_number_on_many_orders(operator_client, sandbox, wm_account):
+    sandbox.walmart.create_orders(count=2)
+    account_import_orders(account_id=wm_account.pk)
+    orders = list(Order.objects.order_by("pk"))
+    data = {"action": "mark_shipped_action", "_selected_action": [o.pk for o in orders], "confirm_action": "yes",
+            "carrier": "UPS", "method": "Standard", "tracking_number": ups_tracking()}
+    page = operator_client.post(GRID, data).content.decode()
+    assert "Confirm that all 2 orders share this tracking number" in page and "Upload tracking (CSV)" in page
+    assert not Shipment.objects.exists()
+
+    response = operator_client.post(GRID, {**data, "same_tracking_confirmed": "on"}, follow=True)
+    assert messages_of(response) == ["Mark as Shipped: 2 queued, 0 skipped."]
+    assert Shipment.objects.count() == 2
+
+
+# -- §1 tracking CSV upload -----------------------------------------------------------------------
+
+def upload(client, text: str | bytes):
+    content = text.encode() if isinstance(text, str) else text
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post(UPLOAD, {"file": SimpleUploadedFile("tracking.csv", content, content_type="text/csv")})
+
+
+def test_csv_upload_previews_every_row_then_ships_only_the_good_ones(operator_client, sandbox, wm_account):
+    sandbox.walmart.create_orders(count=2, qty=2)
+    wm_account.create_store_order = False
+    account_import_orders(account_id=wm_account.pk)
+    first, second = Order.objects.order_by("pk")
+    sku = first.items.get().sku
+    csv_text = (
+        "Channel Order #,Carrier,Method,Tracking #,Line,Quantity\n"
+        f"{first.channel_order_id},UPS,Standard,{ups_tracking(1)},{sku.lower()},1\n"
+        f"{second.channel_order_id},UPS,Standard,!!!???,,\n"
+        f"{second.channel_order_id},=HYPERLINK(\"http://evil\"),Standard,{ups_tracking(2)},,\n"
+        f"NO-SUCH-PO,UPS,Standard,{ups_tracking(3)},,\n"
+        f"{first.channel_order_id},UPS,Standard,{ups_tracking(4)},{sku},5\n"
+    )
+    preview = upload(operator_client, csv_text)
+    check = preview.context["check"]
+    assert not preview.context["error"]
+    assert [row.number for row in check.good] == [2]
+    errors = {row.number: row.error for row in check.bad}
+    assert errors[3].startswith("tracking number is not valid")
+    assert "spreadsheet formula" in errors[4]
+    assert errors[5] == "no order 'NO-SUCH-PO'"
+    assert errors[6] == f"{sku}: 5 unit(s) asked, 1 left to ship"
+    assert not Shipment.objects.exists() and not ChannelAction.objects.filter(kind="ship").exists()
+
+    response = operator_client.post(UPLOAD, {"signed_file": preview.context["signed"]}, follow=True)
+    assert messages_of(response) == ["Tracking upload: 1 shipment(s) recorded and queued for the channels."]
+    drain_actions()
+    assert sandbox.walmart.orders[first.channel_order_id].lines[0].shipped == 1
+    assert not Shipment.objects.filter(order=second).exists()
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"", "The file is empty."),
+    (b"\x89PNG\x00\x00garbage", "binary data"),
+    ("Order,Carrier\nX,UPS\n".encode(), "missing: tracking #"),
+    ("caf\xe9".encode("latin-1") + b",x\n", "not UTF-8"),
+])
+def test_csv_upload_refuses_garbage_files(operator_client, content, problem):
+    page = upload(operator_client, content)
+    assert problem in page.context["error"] and page.context["check"] is None
+
+
+def test_tampered_confirmation_is_refused(operator_client):
+    page = operator_client.post(UPLOAD, {"signed_file": "forged:value"}).content.decode()
+    assert "upload it again" in page and not Shipment.objects.exists()
+
+
+# -- §3 corrections -------------------------------------------------------------------------------
+
+def test_shipment_correction_is_logged_and_resent_to_walmart(operator_client, sandbox, wm_account):
+    order = walmart_order(sandbox, wm_account)
+    shipment = order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(1)))
+    drain_actions()
+    url = reverse("admin:orders_shipment_correct", args=[shipment.pk])
+    assert 'class="correct-shipment"' in operator_client.get(
+        reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    refused = operator_client.post(url, {"carrier": "UPS", "tracking_number": "<script>"}).content.decode()
+    assert "Tracking number is not valid" in refused
+
+    operator_client.post(url, {"carrier": "FedEx", "tracking_number": "123456789012"})
+    drain_actions()
+    shipment.refresh_from_db()
+    assert (shipment.carrier, shipment.tracking_number) == ("FedEx", "123456789012")
+    log = OrderLog.objects.filter(order=order, message__startswith=f"Shipment #{shipment.pk} corrected").get()
+    assert f"carrier UPS → FedEx; tracking number {ups_tracking(1)} → 123456789012" in log.message
+    update = sandbox.requests.all(method="POST", path="/shipping$")[-1].body["orderShipment"]
+    assert update.get("processMode") == "PARTIAL_UPDATE"
+    line = sandbox.walmart.orders[order.channel_order_id].lines[0]
+    assert line.tracking["trackingNumber"] == "123456789012" and line.shipped == 1
+
+
+def test_amazon_correction_edits_the_same_package(sandbox, az_account):
+    [amazon_id] = sandbox.amazon.create_orders(count=1, items=2)
+    account_import_orders(account_id=az_account.pk)
+    order = Order.objects.get(channel_order_id=amazon_id)
+    first, second = order.items.order_by("pk")
+    one = order_ship(order_id=order.pk, quantities={first.pk: 1},
+                     tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(1)))
+    two = order_ship(order_id=order.pk, quantities={second.pk: 1},
+                     tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(2)))
+    drain_actions()
+    shipment_correct(shipment_id=one.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(3)))
+    drain_actions()
+    packages = [call.body["packageDetail"] for call in sandbox.requests.all(method="POST", path="shipmentConfirmation")]
+    assert [p["packageReferenceId"] for p in packages] == [str(one.pk), str(two.pk), str(one.pk)]
+    assert packages[-1]["trackingNumber"] == ups_tracking(3)

@@ -21,6 +21,9 @@ def copy_insert(objs: Sequence[Model], *, with_pk: bool = False) -> None:
     fields = [field for field in model._meta.concrete_fields if with_pk or not field.primary_key]
     getters = [_value_getter(field, connection) for field in fields]
     _copy(connection, model, fields, ([get(obj) for get in getters] for obj in objs))
+    if with_pk:
+        for obj in objs:  # saved rows now, as after bulk_create
+            obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
 
 
 def copy_rows(model: type[Model], field_names: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
@@ -67,6 +70,17 @@ def reserve_ids(model: type[Model], count: int) -> list[int]:
         row = cursor.fetchone()
         start = max(highest, row[0] if row else 0) + 1
         return list(range(start, start + count))
+
+
+def new_row(model: type[Model], **values: object) -> Model:
+    """A model instance for a row about to be inserted in bulk, built the quick way (Django's
+    positional constructor, about three times faster than keywords). `values` by attname
+    (`product_id`, not `product`); fields not given take their defaults."""
+    row = model(*[values.pop(field.attname) if field.attname in values else field.get_default()
+                  for field in model._meta.concrete_fields])
+    if values:
+        raise TypeError(f"{model.__name__} has no fields {sorted(values)}")
+    return row
 
 
 def _value_getter(field: Field, connection) -> Callable[[Model], object]:

@@ -39,10 +39,12 @@ from channels.clients import (
     ShipmentRequest,
 )
 from channels.capabilities import rules_for
+from channels.models import Channel
 from channels.registry import client_for
 
 from . import verification
 from .batching import current_batch, dispatch_drains, draining
+from .copy import copy_insert, new_row, reserve_ids
 from .fencing import StaleClaim, fenced_update, hold_claim, lease_end, lease_kept, log_backed_off, new_claim_token
 from .locks import lock_order
 from .log import Initiator, LogEntry, Type, order_log_write, order_log_write_many
@@ -120,22 +122,25 @@ def enqueue_actions(*, actions: Sequence[QueuedAction], user: AbstractBaseUser |
     now = timezone.now()
     created_by = user if user and user.pk else None
     rows = [
-        ChannelAction(
+        new_row(
+            ChannelAction,
             order_id=queued.order.pk,
             bulk_job_id=batch.bulk_job_id if batch else None,
             account_id=queued.order.account_id,
-            shipment=queued.shipment,
+            shipment_id=queued.shipment.pk if queued.shipment else None,
             kind=queued.kind,
             description=queued.description,
             payload=queued.payload,
             next_attempt_at=now,
             max_attempts=settings.CHANNEL_ACTION_MAX_ATTEMPTS,
             idempotency_key=uuid.uuid4(),
-            created_by=created_by,
+            created_by_id=created_by.pk if created_by else None,
         )
         for queued in actions
     ]
-    ChannelAction.objects.bulk_create(rows)
+    for row, pk in zip(rows, reserve_ids(ChannelAction, len(rows))):
+        row.pk = pk
+    copy_insert(rows, with_pk=True)
     if log:
         order_log_write_many(entries=queued_lines(actions=actions, user_id=created_by.pk if created_by else None))
     if not new_orders:
@@ -150,7 +155,8 @@ def enqueue_actions(*, actions: Sequence[QueuedAction], user: AbstractBaseUser |
 
 
 def queued_lines(*, actions: Sequence[QueuedAction], user_id: int | None) -> list[LogEntry]:
-    return [LogEntry(queued.order.pk, f"{queued.description}: queued for {queued.order.get_channel_display()}.",
+    channels = dict(Channel.choices)
+    return [LogEntry(queued.order.pk, f"{queued.description}: queued for {channels[queued.order.channel]}.",
                      user_id=user_id) for queued in actions]
 
 

@@ -89,19 +89,28 @@ def give_store_orders(*, orders: list[Order], items_by_order: dict[int, list[Ord
     entries = []
     for order, number in zip(orders, numbers):
         order.store_order_number, order.store_order_created_at, order.updated_at = number, now, now
-        entries.append(LogEntry(order.pk, f"Store order #{number} created.", Type.SUCCESS, user_id=user_id))
+        reserved, unlinked_skus = [], []
         for item in items_by_order.get(order.pk, []):
             if item.product_id is None and item.sku in products:
                 item.product = products[item.sku]
             if item.product_id is None:
-                entries.append(LogEntry(order.pk, f"SKU {item.sku} is not linked to a product: no stock reserved "
-                                        "for it.", Type.WARNING, user_id=user_id))
+                unlinked_skus.append(item.sku)
                 continue
             qty = item.qty_open - item.qty_reserved
             if qty > 0:
                 reserve(item=item, qty=qty)
-                entries.append(LogEntry(order.pk, f"Reserved {qty} × {item.sku}.", user_id=user_id))
+                reserved.append(f"{qty} × {item.sku}")
+        text = f"Store order #{number} created" + (f"; reserved {', '.join(reserved)}" if reserved else "")
+        entries.append(LogEntry(order.pk, text + ".", Type.SUCCESS, user_id=user_id))
+        if unlinked_skus:
+            entries.append(LogEntry(order.pk, unlinked_warning(unlinked_skus), Type.WARNING, user_id=user_id))
     return entries
+
+
+def unlinked_warning(skus: list[str]) -> str:
+    if len(skus) == 1:
+        return f"SKU {skus[0]} is not linked to a product: no stock reserved for it."
+    return f"SKUs {', '.join(skus)} are not linked to products: no stock reserved for them."
 
 
 def oversold_warnings(*, items_by_order: dict[int, list[OrderItem]], user_id: int | None) -> list[LogEntry]:

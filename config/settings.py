@@ -163,8 +163,17 @@ if not DEBUG:
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport.
 REDIS_URL = env("REDIS_URL", default="")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or REDIS_URL
+# A web request publishing to a broker host that does not answer waits at most about
+# (connect + socket timeout) x (1 + retries): every publisher has a sweep behind it
+# (orders.handoff, the outbox), so giving up soon loses nothing and keeps the page answering.
+CELERY_BROKER_CONNECT_TIMEOUT = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=2.0)
+CELERY_BROKER_SOCKET_TIMEOUT = env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": env.int("CELERY_PUBLISH_MAX_RETRIES", default=1),
+                                    "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 if CELERY_BROKER_URL:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60,
+                                       "socket_connect_timeout": CELERY_BROKER_CONNECT_TIMEOUT,
+                                       "socket_timeout": CELERY_BROKER_SOCKET_TIMEOUT}
 else:
     _broker_dir = Path(env("CELERY_FILESYSTEM_BROKER_DIR", default=str(VAR_DIR / "broker")))
     CELERY_BROKER_URL = "filesystem://"

@@ -1,6 +1,8 @@
-"""Login throttling and lockout (issue 11 §3) with django-axes: per username and per IP address,
-visible to an administrator in the admin, lifted by `manage.py axes_reset`."""
+"""Login throttling and lockout (issue 11 §3) with django-axes: per username and per IP address
+(the client's, behind reverse proxies too), visible to an administrator in the admin, lifted by
+`manage.py axes_reset`; and the admin session's timeout."""
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -83,10 +85,10 @@ PROXY = "10.0.0.2"  # the reverse proxy: REMOTE_ADDR of every request that comes
 CLIENT_IP_SETTINGS = ("AXES_IPWARE_META_PRECEDENCE_ORDER", "AXES_IPWARE_PROXY_COUNT", "AXES_IPWARE_PROXY_ORDER")
 
 
-def _client_ip_settings(**environment: str) -> dict:
-    """The client-address settings config/settings.py makes from this environment."""
+def _settings_made_from(names: tuple[str, ...], **environment: str) -> dict:
+    """These settings as config/settings.py makes them from this environment (in a fresh process)."""
     script = ("import json, django; from django.conf import settings; "
-              f"print(json.dumps({{name: getattr(settings, name, None) for name in {CLIENT_IP_SETTINGS!r}}}))")
+              f"print(json.dumps({{name: getattr(settings, name, None) for name in {names!r}}}))")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **environment}
     out = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, capture_output=True,
                          text=True).stdout
@@ -95,7 +97,7 @@ def _client_ip_settings(**environment: str) -> dict:
 
 @pytest.fixture
 def behind_one_proxy(settings):
-    for name, value in _client_ip_settings(TRUSTED_PROXY_COUNT="1").items():
+    for name, value in _settings_made_from(CLIENT_IP_SETTINGS, TRUSTED_PROXY_COUNT="1").items():
         setattr(settings, name, tuple(value) if isinstance(value, list) else value)
 
 
@@ -132,7 +134,26 @@ def test_behind_a_proxy_addresses_a_client_writes_into_the_header_itself_give_it
     assert _via_proxy(client, "ops", PASSWORD, "198.51.100.7").status_code == 302
 
 
-def test_more_proxies_are_counted_from_the_right(settings):
-    assert _client_ip_settings(TRUSTED_PROXY_COUNT="2") == {
+def test_more_proxies_are_counted_from_the_right():
+    assert _settings_made_from(CLIENT_IP_SETTINGS, TRUSTED_PROXY_COUNT="2") == {
         "AXES_IPWARE_META_PRECEDENCE_ORDER": ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"],
         "AXES_IPWARE_PROXY_COUNT": 1, "AXES_IPWARE_PROXY_ORDER": "left-most"}
+
+
+def test_the_session_timeout_setting_comes_from_the_environment():
+    assert _settings_made_from(("SESSION_COOKIE_AGE",), ADMIN_SESSION_TIMEOUT_MINUTES="7") == {"SESSION_COOKIE_AGE": 420}
+
+
+def test_an_admin_session_ends_once_the_timeout_has_passed(client, operator_user, monkeypatch):
+    """ADMIN_SESSION_TIMEOUT_MINUTES after login the next page asks for the login again."""
+    from django.utils import timezone
+
+    assert _login(client, "ops", PASSWORD).status_code == 302
+    assert client.get("/admin/").status_code == 200
+    logged_in_at, timeout = timezone.now(), dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+
+    monkeypatch.setattr(timezone, "now", lambda: logged_in_at + timeout - dt.timedelta(minutes=1))
+    assert client.get("/admin/").status_code == 200  # a minute before: still in
+    monkeypatch.setattr(timezone, "now", lambda: logged_in_at + timeout + dt.timedelta(seconds=1))
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))

@@ -326,3 +326,45 @@ def test_credentials_no_key_can_read_are_recovered_by_typing_them_again_in_the_a
     recovered = ChannelAccount.objects.get(pk=account.pk)
     assert recovered.credentials == values  # nothing of the unreadable ones kept
     assert "cannot be decrypted" not in account_sync_health(account=recovered).summary
+
+
+MASK_SECRETS = {"client_id": "cid7Hn3QpW", "client_secret": "Zq8VrXk2Lm9PwT4c", "refresh_token": "Atzr9GfYb3KdQ"}
+
+
+def _pieces(secret: str, size: int = 4) -> set[str]:
+    return {secret[i:i + size] for i in range(len(secret) - size + 1)}
+
+
+def test_a_viewer_sees_of_a_secret_only_whether_it_is_set_on_the_change_list_and_history_pages(
+        client, django_user_model):
+    account = AmazonAccountFactory(credentials=MASK_SECRETS)
+    editor = _user_in(django_user_model, "Account admin", "accounts")
+    client.force_login(editor)  # an edit, so the history page has an entry about the credentials
+    assert client.post(reverse("admin:channels_channelaccount_change", args=[account.pk]),
+                       _form(account, client_secret=MASK_SECRETS["client_secret"])).status_code == 302
+    client.force_login(_user_in(django_user_model, "Viewer", "viewer"))
+    pages = {page: client.get(reverse(f"admin:channels_channelaccount_{page}", args=args)).content.decode()
+             for page, args in (("change", [account.pk]), ("changelist", []), ("history", [account.pk]))}
+    for page, html in pages.items():
+        shown = sorted(piece for secret in MASK_SECRETS.values() for piece in _pieces(secret) if piece in html)
+        assert not shown, f"{page} page shows pieces of a secret: {shown}"
+    assert "client_id: set, client_secret: set, refresh_token: set" in pages["change"]
+    assert 'name="client_secret"' not in pages["change"] and 'type="password"' not in pages["change"]
+    assert "Changed" in pages["history"]  # the history entry is there, without values
+
+
+def test_who_may_edit_accounts_but_not_credentials_cannot_add_one(client, django_user_model):
+    """Adding sets where the secrets go: the credential permission, or nothing."""
+    editor = django_user_model.objects.create_user("editor", is_staff=True)
+    editor.user_permissions.add(*Permission.objects.filter(codename__in=[
+        "view_channelaccount", "change_channelaccount", "add_channelaccount"]))
+    client.force_login(editor)
+    add = reverse("admin:channels_channelaccount_add")
+    assert client.get(add).status_code == 403
+    account = ChannelAccountFactory.build()
+    response = client.post(add, _form(account, marketplace=ChannelAccountFactory().marketplace_id,
+                                      title="Collector", base_url="http://127.0.0.1:9999",
+                                      client_id="i", client_secret="s"))
+    assert response.status_code == 403 and not ChannelAccount.objects.filter(title="Collector").exists()
+    changelist = client.get(reverse("admin:channels_channelaccount_changelist")).content.decode()
+    assert add not in changelist  # no "Add" button either

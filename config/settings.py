@@ -94,11 +94,11 @@ AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
 # everybody out. TRUSTED_PROXY_COUNT is how many proxies stand in front of the app, each appending
 # to X-Forwarded-For the address it got the request from (nginx's $proxy_add_x_forwarded_for, AWS
 # ALB, Heroku); 0 (the default): none, the address is REMOTE_ADDR and the header is ignored. The
-# client is then the entry that many places from the right of the chain X-Forwarded-For +
+# client is then the entry just left of the last N (the proxies) in the chain X-Forwarded-For +
 # REMOTE_ADDR; ipware counts only the proxies named in the header (all but the nearest, which is
-# REMOTE_ADDR), hence the - 1. A header with more entries (the client wrote some itself) is not
-# believed: such requests all count against the proxy's address. Set it only when the app can be
-# reached through the proxies alone, or anyone could name any address.
+# REMOTE_ADDR), hence the - 1. A header with any other number of entries (the client wrote some
+# itself) is not believed: such requests count against the proxy's address. Set it only when the
+# app can be reached through the proxies alone, or anyone could name any address.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 if TRUSTED_PROXY_COUNT > 0:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")

@@ -361,6 +361,12 @@ class ChannelAction(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    class Lane(models.TextChoices):
+        # Someone is waiting for it: an operator's click. Claimed before any bulk action.
+        INTERACTIVE = "interactive", "Interactive"
+        # Bulk actions and the import's automation; claimed fairly between accounts.
+        BULK = "bulk", "Bulk or automatic"
+
     OPEN_STATES = (State.PENDING, State.IN_FLIGHT, State.SUBMITTED)
     BLOCKING_STATES = (State.PENDING, State.IN_FLIGHT, State.SUBMITTED, State.FAILED)
 
@@ -375,6 +381,7 @@ class ChannelAction(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     description = models.CharField(max_length=255, help_text="What the Order Log calls this action.")
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    lane = models.CharField(max_length=12, choices=Lane.choices, default=Lane.INTERACTIVE)
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=6)
     next_attempt_at = models.DateTimeField()
@@ -397,7 +404,13 @@ class ChannelAction(models.Model):
     class Meta:
         ordering = ["pk"]
         indexes = [
-            models.Index(fields=["state", "next_attempt_at"], name="action_due_idx"),
+            # What is due, not the whole history: these stay small however many actions are settled.
+            models.Index(fields=["next_attempt_at", "id"], name="action_due_interactive_idx",
+                         condition=Q(state="pending", lane="interactive")),
+            models.Index(fields=["account", "next_attempt_at", "id"], name="action_due_bulk_idx",
+                         condition=Q(state="pending", lane="bulk")),
+            models.Index(fields=["next_attempt_at"], name="action_submitted_due_idx", condition=Q(state="submitted")),
+            models.Index(fields=["lease_expires_at"], name="action_in_flight_idx", condition=Q(state="in_flight")),
             models.Index(fields=["order", "state"], name="action_order_state_idx"),
             models.Index(fields=["account", "state"], name="action_account_state_idx"),
             models.Index(fields=["bulk_job", "state"], name="action_bulk_job_state_idx"),

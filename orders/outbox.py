@@ -39,7 +39,7 @@ from channels.clients import (
     ShipmentRequest,
 )
 from channels.capabilities import rules_for
-from channels.models import Channel
+from channels.models import Channel, ChannelAccount
 from channels.registry import client_for
 
 from . import verification
@@ -54,6 +54,7 @@ from .services.errors import OrderActionRefused
 logger = logging.getLogger("orders.outbox")
 State = ChannelAction.State
 Kind = ChannelAction.Kind
+Lane = ChannelAction.Lane
 STALE = "stale"  # the outcome of a worker that lost its claim: it did nothing
 
 
@@ -106,19 +107,25 @@ def enqueue_action(
 
 
 def enqueue_actions(*, actions: Sequence[QueuedAction], user: AbstractBaseUser | None = None,
-                    new_orders: bool = False, log: bool = True) -> list[ChannelAction]:
+                    new_orders: bool = False, log: bool = True, lane: str | None = None) -> list[ChannelAction]:
     """Queue channel changes, inside the transaction of the local change (orders locked by it).
 
     One action is handed to a worker on its own when the transaction commits, the quickest path
     for a single click; several are written in one go and carried out by drain tasks
     (orders.batching). `new_orders`: the orders were created by this very transaction and have no
     other action (the import's automation marked them Waiting already, `mark_waiting`). `log=False`:
-    the caller writes the "queued" lines (`queued_lines`) with its own, in story order."""
+    the caller writes the "queued" lines (`queued_lines`) with its own, in story order.
+
+    Lanes (issue 14): actions of a bulk job or of the import's automation go to the bulk lane; the
+    rest — an operator's click — to the interactive lane, which workers serve first. An interactive
+    action's order takes its earlier bulk actions along (a ship must not wait behind its order's
+    acknowledgement stuck in the bulk lane)."""
     if not actions:
         return []
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("enqueue_actions() must run inside the transaction of the local change")
     batch = current_batch()
+    lane = lane or (Lane.BULK if batch or new_orders else Lane.INTERACTIVE)
     now = timezone.now()
     created_by = user if user and user.pk else None
     rows = [
@@ -131,6 +138,7 @@ def enqueue_actions(*, actions: Sequence[QueuedAction], user: AbstractBaseUser |
             kind=queued.kind,
             description=queued.description,
             payload=queued.payload,
+            lane=lane,
             next_attempt_at=now,
             max_attempts=settings.CHANNEL_ACTION_MAX_ATTEMPTS,
             idempotency_key=uuid.uuid4(),
@@ -143,6 +151,9 @@ def enqueue_actions(*, actions: Sequence[QueuedAction], user: AbstractBaseUser |
     copy_insert(rows, with_pk=True)
     if log:
         order_log_write_many(entries=queued_lines(actions=actions, user_id=created_by.pk if created_by else None))
+    if lane == Lane.INTERACTIVE:
+        ChannelAction.objects.filter(order_id__in={queued.order.pk for queued in actions}, state=State.PENDING,
+                                     lane=Lane.BULK).update(lane=Lane.INTERACTIVE)
     if not new_orders:
         orders_refresh_sync_state(order_ids=[queued.order.pk for queued in actions])
     if batch:
@@ -242,18 +253,18 @@ def _due_actions(now: dt.datetime):
 
 
 def claim(*, action_id: int | None = None) -> ChannelAction | None:
-    """Take one due action (that one, or the oldest due) for this worker, or None."""
+    """Take one due action for this worker (that one, or the next one due), or None.
+
+    The interactive lane first, oldest first; then the bulk lane, fair between accounts: one
+    account with due bulk work is drawn at random for each claim, so 10,000 actions of one account
+    never hold back another's. Each query reads a partial index of what is due (orders.models),
+    whatever the size of the history."""
     now = timezone.now()
     with transaction.atomic():
-        candidates = _due_actions(now)
         if action_id is not None:
-            candidates = candidates.filter(pk=action_id)
-        action = (
-            candidates.select_for_update(skip_locked=True, of=("self",))
-            .select_related("order", "account", "shipment")
-            .order_by("next_attempt_at", "pk")
-            .first()
-        )
+            action = _claim_first(_due_actions(now).filter(pk=action_id))
+        else:
+            action = _claim_first(_due_actions(now).filter(lane=Lane.INTERACTIVE)) or _claim_bulk(now)
         if action is None:
             return None
         action.state = State.IN_FLIGHT
@@ -262,6 +273,23 @@ def claim(*, action_id: int | None = None) -> ChannelAction | None:
         action.claim_token = new_claim_token()
         action.save(update_fields=["state", "attempts", "lease_expires_at", "claim_token", "updated_at"])
     return action
+
+
+def _claim_first(candidates) -> ChannelAction | None:
+    return (candidates.select_for_update(skip_locked=True, of=("self",))
+            .select_related("order", "account", "shipment").order_by("next_attempt_at", "pk").first())
+
+
+def _claim_bulk(now: dt.datetime) -> ChannelAction | None:
+    due_bulk = ChannelAction.objects.filter(account=OuterRef("pk"), state=State.PENDING, lane=Lane.BULK,
+                                            next_attempt_at__lte=now)
+    accounts = list(ChannelAccount.objects.filter(Exists(due_bulk)).values_list("pk", flat=True))
+    random.shuffle(accounts)
+    for account_id in accounts:
+        action = _claim_first(_due_actions(now).filter(lane=Lane.BULK, account_id=account_id))
+        if action is not None:
+            return action
+    return None
 
 
 def claim_poll(*, action_id: int | None = None) -> ChannelAction | None:
@@ -318,11 +346,15 @@ def recover_expired_leases() -> int:
     )
 
 
-def due_action_ids(*, limit: int = 500) -> list[int]:
+def sweep_due_actions() -> bool:
+    """Beat's safety net: take over dead workers' claims, and start drains if anything is due
+    (an action whose message was lost, a retry whose backoff ended, a submission to read)."""
+    recover_expired_leases()
     now = timezone.now()
-    due = list(_due_actions(now).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
-    due += ChannelAction.objects.filter(state=State.SUBMITTED, next_attempt_at__lte=now).values_list(
-        "pk", flat=True)[:limit]
+    due = _due_actions(now).exists() or ChannelAction.objects.filter(state=State.SUBMITTED,
+                                                                     next_attempt_at__lte=now).exists()
+    if due:
+        dispatch_drains()
     return due
 
 
@@ -553,13 +585,18 @@ def order_retry_failed_actions(*, order_id: int, user: AbstractBaseUser | None =
         if not failed:
             raise OrderActionRefused("no failed channel action")
         now = timezone.now()
+        batch = current_batch()  # Retry Failed Sync on many orders: the bulk lane, carried out by drains
         for action in failed:
             action.state = State.PENDING
             action.attempts = 0
             action.next_attempt_at = now
-            action.save(update_fields=["state", "attempts", "next_attempt_at", "updated_at"])
+            action.lane = Lane.BULK if batch else Lane.INTERACTIVE
+            action.save(update_fields=["state", "attempts", "next_attempt_at", "lane", "updated_at"])
             order_log_write(order=order, message=f"{action.description}: retry requested.", user=user)
             _notify(action)
-            transaction.on_commit(lambda pk=action.pk: dispatch(pk))
+            if batch:
+                batch.queued += 1
+            else:
+                transaction.on_commit(lambda pk=action.pk: dispatch(pk))
         order_refresh_sync_state(order=order)
     return len(failed)

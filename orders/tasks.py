@@ -31,15 +31,11 @@ def drain_channel_actions() -> int:
 
 
 @shared_task(ignore_result=True)
-def sweep_channel_actions() -> int:
-    """Safety net (beat): take over actions of dead workers, dispatch whatever is due; also gives
+def sweep_channel_actions() -> bool:
+    """Safety net (beat): take over actions of dead workers, drain whatever is due; also gives
     new accounts their import schedule."""
     sync_import_schedules()
-    outbox.recover_expired_leases()
-    due = outbox.due_action_ids()
-    for action_id in due:
-        outbox.dispatch(action_id)
-    return len(due)
+    return outbox.sweep_due_actions()
 
 
 @shared_task(ignore_result=True)

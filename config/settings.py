@@ -216,6 +216,7 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.import_account_orders": {"queue": "long"},
     "orders.tasks.reimport_account_orders": {"queue": "long"},
     "orders.tasks.run_bulk_job": {"queue": "long"},
+    "orders.tasks.archive_history": {"queue": "long"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -255,11 +256,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.sweep_channel_actions",
         "schedule": CHANNEL_ACTION_SWEEP_SECONDS,
     },
+    "archive-history": {
+        "task": "orders.tasks.archive_history",
+        "schedule": 24 * 60 * 60.0,
+    },
     "sweep-handoffs": {
         "task": "orders.tasks.sweep_handoffs",
         "schedule": CHANNEL_ACTION_SWEEP_SECONDS,
     },
 }
+# Order Log lines and succeeded channel actions older than this move to the archive (orders.services.retention).
+HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=730)
 # Drain tasks started per batch of bulk-queued actions (orders.batching): one per worker process.
 CHANNEL_ACTION_DRAINS = env.int("CHANNEL_ACTION_DRAINS", default=2)
 CHANNEL_FEED_POLL_SECONDS = env.float("CHANNEL_FEED_POLL_SECONDS", default=10.0)

@@ -544,3 +544,50 @@ class TaskHandoff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{tuple(self.args)}"
+
+
+class OrderLogArchive(models.Model):
+    """Order Log lines older than the retention period, moved out of the working table so its lists
+    stay fast for years (orders.services.retention). Still the order's history: the order page
+    shows them with the rest. Nothing is deleted."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="archived_logs")
+    created_at = models.DateTimeField()
+    type = models.CharField(max_length=8, choices=OrderLog.Type.choices)
+    initiator = models.CharField(max_length=8, choices=OrderLog.Initiator.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    message = models.TextField()
+    archived_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(F("order"), F("created_at").desc(), name="order_log_archive_order_idx")]
+
+    def __str__(self) -> str:
+        return self.message[:80]
+
+
+class ChannelActionArchive(models.Model):
+    """Channel actions that succeeded longer ago than the retention period, moved out of the outbox
+    (what it sent, when, and what the channel answered). Failed actions are never archived: they
+    are an order's Error until someone retries them."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="archived_actions")
+    account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=ChannelAction.Kind.choices)
+    description = models.CharField(max_length=255)
+    payload = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField()
+    idempotency_key = models.UUIDField(unique=True)
+    channel_reference = models.CharField(max_length=128, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["order", "created_at"], name="action_archive_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.order_id} (archived)"

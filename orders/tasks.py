@@ -11,7 +11,7 @@ from . import handoff, outbox
 from .actions import bulk_job_run
 from .batching import draining_channel_actions
 from .schedules import sync_import_schedules
-from .services import importing
+from .services import importing, retention
 from .services.import_runs import import_is_due
 
 logger = logging.getLogger("orders.tasks")
@@ -59,6 +59,12 @@ def reimport_account_orders(account_id: int, created_from: str, created_to: str)
 @shared_task(ignore_result=True, acks_late=True)
 def run_bulk_job(job_id: int) -> None:
     bulk_job_run(job_id=job_id)
+
+
+@shared_task(ignore_result=True)
+def archive_history() -> str:
+    """Daily (beat): move what is past the retention period to the archive."""
+    return str(retention.history_archive())
 
 
 @shared_task(ignore_result=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, DataError, IntegrityError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DataError, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from channels.clients import ChannelLine, ChannelOrder, ChannelReturn, OrderPage, UnreadableOrder
@@ -119,13 +119,42 @@ def validate_reimport_range(*, created_from: dt.datetime, created_to: dt.datetim
 
 def _run(account: ChannelAccount, pages: Iterable[OrderPage], progress: Progress | None) -> ImportResult:
     result = ImportResult()
+    statistics = FreshStatistics()
     with fewer_collections():
         for page in read_ahead(pages):
             upsert_page(account=account, page=page, result=result)
             result.pages += 1
+            statistics.after(written=result.created + result.updated)
             if progress:
                 progress(result)
     return result
+
+
+class FreshStatistics:
+    """PostgreSQL plans the page's lookups from table statistics; a big import outgrows them long
+    before autovacuum's next ANALYZE (issue 14: per-page lookups went from 9 to 190 ms over a
+    100,000-order run). ANALYZE the tables the import writes whenever it has written a fifth more
+    than they held at the last ANALYZE (at least 2,000 orders), so a run stays flat."""
+
+    TABLES = ("orders_order", "orders_orderitem", "orders_orderlog", "orders_channelaction")
+
+    def __init__(self) -> None:
+        self.enabled = connection.vendor == "postgresql" and not connection.in_atomic_block
+        self.analyzed_at = 0
+        self.rows_then = self._estimated_orders() if self.enabled else 0
+
+    def after(self, *, written: int) -> None:
+        if self.enabled and written - self.analyzed_at >= max(2000, self.rows_then // 5):
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {', '.join(self.TABLES)}")
+            self.analyzed_at, self.rows_then = written, self._estimated_orders()
+
+    @staticmethod
+    def _estimated_orders() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE relname = 'orders_order'")
+            row = cursor.fetchone()
+        return row[0] if row else 0
 
 
 @contextmanager

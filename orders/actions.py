@@ -7,29 +7,31 @@ selections run in the request; large ones become a BulkJob run by a worker, with
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.http import QueryDict
 from django.utils import timezone
 
 from . import outbox
+from .batching import batched_channel_actions
 from .bulk import BulkResult, run_for_each_order
 from .forms import CancelForm, ShipForm, tracking_from_params
 from .handoff import hand_off
 from .locks import lock_orders
-from .models import BulkJob, ChannelAction
-from .selectors import ship_form_kwargs
-from .services.acknowledge import order_acknowledge
+from .models import BulkJob, ChannelAction, Order
+from .selectors import order_list, ship_form_kwargs
+from .services.acknowledge import order_acknowledge, orders_acknowledge
 from .services.cancel import order_cancel
 from .services.shipments import order_resend_shipping, order_ship
 from .services.stock import stock_moves
-from .services.store_orders import order_create_store_order
+from .services.errors import OrderActionRefused
+from .services.store_orders import order_create_store_order, orders_create_store_orders
 
 INLINE_LIMIT = 200  # larger selections run in the background
-PROGRESS_EVERY = 50
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,21 @@ class OrderAction:
     # Extra keyword arguments of the form, read from the orders it acts on.
     form_kwargs: Callable[..., dict] | None = None
     queues_channel_change: bool = True  # its result is "queued" until the channel confirms
+    # The same work for many orders at once: many_service(order_ids=…, user=…) → (done, refused by id).
+    many_service: Callable[..., tuple[list, dict[int, OrderActionRefused]]] | None = None
 
     @property
     def done_word(self) -> str:
         return "queued" if self.queues_channel_change else "done"
+
+    def run(self, *, order_ids: list[int], user, bulk_job_id: int | None = None, **params) -> BulkResult:
+        """Carry the action out on these orders: set-based when it can be, else order by order."""
+        if self.many_service is None:
+            return run_for_each_order(order_ids=order_ids, action=self.service, bulk_job_id=bulk_job_id, user=user,
+                                      **params)
+        with batched_channel_actions(bulk_job_id=bulk_job_id):
+            done, refused = self.many_service(order_ids=order_ids, user=user, **params)
+        return BulkResult(done=len(done), skipped=Counter(refusal.reason for refusal in refused.values()))
 
 
 def _ship(*, order_id: int, user=None, **params):
@@ -54,24 +67,30 @@ def _ship(*, order_id: int, user=None, **params):
 ACTIONS = {
     action.name: action
     for action in (
-        OrderAction("create_store_order", "Create Store Order", order_create_store_order, queues_channel_change=False),
-        OrderAction("acknowledge", "Acknowledge", order_acknowledge),
+        OrderAction("create_store_order", "Create Store Order", order_create_store_order, queues_channel_change=False,
+                    many_service=orders_create_store_orders),
+        OrderAction("acknowledge", "Acknowledge", order_acknowledge, many_service=orders_acknowledge),
         OrderAction("mark_shipped", "Mark as Shipped", _ship, ShipForm, ship_form_kwargs),
         OrderAction("resend_shipping", "Resend Shipping Information", order_resend_shipping),
         OrderAction("cancel", "Cancel", order_cancel, CancelForm),
         OrderAction("retry_failed_sync", "Retry Failed Sync", outbox.order_retry_failed_actions),
     )
 }
+CHUNK = {True: 500, False: 50}  # orders per transaction of a bulk job: set-based actions take bigger ones
 
 
-def run_action(*, name: str, order_ids: list[int], params: dict, user: AbstractBaseUser | None) -> BulkResult | BulkJob:
-    """Run now (small selections) or hand to a worker as a BulkJob (large ones)."""
+def run_action(*, name: str, params: dict, user: AbstractBaseUser | None, order_ids: list[int] | None = None,
+               filters: dict[str, list[str]] | None = None) -> BulkResult | BulkJob:
+    """Run now (small selections) or hand to a worker as a BulkJob (large ones). `filters`: every
+    order the grid's filters match ("select all"); the job is recorded as those filters, not as a
+    list of ids, and the worker resolves them in chunks."""
     action = ACTIONS[name]
-    if len(order_ids) <= INLINE_LIMIT:
-        return run_for_each_order(order_ids=order_ids, action=action.service, user=user, **params)
+    if filters is None and len(order_ids) <= INLINE_LIMIT:
+        return action.run(order_ids=order_ids, user=user, **params)
     with transaction.atomic():
-        job = BulkJob.objects.create(action=name, label=action.label, params=params, order_ids=order_ids,
-                                     total=len(order_ids), created_by=user if user and user.pk else None)
+        job = BulkJob.objects.create(action=name, label=action.label, params=params, order_ids=order_ids or [],
+                                     filters=filters, total=len(order_ids or []),
+                                     created_by=user if user and user.pk else None)
         hand_off("orders.tasks.run_bulk_job", job.pk)
     return job
 
@@ -83,24 +102,25 @@ def bulk_job_run(*, job_id: int) -> BulkJob:
         return job
     action = ACTIONS[job.action]
     job.state = BulkJob.State.RUNNING
-    job.save(update_fields=["state"])
+    if job.filters is not None and not job.total:
+        job.total = _matching(job).count()  # the progress bar's length, counted in the background
+    job.save(update_fields=["state", "total"])
     skipped = Counter(job.skipped)
-    remaining = job.order_ids[job.processed:]
     try:
-        for start in range(0, len(remaining), PROGRESS_EVERY):
-            chunk = remaining[start:start + PROGRESS_EVERY]
+        for chunk in _chunks(job, size=CHUNK[action.many_service is not None]):
             # One transaction per chunk, progress included: a worker that dies redoes the chunk, never
             # half of it, and the database takes one commit (SQLite: one write lock) per chunk. The
             # chunk's orders are locked first, in pk order, and their stock written last (orders.locks).
             with transaction.atomic(), stock_moves():
                 locked = [order.pk for order in lock_orders(chunk)]
-                result = run_for_each_order(order_ids=locked, action=action.service, bulk_job_id=job.pk,
-                                            user=job.created_by, **job.params)
+                result = action.run(order_ids=locked, bulk_job_id=job.pk, user=job.created_by, **job.params)
                 skipped.update(result.skipped)
                 job.done += result.done
                 job.processed += len(chunk)
+                job.total = max(job.total, job.processed)  # orders that came to match meanwhile
+                job.last_order_id = max(chunk)
                 job.skipped = dict(skipped)
-                job.save(update_fields=["done", "processed", "skipped"])
+                job.save(update_fields=["done", "processed", "total", "last_order_id", "skipped"])
     except Exception as failure:
         job.state, job.error = BulkJob.State.FAILED, f"{type(failure).__name__}: {failure}"
         job.finished_at = timezone.now()
@@ -109,6 +129,27 @@ def bulk_job_run(*, job_id: int) -> BulkJob:
     job.state = BulkJob.State.WAITING
     job.save(update_fields=["state"])
     return bulk_job_settle(job_id=job.pk)
+
+
+def _matching(job: BulkJob):
+    """The orders the job's grid filters match now (stored as the grid's query parameters)."""
+    query = QueryDict(mutable=True)
+    for name, values in job.filters.items():
+        query.setlist(name, values)
+    return order_list(filters=query, queryset=Order.objects.all())
+
+
+def _chunks(job: BulkJob, *, size: int) -> Iterator[list[int]]:
+    """The job's orders not processed yet, a chunk at a time: its list, or its filters read in pk
+    order after the last order done (memory stays one chunk whatever the selection)."""
+    if job.filters is None:
+        remaining = job.order_ids[job.processed:]
+        for start in range(0, len(remaining), size):
+            yield remaining[start:start + size]
+        return
+    matching = _matching(job)
+    while chunk := list(matching.filter(pk__gt=job.last_order_id).order_by("pk").values_list("pk", flat=True)[:size]):
+        yield chunk
 
 
 def bulk_job_settle(*, job_id: int) -> BulkJob:

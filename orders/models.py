@@ -437,7 +437,12 @@ class BulkJob(models.Model):
     action = models.CharField(max_length=32)
     label = models.CharField(max_length=64)
     params = models.JSONField(default=dict, blank=True)
-    order_ids = models.JSONField(default=list)
+    order_ids = models.JSONField(default=list, blank=True)
+    filters = models.JSONField(
+        null=True, blank=True,
+        help_text="The grid filters it acts on when every matching order was selected (resolved by the worker).",
+    )
+    last_order_id = models.BigIntegerField(default=0, help_text="Orders up to this id are done (filter jobs).")
     total = models.PositiveIntegerField()
     processed = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)

@@ -217,6 +217,7 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.reimport_account_orders": {"queue": "long"},
     "orders.tasks.run_bulk_job": {"queue": "long"},
     "orders.tasks.archive_history": {"queue": "long"},
+    "orders.tasks.write_csv_export": {"queue": "long"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -260,11 +261,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.archive_history",
         "schedule": 24 * 60 * 60.0,
     },
+    "expire-csv-exports": {
+        "task": "orders.tasks.expire_csv_exports",
+        "schedule": 60 * 60.0,
+    },
     "sweep-handoffs": {
         "task": "orders.tasks.sweep_handoffs",
         "schedule": CHANNEL_ACTION_SWEEP_SECONDS,
     },
 }
+# CSV exports of at least this many orders are written in the background, kept this long, in this folder.
+CSV_EXPORT_INLINE_ROWS = env.int("CSV_EXPORT_INLINE_ROWS", default=10_000)
+CSV_EXPORT_KEEP_HOURS = env.int("CSV_EXPORT_KEEP_HOURS", default=24)
+CSV_EXPORT_DIR = Path(env("CSV_EXPORT_DIR", default=str(VAR_DIR / "exports")))
 # Order Log lines and succeeded channel actions older than this move to the archive (orders.services.retention).
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=730)
 # Drain tasks started per batch of bulk-queued actions (orders.batching): one per worker process.

@@ -6,21 +6,20 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from . import admin_accounts  # noqa: F401  (the account admin, with sync health and imports)
+from .admin_exports import csv_answer
 from .admin_import_problems import open_import_problems_link
 from .actions import ACTIONS, OrderAction, Outcome, bulk_job_order_outcomes, bulk_job_summary
 from .admin_confirm import bulk_hidden_fields, confirm_then_run
 from .admin_shipping import ShippingViews
-from .exports import orders_csv_lines
 from .filters import OrderFilterSet, filter_param_names
 from .models import BulkJob, ChannelAction, Order, OrderLog, OrderStatus, Product, Shipment, SyncState
 from .selectors import order_detail, order_grid_queryset, order_history, order_list
@@ -201,7 +200,7 @@ class OrderAdmin(ShippingViews, admin.ModelAdmin):
 
     @admin.action(description="Export CSV", permissions=["view"])
     def export_csv_action(self, request: HttpRequest, queryset: QuerySet[Order]):
-        return _csv_response(queryset)
+        return csv_answer(modeladmin=self, request=request, orders=queryset)
 
     # -- detail page (R-GRID-4) and its buttons
     def get_urls(self):
@@ -261,7 +260,7 @@ class OrderAdmin(ShippingViews, admin.ModelAdmin):
         """All orders matching the grid's current filters (the same FilterSet)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return _csv_response(order_list(filters=request.GET))
+        return csv_answer(modeladmin=self, request=request, orders=order_list(filters=request.GET))
 
 
 def _bulk_action(action: OrderAction):
@@ -278,12 +277,6 @@ def _bulk_action(action: OrderAction):
 
     run.__name__ = f"{action.name}_action"
     return run
-
-
-def _csv_response(queryset: QuerySet[Order]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(orders_csv_lines(orders=queryset), content_type="text/csv")
-    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
-    return response
 
 
 def status_html(order: Order) -> str:

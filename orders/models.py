@@ -596,3 +596,35 @@ class ChannelActionArchive(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.order_id} (archived)"
+
+
+class CsvExport(models.Model):
+    """A large CSV export of the grid, written in the background to a file the admin downloads once
+    it is ready (orders.services.csv_exports). The file expires; this row, saying who exported
+    what and when, stays."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Writing"
+        READY = "ready", "Ready to download"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+
+    filters = models.JSONField(default=dict, blank=True, help_text="The grid's filters when it was asked for.")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    rows_written = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "CSV export"
+        indexes = [models.Index(fields=["expires_at"], condition=Q(state="ready"), name="csv_export_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"CSV export #{self.pk}"

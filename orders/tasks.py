@@ -11,7 +11,7 @@ from . import handoff, outbox
 from .actions import bulk_job_run
 from .batching import draining_channel_actions
 from .schedules import sync_import_schedules
-from .services import importing, retention
+from .services import csv_exports, importing, retention
 from .services.import_runs import import_is_due
 
 logger = logging.getLogger("orders.tasks")
@@ -65,6 +65,16 @@ def run_bulk_job(job_id: int) -> None:
 def archive_history() -> str:
     """Daily (beat): move what is past the retention period to the archive."""
     return str(retention.history_archive())
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def write_csv_export(export_id: int) -> None:
+    csv_exports.csv_export_write(export_id=export_id)
+
+
+@shared_task(ignore_result=True)
+def expire_csv_exports() -> int:
+    return csv_exports.csv_exports_expire()
 
 
 @shared_task(ignore_result=True)

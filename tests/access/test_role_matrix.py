@@ -33,7 +33,7 @@ from django_celery_beat.models import (
 from access.roles import ROLES
 from orders.actions import ACTIONS
 from orders.admin_shipping import UPLOAD_SALT
-from orders.models import ChannelAction, ImportProblem, OrderStatus, Shipment, TaskHandoff
+from orders.models import ChannelAction, CsvExport, ImportProblem, OrderStatus, Shipment, TaskHandoff
 from tests.factories import (
     BulkJobFactory,
     ChannelAccountFactory,
@@ -74,6 +74,7 @@ MODELS = {
     "orders.channelaction": _access(EVERY_ROLE),
     "orders.bulkjob": _access(EVERY_ROLE),
     "orders.importproblem": _access(EVERY_ROLE),
+    "orders.csvexport": _access(EVERY_ROLE),
     "orders.product": _access(EVERY_ROLE, ONLY_SUPERUSER, ONLY_SUPERUSER, ONLY_SUPERUSER),
     "creditmemos.creditmemo": _access(EVERY_ROLE),
     "channels.channelaccount": _access(EVERY_ROLE, ACCOUNTS, ACCOUNTS, ONLY_SUPERUSER),
@@ -98,7 +99,8 @@ CUSTOM_VIEWS = {
     "orders_order_ship": OPERATORS,  # ship chosen quantities of one order
     "orders_shipment_correct": OPERATORS,  # correct a shipment's tracking (logged, resent)
     "orders_order_upload_tracking": OPERATORS,  # tracking CSV: preview, then ship
-    "orders_bulkjob_retry": OPERATORS,  # Retry Failed Sync of a bulk job's failed orders
+    "orders_bulkjob_retry": OPERATORS,
+    "orders_csvexport_download": EVERY_ROLE,  # a background export of the grid  # Retry Failed Sync of a bulk job's failed orders
     "creditmemos_creditmemo_create_for_order": REFUNDERS,
     "channels_channelaccount_reimport": OPERATORS,
     "auth_user_password_change": ONLY_SUPERUSER,
@@ -144,8 +146,10 @@ def test_the_roles_are_the_groups_the_data_migration_made():
 
 
 @pytest.fixture
-def objects():
+def objects(settings, tmp_path):
     """One object of every registered model, so every change/delete/history page has something."""
+    settings.CSV_EXPORT_DIR = tmp_path
+    (tmp_path / "orders-ready.csv").write_text("Sale Date\n")
     marketplace = MarketplaceFactory()
     account = ChannelAccountFactory(marketplace=marketplace)
     order = create_order(account=account, status=OrderStatus.UNSHIPPED, buyer_name="Ann Buyer")
@@ -160,6 +164,7 @@ def objects():
         "orders.shipment": ShipmentFactory(order=order),
         "orders.channelaction": ChannelActionFactory(order=order),
         "orders.bulkjob": BulkJobFactory(order_ids=[order.pk]),
+        "orders.csvexport": CsvExport.objects.create(state=CsvExport.State.READY, file_name="orders-ready.csv"),
         "orders.importproblem": ImportProblem.objects.create(
             account=account, channel_order_id="P1", fingerprint="P1", raw_payload="{}", error="unreadable",
             first_seen_at=timezone.now(), last_seen_at=timezone.now()),
@@ -260,6 +265,8 @@ def _urls_with_rows(objects):
                 rows.append((reverse(f"admin:{name}"), allowed, 403, None))
             elif name == "orders_bulkjob_retry":
                 rows.append((reverse(f"admin:{name}", args=[objects["orders.bulkjob"].pk]), allowed, 403, None))
+            elif name == "orders_csvexport_download":
+                rows.append((reverse(f"admin:{name}", args=[objects["orders.csvexport"].pk]), allowed, 403, None))
             elif name == "channels_channelaccount_reimport":
                 rows.append((reverse(f"admin:{name}", args=[account.pk]), allowed, 403, None))
             elif name == "auth_user_password_change":
@@ -451,6 +458,8 @@ def submissions(objects, people):
     rows.append(("orders_bulkjob_retry", reverse("admin:orders_bulkjob_retry", args=[job.pk]),
                  {"confirm_action": "yes"}, True))
     rows.append(("orders_order_export", reverse("admin:orders_order_export"), {}, False))
+    rows.append(("orders_csvexport_download", reverse("admin:orders_csvexport_download",
+                                                      args=[objects["orders.csvexport"].pk]), {}, False))
     rows.append(("auth_user_password_change", reverse("admin:auth_user_password_change",
                                                       args=[objects["auth.user"].pk]),
                  {"password1": "a new long passphrase 11", "password2": "a new long passphrase 11"}, True))
@@ -461,7 +470,8 @@ POSTED_VIEWS = {
     "orders_order_action": OPERATORS, "orders_order_ship": OPERATORS, "orders_shipment_correct": OPERATORS,
     "orders_order_upload_tracking": OPERATORS, "creditmemos_creditmemo_create_for_order": REFUNDERS,
     "channels_channelaccount_reimport": OPERATORS, "orders_bulkjob_retry": OPERATORS,
-    "orders_order_export": EVERY_ROLE, "auth_user_password_change": ONLY_SUPERUSER,
+    "orders_order_export": EVERY_ROLE, "orders_csvexport_download": EVERY_ROLE,
+    "auth_user_password_change": ONLY_SUPERUSER,
 }
 
 

@@ -131,8 +131,10 @@ class AmazonClient:
     def iter_order_pages(self, *, modified_since: dt.datetime | None = None, created_since: dt.datetime | None = None,
                          created_until: dt.datetime | None = None, page_size: int = 100) -> Iterator[OrderPage]:
         if created_since:
+            # Both Orders APIs want *Before at least two minutes before the request (their models).
+            latest = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2, seconds=5)
             window = {"created_after": _iso(created_since),
-                      "created_before": _iso(created_until) if created_until else None}
+                      "created_before": _iso(min(created_until, latest)) if created_until else None}
         else:
             window = {"updated_after": _iso(modified_since or dt.datetime.now(dt.UTC) - dt.timedelta(days=30))}
         yield from self.reader.iter_order_pages(page_size=min(page_size, 100), **window)

@@ -75,6 +75,11 @@ WALMART_LIMITS = {
 }
 
 
+# We refill a little slower than the channel: its clock measures our requests' arrivals, which
+# network jitter brings closer together than we sent them.
+HEADROOM = 0.9
+
+
 class PacedChannelError(RetryableChannelError):
     """The next request of this operation would go over the channel's limit: nothing was sent."""
 
@@ -191,7 +196,8 @@ class Pacer:
         return self._buckets or shared_buckets()
 
     def _on(self, operation: str) -> Limit | None:
-        return self.limits.get(operation) if settings.CHANNEL_PACING else None
+        limit = self.limits.get(operation) if settings.CHANNEL_PACING else None
+        return Limit(rate=limit.rate * HEADROOM, burst=limit.burst) if limit else None
 
     def before(self, operation: str) -> None:
         """Take this operation's token: at once, after a short sleep, or PacedChannelError."""
@@ -211,7 +217,7 @@ class Pacer:
         """Amazon's x-amzn-RateLimit-Limit: the rate this account is actually granted."""
         limit = self._on(operation)
         if limit is not None and rate > 0:
-            self.buckets.step(self.account_key, operation, limit, mode="rate", value=rate)
+            self.buckets.step(self.account_key, operation, limit, mode="rate", value=rate * HEADROOM)
 
     def observe_tokens(self, operation: str, *, left: float, replenished_in: float | None = None) -> None:
         """Walmart's X-Current-Token-Count (and, when none is left, X-Next-Replenishment-Time)."""

@@ -251,8 +251,8 @@ CHANNEL_PACING_MAX_WAIT_SECONDS = env.float("CHANNEL_PACING_MAX_WAIT_SECONDS", d
 
 # Pushed orders (orders.webhooks, orders.services.push). Walmart signs each webhook with HMAC-SHA256
 # of the body under the secret given when subscribing (authMethod HMAC); the header is the
-# authHeaderName given there. Bodies larger than WEBHOOK_MAX_BYTES are refused unread.
-WALMART_WEBHOOK_SIGNATURE_HEADER = env("WALMART_WEBHOOK_SIGNATURE_HEADER", default="WM_SEC.AUTH_SIGNATURE")
+# authHeaderName given there (no underscores: Django's runserver and nginx drop such headers). Bodies larger than WEBHOOK_MAX_BYTES are refused unread.
+WALMART_WEBHOOK_SIGNATURE_HEADER = env("WALMART_WEBHOOK_SIGNATURE_HEADER", default="X-Walmart-Signature")
 WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=64 * 1024)
 # Amazon ORDER_CHANGE notifications (Notifications API, SQS destination): `consume_amazon_notifications`
 # reads this queue. AWS credentials and region come from the usual AWS environment (boto3);

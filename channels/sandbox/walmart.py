@@ -336,7 +336,7 @@ class WalmartMarketplace:
         record: dict[str, Any] = {"url": hook["url"], "document": document, "sent_at": utcnow()}
         try:
             answer = requests.post(hook["url"], data=body, timeout=10, headers={
-                "Content-Type": "application/json", hook.get("header") or "WM_SEC.AUTH_SIGNATURE": signature})
+                "Content-Type": "application/json", hook.get("header") or "X-Walmart-Signature": signature})
             record["status"] = answer.status_code
         except requests.RequestException as failure:
             record["status"], record["error"] = None, type(failure).__name__

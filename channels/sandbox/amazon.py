@@ -90,6 +90,7 @@ class AmazonOrder:
     items: list[Item]
     buyer: str
     adjustments: set[str] = field(default_factory=set)  # MerchantAdjustmentItemIDs applied
+    seller: str | None = None  # the client id whose account alone sees it (None: every account)
 
     def touch(self) -> None:
         self.last_update = utcnow()
@@ -146,6 +147,7 @@ class AmazonMarketplace:
         self.token_owner: dict[str, str] = {}  # access token → caller (client id), whose usage plans it spends
         self.restricted: dict[str, RestrictedDataToken] = {}
         self.limits = RateLimits(LIMITS)
+        self.request = threading.local()  # .caller: the client id of the API call this thread serves
         self.documents: dict[str, dict[str, Any]] = {}  # id → {"content": bytes | None, "content_type": str}
         self.feeds: dict[str, Feed] = {}
         self.credentials: dict[str, str] = {}  # client id → secret; empty accepts any
@@ -161,7 +163,7 @@ class AmazonMarketplace:
     # -- control ----------------------------------------------------------------------------------
     def create_orders(self, *, count: int = 1, items: int = 1, qty: int = 1, paid: bool = True,
                       buyer_cancel: bool = False, purchase_date: dt.datetime | None = None,
-                      price: str | None = None) -> list[str]:
+                      price: str | None = None, seller: str | None = None) -> list[str]:
         created = []
         with self.lock:
             for _ in range(count):
@@ -178,7 +180,7 @@ class AmazonMarketplace:
                                       buyer_cancel_reason="Found cheaper somewhere else." if buyer_cancel else ""))
                 when = purchase_date or utcnow()
                 self.orders[order_id] = AmazonOrder(seq, order_id, when, utcnow(), "Unshipped" if paid else "Pending",
-                                                    lines, NAMES[seq % len(NAMES)])
+                                                    lines, NAMES[seq % len(NAMES)], seller=seller)
                 created.append(order_id)
         return created
 
@@ -245,9 +247,13 @@ class AmazonMarketplace:
                 if feed.status != "DONE":
                     self._process(feed)
 
+    def visible(self, order: AmazonOrder) -> bool:
+        caller = getattr(self.request, "caller", None)
+        return order.seller is None or caller is None or order.seller == caller
+
     def _get(self, order_id: str) -> AmazonOrder:
         order = self.orders.get(order_id)
-        if order is None:
+        if order is None or not self.visible(order):
             raise error(404, "NotFound", f"Order {order_id} not found")
         return order
 
@@ -277,6 +283,7 @@ class AmazonMarketplace:
         if parts[:2] == ["_feeds", "download"] and method == "GET":
             return self.download(parts[2])
         caller, pii = self.authenticate(headers, method, path)
+        self.request.caller = caller
         operation = self.operation(method, parts)
         allowed, _left, _wait = self.limits.take(caller, operation)
         if not allowed:  # the models: a 429 carries x-amzn-RequestId only, no rate header
@@ -405,7 +412,7 @@ class AmazonMarketplace:
                     and order.last_update <= bounds.get("lastUpdatedBefore", order.last_update)
                     and (not marketplaces or MARKETPLACE_US in marketplaces))
 
-        matching = [o for o in sorted(self.orders.values(), key=lambda o: o.seq) if matches(o)]
+        matching = [o for o in sorted(self.orders.values(), key=lambda o: o.seq) if matches(o) and self.visible(o)]
         page = [o for o in matching if o.seq > after_seq][:size]
         answer: dict[str, Any] = {"orders": [self.as_sent_2026(o, included) for o in page]}
         if page and any(o.seq > page[-1].seq for o in matching):
@@ -494,7 +501,7 @@ class AmazonMarketplace:
                 return False
             return not statuses or order.status in statuses
 
-        matching = [o for o in sorted(self.orders.values(), key=lambda o: o.seq) if matches(o)]
+        matching = [o for o in sorted(self.orders.values(), key=lambda o: o.seq) if matches(o) and self.visible(o)]
         page = [o for o in matching if o.seq > after_seq][:size]
         payload: dict[str, Any] = {"Orders": [self.as_sent(o, pii=pii)["order"] for o in page]}
         if page and any(o.seq > page[-1].seq for o in matching):

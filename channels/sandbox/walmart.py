@@ -123,6 +123,7 @@ class PurchaseOrder:
     method_code: str
     lines: list[Line]
     acknowledged: bool = False
+    seller: str | None = None  # the client id whose account alone sees it (None: every account)
 
     def line(self, number: str) -> Line:
         for line in self.lines:
@@ -155,6 +156,7 @@ class WalmartMarketplace:
         self.webhooks: list[dict[str, str]] = []  # {"url", "secret", "header"}: where ORDER_UPDATES go
         self.deliveries: list[dict[str, Any]] = []  # what was sent there, and how it was answered
         self.credentials: dict[str, str] = {}  # empty: any non-empty client id/secret is accepted
+        self.request = threading.local()  # .caller: the client id of the API call this thread serves
         self.token_ttl = 900
         self.max_cancel_lines = MAX_CANCEL_LINES
         self._seq = itertools.count(1)
@@ -176,6 +178,7 @@ class WalmartMarketplace:
         order_date: dt.datetime | None = None,
         price: str | None = None,
         skus: list[str] | None = None,
+        seller: str | None = None,
     ) -> list[str]:
         created = []
         with self.lock:
@@ -218,6 +221,7 @@ class WalmartMarketplace:
                     method_code="Standard",
                     lines=order_lines,
                     acknowledged=acknowledged,
+                    seller=seller,
                 )
                 created.append(po)
             self.changed()
@@ -302,9 +306,14 @@ class WalmartMarketplace:
         self.version += 1
         self._listing_cache.clear()
 
+    def visible(self, order: PurchaseOrder) -> bool:
+        """Orders sold for one seller (create_orders(seller=client id)) are that seller's API calls' only."""
+        caller = getattr(self.request, "caller", None)
+        return order.seller is None or caller is None or order.seller == caller
+
     def _get(self, po: str) -> PurchaseOrder:
         order = self.orders.get(po)
-        if order is None:
+        if order is None or not self.visible(order):
             raise error(404, "CONTENT_NOT_FOUND.GMP_ORDER_API", f"PO {po} not found", severity="INFO")
         return order
 
@@ -362,6 +371,7 @@ class WalmartMarketplace:
         else:
             self.authenticate(headers)
             caller = self.token_owner.get(headers.get("WM_SEC.ACCESS_TOKEN", ""), "")
+        self.request.caller = caller
         allowed, left, wait = self.limits.take(caller, operation)
         replenished = {"X-Current-Token-Count": str(max(int(left), 0)),
                        "X-Next-Replenishment-Time": str(to_ms(utcnow() + dt.timedelta(seconds=wait)))}
@@ -458,7 +468,7 @@ class WalmartMarketplace:
         status = params.get("status")
         after_seq = int(params.get("soIndex", 0))
 
-        key = (created_start, created_end, modified_start, modified_end, status)
+        key = (created_start, created_end, modified_start, modified_end, status, getattr(self.request, "caller", None))
         matching = self._listing_cache.get(key)
         if matching is None:  # orders are kept in creation (seq) order
             matching = self._listing_cache[key] = [
@@ -468,6 +478,7 @@ class WalmartMarketplace:
                 and (modified_start is None or order.last_modified >= modified_start)
                 and (modified_end is None or order.last_modified <= modified_end)
                 and (status is None or status in self.line_status_names(order))
+                and self.visible(order)
             ]
         start = bisect.bisect_right([order.seq for order in matching], after_seq) if after_seq else 0
         page = matching[start:start + limit]

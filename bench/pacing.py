@@ -17,14 +17,12 @@ import os
 import platform
 import queue
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[1]
 parser = argparse.ArgumentParser()
@@ -36,31 +34,21 @@ parser.add_argument("--timeout", type=float, default=900)
 args = parser.parse_args()
 
 work = Path(tempfile.mkdtemp(prefix="bench_pacing_"))
-database_url = os.environ.get("DATABASE_URL", "")
 env = {**os.environ, "SECRET_KEY": "bench-only-not-a-secret", "SECURE_SSL_REDIRECT": "false", "CELERY_BROKER_URL":
        "memory://", "CHANNEL_EXTRA_HOSTS": "127.0.0.1", "CHANNEL_PACING": "true", "LOG_LEVEL": "WARNING",
        "CHANNEL_ACTION_BACKOFF_BASE": "1"}
-if database_url:
-    import psycopg
+sys.path.insert(0, str(ROOT))
+from bench._processes import bench_process_database, free_port, wait_up  # noqa: E402
 
-    bench_db = f"bench_{urlparse(database_url).path.lstrip('/')}_pacing"
-    admin_url = urlunparse(urlparse(database_url)._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{bench_db}"')
-        conn.execute(f'CREATE DATABASE "{bench_db}"')
-    env["DATABASE_URL"] = urlunparse(urlparse(database_url)._replace(path=f"/{bench_db}"))
-else:
-    env["DATABASE_URL"] = f"sqlite:///{work / 'db.sqlite3'}"
-if os.environ.get("REDIS_URL"):
+env["DATABASE_URL"], drop_database = bench_process_database("pacing", env, work)
+if os.environ.get("REDIS_URL"):  # buckets of an earlier run must not pace this one
     import redis
 
-    redis.Redis.from_url(os.environ["REDIS_URL"]).delete(
-        *redis.Redis.from_url(os.environ["REDIS_URL"]).keys("pace:*") or ["pace:none"])
+    store = redis.Redis.from_url(os.environ["REDIS_URL"])
+    store.delete(*store.keys("pace:*") or ["pace:none"])
 os.environ.update(env)
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 python = sys.executable
-subprocess.run([python, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)
 
 import django  # noqa: E402
 
@@ -76,19 +64,12 @@ from orders.services.shipments import Tracking, order_ship  # noqa: E402
 from tests.factories import AmazonAccountFactory, ChannelAccountFactory  # noqa: E402
 from tests.helpers import ups_tracking  # noqa: E402
 
-with socket.socket() as probe:
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
+port = free_port()
 url = f"http://127.0.0.1:{port}"
 sandbox = subprocess.Popen([python, "manage.py", "sandbox", "--port", str(port), "--seed-orders", "0",
                             "--new-orders-every", "0"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
 try:
-    for _ in range(300):
-        try:
-            requests.get(f"{url}/_sandbox/faults", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
+    wait_up(f"{url}/_sandbox/faults")
     accounts = []
     for n in range(args.accounts):
         if n % 2 == 0:
@@ -190,7 +171,5 @@ finally:
     sandbox.terminate()
     sandbox.wait(timeout=30)
     connections.close_all()
-    if database_url:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{bench_db}" WITH (FORCE)')
+    drop_database()
     shutil.rmtree(work, ignore_errors=True)

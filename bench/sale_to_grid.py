@@ -18,7 +18,6 @@ import os
 import platform
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,6 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parents[1]
 parser = argparse.ArgumentParser()
@@ -35,26 +33,16 @@ parser.add_argument("--interval", type=float, default=15.0, help="poll interval,
 args = parser.parse_args()
 
 work = Path(tempfile.mkdtemp(prefix="bench_sale_to_grid_"))
-database_url = os.environ.get("DATABASE_URL", "")
 env = {**os.environ, "SECRET_KEY": "bench-only-not-a-secret", "SECURE_SSL_REDIRECT": "false", "DEBUG": "1",
        "CELERY_BROKER_URL": "memory://", "CHANNEL_EXTRA_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
-if database_url:
-    import psycopg
-
-    bench_db = f"bench_{urlparse(database_url).path.lstrip('/')}_sale_to_grid"
-    admin_url = urlunparse(urlparse(database_url)._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{bench_db}"')
-        conn.execute(f'CREATE DATABASE "{bench_db}"')
-    env["DATABASE_URL"] = urlunparse(urlparse(database_url)._replace(path=f"/{bench_db}"))
-else:
-    env["DATABASE_URL"] = f"sqlite:///{work / 'db.sqlite3'}"
-os.environ.update(env)
 sys.path.insert(0, str(ROOT))
+from bench._processes import bench_process_database, free_port, wait_up  # noqa: E402
+
+env["DATABASE_URL"], drop_database = bench_process_database("sale_to_grid", env, work)
+os.environ.update(env)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 python = sys.executable
-subprocess.run([python, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)
 
 import django  # noqa: E402
 
@@ -68,22 +56,6 @@ from channels.amazon.notifications import sqs_client  # noqa: E402
 from orders.models import Order  # noqa: E402
 from orders.services.importing import account_import_orders  # noqa: E402
 from tests.factories import AmazonAccountFactory, ChannelAccountFactory  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_up(url: str) -> None:
-    for _ in range(300):
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not start")
 
 
 sandbox_url, web_port, sqs_port = f"http://127.0.0.1:{free_port()}", free_port(), free_port()
@@ -187,7 +159,5 @@ finally:
         process.wait(timeout=30)
     moto.stop()
     connections.close_all()
-    if database_url:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{bench_db}" WITH (FORCE)')
+    drop_database()
     shutil.rmtree(work, ignore_errors=True)

@@ -299,7 +299,7 @@ class AmazonMarketplace:
                 response = self.create_restricted_data_token(caller, body or {})
             else:
                 raise error(404, "NotFound", f"No such resource: {method} {path}")
-        if operation in LIMITS:
+        if operation in self.limits.limits:
             response.headers.update(self.rate(operation))
         return response
 
@@ -352,9 +352,9 @@ class AmazonMarketplace:
             raise error(403, "Unauthorized", "Access to requested resource is denied.")
         return self.token_owner.get(token, ""), frozenset()
 
-    @staticmethod
-    def rate(operation: str) -> dict[str, str]:
-        return {"x-amzn-RateLimit-Limit": f"{LIMITS[operation][0]:g}", "x-amzn-RequestId": str(uuid.uuid4())}
+    def rate(self, operation: str) -> dict[str, str]:
+        """The usage plan's rate granted to this caller (a test may grant another than the default)."""
+        return {"x-amzn-RateLimit-Limit": f"{self.limits.limits[operation][0]:g}", "x-amzn-RequestId": str(uuid.uuid4())}
 
     def _orders_api(self, method: str, parts: list[str], query: dict[str, list[str]], body: Any,
                     pii: frozenset[str]) -> Response:
@@ -382,12 +382,7 @@ class AmazonMarketplace:
         raise error(404, "NotFound", "No such resource")
 
     def search_orders(self, params: dict[str, str], included: set[str]) -> Response:
-        if params.get("paginationToken"):
-            try:
-                state = dict(urllib.parse.parse_qsl(urllib.parse.unquote(params["paginationToken"])))
-            except ValueError:
-                raise error(400, "InvalidInput", "Invalid paginationToken") from None
-            params = {**state, "paginationToken": params["paginationToken"]}
+        params = with_page_state(params, "paginationToken")
         created, updated = ("createdAfter" in params or "createdBefore" in params), (
             "lastUpdatedAfter" in params or "lastUpdatedBefore" in params)
         if bool(params.get("createdAfter")) == bool(params.get("lastUpdatedAfter")) or (created and updated):
@@ -473,12 +468,7 @@ class AmazonMarketplace:
         return rendered
 
     def get_orders(self, params: dict[str, str], pii: frozenset[str]) -> Response:
-        if params.get("NextToken"):
-            try:
-                state = dict(urllib.parse.parse_qsl(urllib.parse.unquote(params["NextToken"])))
-            except ValueError:
-                raise error(400, "InvalidInput", "Invalid NextToken") from None
-            params = {**state, "NextToken": params["NextToken"]}
+        params = with_page_state(params, "NextToken")
         if not params.get("MarketplaceIds"):
             raise error(400, "InvalidInput", "MarketplaceIds is required")
         created_after, updated_after = params.get("CreatedAfter"), params.get("LastUpdatedAfter")
@@ -770,6 +760,17 @@ class AmazonMarketplace:
         if order.status in UNPAID:
             del rendered["ItemPrice"], rendered["ItemTax"], rendered["ShippingPrice"]
         return rendered
+
+
+def with_page_state(params: dict[str, str], name: str) -> dict[str, str]:
+    """The query a page token continues (the token encodes it), or the query as sent."""
+    if not params.get(name):
+        return params
+    try:
+        state = dict(urllib.parse.parse_qsl(urllib.parse.unquote(params[name])))
+    except ValueError:
+        raise error(400, "InvalidInput", f"Invalid {name}") from None
+    return {**state, name: params[name]}
 
 
 def iso(value: dt.datetime) -> str:

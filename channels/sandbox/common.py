@@ -191,7 +191,7 @@ class RateLimits:
     the real channel; tests that do not test throttling switch it off to run fast."""
 
     def __init__(self, limits: dict[str, tuple[float, float]]) -> None:
-        self.limits = limits
+        self.limits = dict(limits)  # this marketplace's own: a test may change one
         self.enabled = True
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # → (tokens, at)
         self._lock = threading.Lock()

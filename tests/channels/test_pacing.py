@@ -121,3 +121,30 @@ def test_shipping_past_the_burst_is_paced_and_never_throttled(real_limits, az_ac
     assert states == [(ChannelAction.State.SUCCEEDED, "")] * 14, states
     assert not [r for r in real_limits.requests.all() if r.status == 429]
     assert time.monotonic() - started > 1.5  # paced: 4 requests past the burst at 2/s
+
+
+def test_the_clients_pace_by_the_headers_the_channels_send(sandbox, wm_account, az_account, settings):
+    """Walmart's 429 with X-Next-Replenishment-Time empties the account's bucket until then: the next
+    call is held back without reaching Walmart. Amazon's x-amzn-RateLimit-Limit sets the bucket's rate."""
+    from channels.models import PaceBucket
+    from channels.pacing import reset_shared_buckets
+    from channels.registry import client_for
+
+    settings.CHANNEL_PACING, settings.REDIS_URL, settings.CELERY_BROKER_URL = True, "", "memory://"
+    reset_shared_buckets()  # the database store, whose rows this test reads
+    [po] = sandbox.walmart.create_orders(count=1)
+    sandbox.faults.add(kind="429", path=f"/v3/orders/{po}$", retry_after_ms=30_000)
+    walmart = client_for(wm_account)
+    with pytest.raises(Exception, match="429"):
+        walmart.get_order(po)
+    sent = len(sandbox.requests.all(path=f"/v3/orders/{po}$"))
+    with pytest.raises(PacedChannelError) as paced:
+        walmart.get_order(po)
+    assert 25 < paced.value.retry_after <= 30 and len(sandbox.requests.all(path=f"/v3/orders/{po}$")) == sent
+
+    [order_id] = sandbox.amazon.create_orders(count=1)
+    sandbox.amazon.limits.limits["getOrder@2026-01-01"] = (0.25, 30)  # this seller's plan: half the default
+    client_for(az_account).get_order(order_id)
+    bucket = PaceBucket.objects.get(operation="getOrder@2026-01-01")
+    assert bucket.rate == pytest.approx(0.25 * 0.9) and bucket.tokens < bucket.burst  # 0.9: our headroom
+    reset_shared_buckets()

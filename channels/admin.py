@@ -30,8 +30,9 @@ class ChannelAccountAdmin(admin.ModelAdmin):
         "import_retry_at",
     )
     fieldsets = (
-        (None, {"fields": ("channel", "title", "marketplace", "base_url", "seller_id", "is_active")}),
-        ("Credentials", {"fields": ("stored_credentials", *SECRET_FIELDS, "token_url")}),
+        (None, {"fields": ("channel", "title", "marketplace", "base_url", "token_url", "orders_api", "seller_id",
+                           "is_active")}),
+        ("Credentials", {"fields": ("stored_credentials", *SECRET_FIELDS)}),
         (
             "Order options",
             {"fields": ("create_store_order", "refund_on_credit_memo", "auto_invoice", "auto_shipment")},
@@ -67,7 +68,7 @@ class ChannelAccountAdmin(admin.ModelAdmin):
         if self.has_credentials_permission(request):
             return self.fieldsets
         return [
-            (name, {**options, "fields": [f for f in options["fields"] if f not in (*SECRET_FIELDS, "token_url")]})
+            (name, {**options, "fields": [f for f in options["fields"] if f not in SECRET_FIELDS]})
             for name, options in self.fieldsets
         ]
 

@@ -1,11 +1,11 @@
 from django import forms
 
-from .hosts import UntrustedChannelHost, check_channel_url, default_token_url
-from .models import Channel, ChannelAccount
+from .hosts import UntrustedChannelHost, amazon_api_url, check_channel_url, default_token_url
+from .models import Channel, ChannelAccount, OrdersApi
 
-SECRET_FIELDS = ("client_id", "client_secret", "refresh_token")
+SECRET_FIELDS = ("client_id", "client_secret", "refresh_token", "webhook_secret")
 # Where an account connects: only users with the credential permission change these.
-DESTINATION_FIELDS = ("channel", "marketplace", "base_url")
+DESTINATION_FIELDS = ("channel", "marketplace", "base_url", "token_url", "orders_api")
 OPTION_FIELDS = ["title", "seller_id", "is_active", "create_store_order", "refund_on_credit_memo", "auto_invoice",
                  "auto_shipment"]
 # What must be typed again when the address they are sent to changes, per channel.
@@ -20,7 +20,10 @@ class ChannelAccountForm(forms.ModelForm):
     address, Amazon's token address) needs them typed again, and only the channels' own hosts
     are accepted (channels.hosts)."""
 
-    base_url = forms.URLField(assume_scheme="https", help_text=ChannelAccount._meta.get_field("base_url").help_text)
+    base_url = forms.URLField(
+        required=False, assume_scheme="https",
+        help_text=f"{ChannelAccount._meta.get_field('base_url').help_text} Amazon: empty picks the marketplace's "
+        "regional host (North America, Europe, Far East).")
     client_id = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
     client_secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
     refresh_token = forms.CharField(
@@ -28,16 +31,23 @@ class ChannelAccountForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False),
         help_text="Amazon only (LWA refresh token).",
     )
-    token_url = forms.URLField(
+    token_url = forms.URLField(required=False, assume_scheme="https", label="Token address",
+                               help_text=ChannelAccount._meta.get_field("token_url").help_text)
+    orders_api = forms.ChoiceField(required=False, choices=OrdersApi.choices, label="Amazon Orders API",
+                                   help_text=ChannelAccount._meta.get_field("orders_api").help_text)
+    webhook_secret = forms.CharField(
         required=False,
-        assume_scheme="https",
-        help_text="Amazon only: where the refresh token is exchanged. Empty: Login with Amazon "
-        "(https://api.amazon.com/auth/o2/token) for Amazon's hosts, the API address otherwise.",
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Walmart only: the clientSecret of the webhook subscription (authMethod HMAC); "
+        "notifications signed otherwise are refused.",
     )
 
     class Meta:
         model = ChannelAccount
         fields = [*DESTINATION_FIELDS, *OPTION_FIELDS]
+
+    def clean_orders_api(self) -> str:
+        return self.cleaned_data.get("orders_api") or self.instance.orders_api or OrdersApi.V2026
 
     def clean(self):
         cleaned = super().clean()
@@ -55,13 +65,20 @@ class ChannelAccountForm(forms.ModelForm):
         for name in ("client_id", "client_secret"):
             if not unreadable and not cleaned.get(name) and not stored.get(name):
                 self.add_error(name, "Required for a new account.")
+        if channel == Channel.AMAZON and not cleaned.get("base_url") and marketplace and "base_url" not in self.errors:
+            try:
+                cleaned["base_url"] = amazon_api_url(marketplace_id=marketplace.code)
+            except ValueError as unknown:
+                self.add_error("base_url", f"{unknown}.")
+        elif not cleaned.get("base_url") and "base_url" not in self.errors:
+            self.add_error("base_url", "Required: the channel's API address.")
         if channel and cleaned.get("base_url"):
             self._check_destination(channel, cleaned, stored)
         return cleaned
 
     def _check_destination(self, channel: str, cleaned: dict, stored: dict) -> None:
         base_url = cleaned["base_url"]  # add_error() below drops it from cleaned
-        token_url = cleaned.get("token_url") or stored.get("token_url") or default_token_url(base_url=base_url)
+        token_url = cleaned.get("token_url") or default_token_url(base_url=base_url)
         destinations = [("base_url", base_url, "api")]
         if channel == Channel.AMAZON:
             destinations.append(("token_url", token_url, "token"))
@@ -73,7 +90,7 @@ class ChannelAccountForm(forms.ModelForm):
         if not self.instance.pk:
             return
         old_base = self.instance.base_url
-        old_token = stored.get("token_url") or default_token_url(base_url=old_base)
+        old_token = self.instance.token_url or default_token_url(base_url=old_base)
         moved = base_url != old_base or channel != self.instance.channel
         if channel == Channel.AMAZON:
             moved = moved or token_url != old_token
@@ -84,7 +101,8 @@ class ChannelAccountForm(forms.ModelForm):
 
     def save(self, commit: bool = True) -> ChannelAccount:
         account = super().save(commit=False)
-        account.set_credentials(**{name: self.cleaned_data.get(name, "") for name in (*SECRET_FIELDS, "token_url")})
+        account.base_url = self.cleaned_data["base_url"]
+        account.set_credentials(**{name: self.cleaned_data.get(name, "") for name in SECRET_FIELDS})
         if commit:
             account.save()
         return account

@@ -27,6 +27,24 @@ AMAZON_API_HOSTS = frozenset(
 AMAZON_TOKEN_HOSTS = frozenset({"api.amazon.com", "api.amazon.co.uk", "api.amazon.co.jp"})
 AMAZON_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 
+# Which regional SP-API host serves a marketplace (developer-docs.amazon.com/sp-api/docs/marketplace-ids
+# and .../sp-api-endpoints): North America, Europe (with the Middle East, India and Africa), Far East.
+AMAZON_REGIONS = {"na": "North America", "eu": "Europe", "fe": "Far East"}
+AMAZON_MARKETPLACES = {  # marketplace id: (region, country, currency)
+    "A2EUQ1WTGCTBG2": ("na", "CA", "CAD"), "ATVPDKIKX0DER": ("na", "US", "USD"),
+    "A1AM78C64UM0Y8": ("na", "MX", "MXN"), "A2Q3Y263D00KWC": ("na", "BR", "BRL"),
+    "A28R8C7NBKEWEA": ("eu", "IE", "EUR"), "A1RKKUPIHCS9HS": ("eu", "ES", "EUR"),
+    "A1F83G8C2ARO7P": ("eu", "UK", "GBP"), "A13V1IB3VIYZZH": ("eu", "FR", "EUR"),
+    "AMEN7PMS3EDWL": ("eu", "BE", "EUR"), "A1805IZSGTT6HS": ("eu", "NL", "EUR"),
+    "A1PA6795UKMFR9": ("eu", "DE", "EUR"), "APJ6JRA9NG5V4": ("eu", "IT", "EUR"),
+    "A2NODRKZP88ZB9": ("eu", "SE", "SEK"), "AE08WJ6YKNBMC": ("eu", "ZA", "ZAR"),
+    "A1C3SOZRARQ6R3": ("eu", "PL", "PLN"), "ARBP9OOSHTCHU": ("eu", "EG", "EGP"),
+    "A33AVAJ2PDY3EV": ("eu", "TR", "TRY"), "A17E79C6D8DWNP": ("eu", "SA", "SAR"),
+    "A2VIGQ35RCS4UG": ("eu", "AE", "AED"), "A21TJRUUN4KGV": ("eu", "IN", "INR"),
+    "A19VAU5U5O7RUS": ("fe", "SG", "SGD"), "A39IBJ37TRP1C6": ("fe", "AU", "AUD"),
+    "A1VC38T7YXB528": ("fe", "JP", "JPY"),
+}
+
 KNOWN_HOSTS = {
     ("api", Channel.WALMART): WALMART_API_HOSTS,
     ("api", Channel.AMAZON): AMAZON_API_HOSTS,
@@ -86,3 +104,12 @@ def default_token_url(*, base_url: str) -> str:
     if destination is not None and destination[1] in AMAZON_API_HOSTS:
         return AMAZON_TOKEN_URL
     return f"{base_url.rstrip('/')}/auth/o2/token"
+
+
+def amazon_api_url(*, marketplace_id: str = "", region: str = "") -> str:
+    """The production SP-API address of a region, or of the region serving a marketplace."""
+    region = (region or AMAZON_MARKETPLACES.get(marketplace_id, ("",))[0]).lower()
+    if region not in AMAZON_REGIONS:
+        raise ValueError(f"no Amazon region known for marketplace {marketplace_id!r}; name the region "
+                         f"({', '.join(AMAZON_REGIONS)}) or the API address")
+    return f"https://sellingpartnerapi-{region}.amazon.com"

@@ -8,6 +8,11 @@ class Channel(models.TextChoices):
     AMAZON = "amazon", "Amazon"
 
 
+class OrdersApi(models.TextChoices):
+    V2026 = "2026-01-01", "2026-01-01"
+    V0 = "v0", "v0 (retiring)"
+
+
 class Marketplace(models.Model):
     channel = models.CharField(max_length=16, choices=Channel.choices)
     code = models.CharField(max_length=32, help_text="Walmart: US; Amazon: the marketplace id.")
@@ -31,6 +36,19 @@ class ChannelAccount(models.Model):
     base_url = models.URLField(help_text="The channel API, or any server speaking its contract (the sandbox).")
     seller_id = models.CharField(
         max_length=64, blank=True, help_text="Amazon merchant identifier used in feeds; Walmart partner id."
+    )
+    token_url = models.URLField(
+        "Token address",
+        blank=True,
+        help_text="Amazon only: where the refresh token is exchanged (Login with Amazon). Empty: "
+        "https://api.amazon.com/auth/o2/token for Amazon's own API hosts, the API address's own otherwise.",
+    )
+    orders_api = models.CharField(
+        "Amazon Orders API",
+        max_length=16,
+        choices=OrdersApi.choices,
+        default=OrdersApi.V2026,
+        help_text="Amazon only: which Orders API reads the orders (v0's reads are retired by Amazon on 27 March 2027).",
     )
     # Fernet token of a JSON object (client_id, client_secret, refresh_token…); see channels.crypto.
     encrypted_credentials = models.TextField(blank=True, editable=False)
@@ -114,3 +132,23 @@ class ChannelAccount(models.Model):
     def credential_status(self) -> dict[str, bool]:
         """Which credentials are stored: nothing of their values (raises CredentialsUnreadable)."""
         return {key: bool(value) for key, value in self.credentials.items()}
+
+
+class PaceBucket(models.Model):
+    """One account's request allowance for one channel operation (channels.pacing), shared by every
+    worker when Redis is not configured. A token bucket: `tokens` as of `updated` (epoch seconds)."""
+
+    account_key = models.CharField(max_length=64)
+    operation = models.CharField(max_length=64)
+    tokens = models.FloatField()
+    updated = models.FloatField()
+    rate = models.FloatField(help_text="Requests per second the channel allows (its published default or header).")
+    burst = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account_key", "operation"], name="pacebucket_account_operation_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_key} {self.operation}"

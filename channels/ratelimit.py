@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -33,13 +34,27 @@ def walmart_retry_after(response: requests.Response) -> float | None:
     return max(0.0, at - now)
 
 
-def amazon_retry_after(response: requests.Response) -> float | None:
-    """x-amzn-RateLimit-Limit is requests per second: wait one request's worth."""
+def amazon_rate(response: requests.Response) -> float | None:
+    """x-amzn-RateLimit-Limit: the requests per second granted for the operation, when readable."""
     try:
         rate = float(response.headers.get("x-amzn-RateLimit-Limit", ""))
     except ValueError:
         return None
-    return 1 / rate if rate > 0 else None
+    return rate if rate > 0 and math.isfinite(rate) else None
+
+
+def amazon_retry_after(response: requests.Response) -> float | None:
+    """x-amzn-RateLimit-Limit is requests per second: wait one request's worth."""
+    rate = amazon_rate(response)
+    return 1 / rate if rate else None
+
+
+def walmart_tokens_left(response: requests.Response) -> float | None:
+    """X-Current-Token-Count: the requests Walmart still allows in the current window."""
+    try:
+        return float(response.headers.get("X-Current-Token-Count", ""))
+    except ValueError:
+        return None
 
 
 T = TypeVar("T")

@@ -283,3 +283,22 @@ CHANNEL_FEED_POLL_SECONDS = env.float("CHANNEL_FEED_POLL_SECONDS", default=10.0)
 CHANNEL_FEED_TIMEOUT_HOURS = env.float("CHANNEL_FEED_TIMEOUT_HOURS", default=24.0)
 CHANNEL_HTTP_CONNECT_TIMEOUT = env.float("CHANNEL_HTTP_CONNECT_TIMEOUT", default=3.05)
 CHANNEL_HTTP_READ_TIMEOUT = env.float("CHANNEL_HTTP_READ_TIMEOUT", default=20.0)
+
+# Pacing (channels.pacing): each account's requests stay within the channels' published limits per
+# operation, in buckets shared by all workers (Redis when configured, the database otherwise). A
+# request that would wait longer than CHANNEL_PACING_MAX_WAIT_SECONDS is rescheduled instead, so a
+# worker never sleeps on one account's backlog. Off only against a sandbox without limits (tests).
+CHANNEL_PACING = env.bool("CHANNEL_PACING", default=True)
+CHANNEL_PACING_MAX_WAIT_SECONDS = env.float("CHANNEL_PACING_MAX_WAIT_SECONDS", default=2.0)
+
+# Pushed orders (orders.webhooks, orders.services.push). Walmart signs each webhook with HMAC-SHA256
+# of the body under the secret given when subscribing (authMethod HMAC); the header is the
+# authHeaderName given there (no underscores: Django's runserver and nginx drop such headers). Bodies larger than WEBHOOK_MAX_BYTES are refused unread.
+WALMART_WEBHOOK_SIGNATURE_HEADER = env("WALMART_WEBHOOK_SIGNATURE_HEADER", default="X-Walmart-Signature")
+WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=64 * 1024)
+# Amazon ORDER_CHANGE notifications (Notifications API, SQS destination): `consume_amazon_notifications`
+# reads this queue. AWS credentials and region come from the usual AWS environment (boto3);
+# AMAZON_SQS_ENDPOINT_URL points boto3 elsewhere (a local SQS in tests).
+AMAZON_SQS_QUEUE_URL = env("AMAZON_SQS_QUEUE_URL", default="")
+AMAZON_SQS_ENDPOINT_URL = env("AMAZON_SQS_ENDPOINT_URL", default="")
+AMAZON_SQS_WAIT_SECONDS = env.int("AMAZON_SQS_WAIT_SECONDS", default=20)

@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .actions import OrderAction, bulk_job_summary, run_action
+from .actions import OrderAction, run_action
 from .bulk import BulkResult
 from .models import Order
 

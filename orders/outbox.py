@@ -39,6 +39,7 @@ from channels.clients import (
     ShipmentRequest,
 )
 from channels.capabilities import rules_for
+from channels.pacing import PacedChannelError
 from channels.models import Channel, ChannelAccount
 from channels.registry import client_for
 
@@ -526,7 +527,20 @@ def _submitted(action: ChannelAction, receipt: ActionReceipt) -> Outcome:
     return Outcome(action.pk, State.SUBMITTED, receipt.reference)
 
 
+def _held_back(action: ChannelAction, failure: PacedChannelError) -> Outcome:
+    """Pacing kept the call back (nothing was sent): due again when the channel's limit allows,
+    without spending one of its attempts and without an Order Log line — nothing failed."""
+    delay = failure.retry_after or 1.0
+    with transaction.atomic():
+        _finish(action, state=State.PENDING, attempts=action.attempts - 1, last_error=failure.message,
+                next_attempt_at=timezone.now() + dt.timedelta(seconds=delay))
+    dispatch(action.pk, countdown=delay)
+    return Outcome(action.pk, State.PENDING, failure.message)
+
+
 def _attempt_failed(action: ChannelAction, failure: RetryableChannelError) -> Outcome:
+    if isinstance(failure, PacedChannelError):
+        return _held_back(action, failure)
     if action.attempts >= action.max_attempts:
         return _failed(action, failure.message, ambiguous=failure.ambiguous)
     delay = backoff_seconds(attempt=action.attempts, retry_after=failure.retry_after)

@@ -107,11 +107,31 @@ def sandbox_server():
 
 @pytest.fixture
 def sandbox(sandbox_server):
-    """The sandbox marketplace, empty, on a real port; its state is `sandbox_server.sandbox`."""
+    """The sandbox marketplace, empty, on a real port; its state is `sandbox_server.sandbox`. Its
+    throttling is off here, as our pacing is (_limits_off): `real_limits` turns both on."""
     sandbox_server.sandbox.reset()
+    sandbox_server.sandbox.enforce_limits(False)
     forget_clients()
     yield sandbox_server.sandbox
     forget_clients()
+
+
+@pytest.fixture(autouse=True)
+def _limits_off(settings):
+    """Tests run without pacing to the channels' published limits (they would take minutes)."""
+    settings.CHANNEL_PACING = False
+
+
+@pytest.fixture
+def real_limits(settings, sandbox):
+    """The channels' published limits, enforced by the sandbox and paced by our clients."""
+    from channels.pacing import reset_shared_buckets
+
+    settings.CHANNEL_PACING = True
+    sandbox.enforce_limits(True)
+    reset_shared_buckets()
+    yield sandbox
+    reset_shared_buckets()
 
 
 @pytest.fixture

@@ -24,12 +24,16 @@ from ..clients import (
     SubmissionOutcome,
 )
 from ..http import DEFAULT_TIMEOUT, TokenCache, make_session, parse_json, raise_for_status, send
-from ..ratelimit import amazon_retry_after, retry_reads
+from ..pacing import AMAZON_LIMITS, Pacer
+from ..ratelimit import amazon_rate, amazon_retry_after, retry_reads
 from .feeds import CANCEL_FEED, CONTENT_TYPE, REFUND_FEED, cancel_feed, refund_feed, report_errors
-from .reader import OrdersV0Reader
+from .reader import OrdersReader, OrdersV0Reader
+from .reader_2026 import Orders2026Reader
 
 logger = logging.getLogger("channels.amazon")
 TOKEN_REFRESH_MARGIN = 120
+RDT_PATH = "/tokens/2021-03-01/restrictedDataToken"
+READERS = {"2026-01-01": Orders2026Reader, "v0": OrdersV0Reader}  # by the account's orders_api
 CARRIER_CODES = {"UPS", "USPS", "FedEx", "DHL", "Amazon Shipping", "OnTrac"}
 
 
@@ -48,8 +52,9 @@ def _iso(value: dt.datetime) -> str:
 
 class AmazonClient:
     def __init__(self, *, base_url: str, token_url: str, client_id: str, client_secret: str, refresh_token: str,
-                 marketplace_id: str, merchant_id: str = "", timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-                 session: requests.Session | None = None) -> None:
+                 marketplace_id: str, merchant_id: str = "", orders_api: str = "2026-01-01",
+                 timeout: tuple[float, float] = DEFAULT_TIMEOUT, session: requests.Session | None = None,
+                 pacer: Pacer | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.token_url = token_url
         self._client_id, self._client_secret, self._refresh_token = client_id, client_secret, refresh_token
@@ -57,8 +62,10 @@ class AmazonClient:
         self.merchant_id = merchant_id
         self.timeout = timeout
         self.session = session or make_session()
+        self.pacer = pacer or Pacer(account_key=f"amazon:{client_id}", limits=AMAZON_LIMITS, label="Amazon")
         self._token = TokenCache(self._fetch_token, refresh_margin=TOKEN_REFRESH_MARGIN)
-        self.reader = OrdersV0Reader(self._get, marketplace_id)
+        self.reader: OrdersReader = READERS[orders_api](self._get, marketplace_id)
+        self._restricted = TokenCache(self._fetch_restricted_data_token, refresh_margin=TOKEN_REFRESH_MARGIN)
 
     def __repr__(self) -> str:  # never the secrets
         return f"AmazonClient({self.base_url!r})"
@@ -78,22 +85,44 @@ class AmazonClient:
         body = parse_json(response, mutation=False, describe="Amazon LWA token")
         return body["access_token"], int(body.get("expires_in", 3600))
 
-    def _request(self, method: str, path: str, *, describe: str, mutation: bool = False, json_body: Any = None,
-                 params: Any = None) -> requests.Response:
-        headers = {"x-amz-access-token": self._token.get(), "x-amz-date": _iso(dt.datetime.now(dt.UTC)),
+    def _fetch_restricted_data_token(self) -> tuple[str, int]:
+        """One Restricted Data Token for every v0 read that returns buyer or address data (Tokens API
+        2021-03-01, createRestrictedDataToken; generic paths cover every order). Orders 2026-01-01
+        needs none: Amazon's "Access Orders PII" guide says its PII comes with the ordinary token."""
+        body = {"restrictedResources": self.reader.restricted_resources}
+        answer = parse_json(self._request("POST", RDT_PATH, operation="createRestrictedDataToken",
+                                          describe="Amazon createRestrictedDataToken", json_body=body),
+                            mutation=False, describe="Amazon createRestrictedDataToken")
+        return answer["restrictedDataToken"], int(answer.get("expiresIn", 3600))
+
+    def _request(self, method: str, path: str, *, operation: str, describe: str, mutation: bool = False,
+                 json_body: Any = None, params: Any = None, restricted: bool = False) -> requests.Response:
+        self.pacer.before(operation)
+        token = self._restricted.get() if restricted else self._token.get()
+        headers = {"x-amz-access-token": token, "x-amz-date": _iso(dt.datetime.now(dt.UTC)),
                    "user-agent": "channel-order-backoffice/1.0", "Accept": "application/json"}
         response = send(self.session, method, f"{self.base_url}{path}", mutation=mutation, timeout=self.timeout,
                         describe=describe, headers=headers, json=json_body, params=params)
+        rate = amazon_rate(response)
+        if rate is not None:
+            self.pacer.observe_rate(operation, rate)
+        if response.status_code == 403 and restricted:
+            self._restricted.clear()  # expired or refused: the next read asks for a new one
         if response.status_code == 404:
             code, message = _error_text(parse_json(response, mutation=False, describe=describe) or {})
             raise OrderNotFound(f"{describe}: {message or 'not found'}", code=code, status=404)
+        wait = None
+        if response.status_code == 429:  # Amazon's 429 carries no rate header (its models): our bucket says
+            wait = self.pacer.throttled(operation, retry_after=amazon_retry_after(response))
         raise_for_status(response, mutation=mutation, describe=describe, error_text=_error_text,
-                         retry_after=amazon_retry_after)
+                         retry_after=lambda _response: wait)
         return response
 
-    def _get(self, method: str, path: str, *, describe: str, params: Any = None) -> Any:
+    def _get(self, method: str, path: str, *, operation: str, describe: str, params: Any = None,
+             restricted: bool = False) -> Any:
         def call() -> Any:
-            response = self._request(method, path, describe=describe, params=params)
+            response = self._request(method, path, operation=operation, describe=describe, params=params,
+                                     restricted=restricted)
             return parse_json(response, mutation=False, describe=describe)
 
         return retry_reads(call)
@@ -101,15 +130,14 @@ class AmazonClient:
     # -- reads ------------------------------------------------------------------------------------
     def iter_order_pages(self, *, modified_since: dt.datetime | None = None, created_since: dt.datetime | None = None,
                          created_until: dt.datetime | None = None, page_size: int = 100) -> Iterator[OrderPage]:
-        params = {"MaxResultsPerPage": str(min(page_size, 100))}
         if created_since:
-            params["CreatedAfter"] = _iso(created_since)
-            if created_until:
-                params["CreatedBefore"] = _iso(created_until)
+            # Both Orders APIs want *Before at least two minutes before the request (their models).
+            latest = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2, seconds=5)
+            window = {"created_after": _iso(created_since),
+                      "created_before": _iso(min(created_until, latest)) if created_until else None}
         else:
-            since = modified_since or dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
-            params["LastUpdatedAfter"] = _iso(since)
-        yield from self.reader.iter_order_pages(params=params)
+            window = {"updated_after": _iso(modified_since or dt.datetime.now(dt.UTC) - dt.timedelta(days=30))}
+        yield from self.reader.iter_order_pages(page_size=min(page_size, 100), **window)
 
     def get_order(self, channel_order_id: str) -> ChannelOrder:
         return self.reader.get_order(channel_order_id)
@@ -135,7 +163,7 @@ class AmazonClient:
             "orderItems": [{"orderItemId": line.line_number, "quantity": line.qty} for line in shipment.lines],
         }
         self._request("POST", f"/orders/v0/orders/{channel_order_id}/shipmentConfirmation", mutation=True,
-                      describe="Amazon confirmShipment",
+                      operation="confirmShipment", describe="Amazon confirmShipment",
                       json_body={"marketplaceId": self.marketplace_id, "packageDetail": package})
         return ActionReceipt(reference=channel_order_id)
 
@@ -152,28 +180,29 @@ class AmazonClient:
 
     def _submit_feed(self, feed_type: str, document: bytes) -> str:
         """createFeedDocument → upload → createFeed. Only the last step changes anything."""
-        created = parse_json(self._request("POST", "/feeds/2021-06-30/documents", describe="Amazon createFeedDocument",
-                                           json_body={"contentType": CONTENT_TYPE}),
+        created = parse_json(self._request("POST", "/feeds/2021-06-30/documents", operation="createFeedDocument",
+                                           describe="Amazon createFeedDocument", json_body={"contentType": CONTENT_TYPE}),
                              mutation=False, describe="Amazon createFeedDocument")
         upload = send(self.session, "PUT", created["url"], mutation=False, timeout=self.timeout,
                       describe="Amazon feed upload", data=document, headers={"Content-Type": CONTENT_TYPE})
         if upload.status_code >= 300:
             raise RetryableChannelError(f"Amazon feed upload: HTTP {upload.status_code}")
-        feed = parse_json(self._request("POST", "/feeds/2021-06-30/feeds", mutation=True, describe="Amazon createFeed",
+        feed = parse_json(self._request("POST", "/feeds/2021-06-30/feeds", mutation=True, operation="createFeed",
+                                        describe="Amazon createFeed",
                                         json_body={"feedType": feed_type, "marketplaceIds": [self.marketplace_id],
                                                    "inputFeedDocumentId": created["feedDocumentId"]}),
                           mutation=True, describe="Amazon createFeed")
         return str(feed["feedId"])
 
     def submission_outcome(self, reference: str) -> SubmissionOutcome:
-        feed = self._get("GET", f"/feeds/2021-06-30/feeds/{reference}", describe="Amazon getFeed")
+        feed = self._get("GET", f"/feeds/2021-06-30/feeds/{reference}", operation="getFeed", describe="Amazon getFeed")
         status = feed.get("processingStatus")
         if status in ("IN_QUEUE", "IN_PROGRESS"):
             return SubmissionOutcome(done=False)
         if status in ("FATAL", "CANCELLED") and not feed.get("resultFeedDocumentId"):
             return SubmissionOutcome(done=True, errors=(f"feed {reference} ended {status}",))
         document = self._get("GET", f"/feeds/2021-06-30/documents/{feed['resultFeedDocumentId']}",
-                             describe="Amazon getFeedDocument")
+                             operation="getFeedDocument", describe="Amazon getFeedDocument")
         report = send(self.session, "GET", document["url"], mutation=False, timeout=self.timeout,
                       describe="Amazon processing report")
         if report.status_code >= 300:

@@ -1,6 +1,5 @@
-"""The read side of Amazon orders behind one adapter: Orders v0 today (getOrders / getOrderItems,
-deprecated in favour of Orders 2026-01-01, which can be added as another reader without touching
-callers)."""
+"""The read side of Amazon orders behind one adapter: Orders 2026-01-01 (the default; reader_2026) and
+Orders v0 (getOrders / getOrderItems, whose reads Amazon retires on 27 March 2027), chosen per account."""
 
 from __future__ import annotations
 
@@ -18,7 +17,11 @@ UNPAID = {"Pending", "PendingAvailability"}
 
 
 class OrdersReader(Protocol):
-    def iter_order_pages(self, *, params: dict[str, str]) -> Iterator[OrderPage]: ...
+    # What a Restricted Data Token must cover for this reader's personal data (empty: none needed).
+    restricted_resources: list[dict[str, Any]]
+
+    def iter_order_pages(self, *, page_size: int, created_after: str | None = None, created_before: str | None = None,
+                         updated_after: str | None = None) -> Iterator[OrderPage]: ...
 
     def get_order(self, order_id: str) -> ChannelOrder: ...
 
@@ -37,16 +40,30 @@ def _date(value: Any, what: str) -> dt.datetime | None:
 
 
 class OrdersV0Reader:
-    """`call(method, path, params)` is the client's authenticated GET returning parsed JSON."""
+    """`call(method, path, *, operation, describe, params, restricted)` is the client's authenticated
+    GET returning parsed JSON; `restricted` sends the Restricted Data Token instead of the access token.
+
+    Buyer and address data of getOrders, getOrder and getOrderItems are restricted (Tokens API use
+    case guide; ordersV0.json): one RDT with these generic resources covers every order."""
+
+    restricted_resources = [
+        {"method": "GET", "path": "/orders/v0/orders", "dataElements": ["buyerInfo", "shippingAddress"]},
+        {"method": "GET", "path": "/orders/v0/orders/{orderId}", "dataElements": ["buyerInfo", "shippingAddress"]},
+        {"method": "GET", "path": "/orders/v0/orders/{orderId}/orderItems", "dataElements": ["buyerInfo"]},
+    ]
 
     def __init__(self, call: Callable[..., Any], marketplace_id: str) -> None:
         self.call = call
         self.marketplace_id = marketplace_id
 
-    def iter_order_pages(self, *, params: dict[str, str]) -> Iterator[OrderPage]:
-        query = {"MarketplaceIds": self.marketplace_id, **params}
+    def iter_order_pages(self, *, page_size: int, created_after: str | None = None, created_before: str | None = None,
+                         updated_after: str | None = None) -> Iterator[OrderPage]:
+        query = {"MarketplaceIds": self.marketplace_id, "MaxResultsPerPage": str(page_size)}
+        window = {"CreatedAfter": created_after, "CreatedBefore": created_before, "LastUpdatedAfter": updated_after}
+        query.update({name: value for name, value in window.items() if value})
         while True:
-            payload = self.call("GET", "/orders/v0/orders", params=query, describe="Amazon getOrders")["payload"]
+            payload = self.call("GET", "/orders/v0/orders", params=query, operation="getOrders",
+                                describe="Amazon getOrders", restricted=True)["payload"]
             yield [self._read(order) for order in payload.get("Orders") or []]
             token = payload.get("NextToken")
             if not token:
@@ -54,7 +71,8 @@ class OrdersV0Reader:
             query = {"MarketplaceIds": self.marketplace_id, "NextToken": token}
 
     def get_order(self, order_id: str) -> ChannelOrder:
-        payload = self.call("GET", f"/orders/v0/orders/{order_id}", describe="Amazon getOrder")["payload"]
+        payload = self.call("GET", f"/orders/v0/orders/{order_id}", operation="getOrder", describe="Amazon getOrder",
+                            restricted=True)["payload"]
         return self._with_items(payload)
 
     def _items(self, order_id: str) -> Any:
@@ -62,7 +80,7 @@ class OrdersV0Reader:
         items, params = [], {}
         while True:
             payload = self.call("GET", f"/orders/v0/orders/{order_id}/orderItems", params=params,
-                                describe="Amazon getOrderItems")["payload"]
+                                operation="getOrderItems", describe="Amazon getOrderItems", restricted=True)["payload"]
             page = payload.get("OrderItems") or []
             if not isinstance(page, list):
                 return page
@@ -152,3 +170,4 @@ def parse_order(order: dict, items: Any) -> ChannelOrder:
                                              qty_canceled=line.qty_canceled) for line in lines},
         raw={"order": order, "items": items},
     )
+

@@ -1,11 +1,15 @@
-"""Amazon SP-API in the sandbox: LWA token, Orders v0 (getOrders, getOrder, getOrderItems with
-NextToken), confirmShipment, and the Feeds 2021-06-30 flow whose XML (OrderAcknowledgement for
-cancels, OrderAdjustment for refunds) is applied asynchronously and answered by a processing report."""
+"""Amazon SP-API in the sandbox: LWA token, Orders 2026-01-01 (searchOrders, getOrder), Orders v0
+(getOrders, getOrder, getOrderItems with NextToken; buyer and address data only with a Restricted
+Data Token from the Tokens API), confirmShipment, and the Feeds 2021-06-30 flow whose XML
+(OrderAcknowledgement for cancels, OrderAdjustment for refunds) is applied asynchronously and
+answered by a processing report. Every operation is throttled per caller at Amazon's published
+default rate and burst (the usage plans of selling-partner-api-models) unless limits are off."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 import secrets
 import threading
 import urllib.parse
@@ -15,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .common import ApiError, Response, malform, money, utcnow
+from .common import ApiError, RateLimits, Response, malform, money, utcnow
 
 MARKETPLACE_US = "ATVPDKIKX0DER"
 UNPAID = {"Pending", "PendingAvailability"}
@@ -31,8 +35,24 @@ ADJUSTMENT_REASONS = {"NoInventory", "CustomerReturn", "GeneralAdjustment", "Cou
 COMPONENT_TYPES = {"Principal", "Shipping", "Tax", "ShippingTax", "RestockingFee", "RestockingFeeTax", "GiftWrap",
                    "GiftWrapTax", "Surcharge", "ReturnShipping", "Goodwill", "ExportCharge", "COD", "CODTax", "Other",
                    "FreeReplacementReturnShipping"}
-RATE_LIMITS = {"orders": "0.0167", "orderItems": "0.5", "order": "0.5", "shipmentConfirmation": "2.0",
-               "documents": "0.5", "feeds": "0.0083", "feed": "2.0"}
+# Default usage plans, (requests per second, burst), from the operation descriptions in
+# selling-partner-api-models: orders_2026-01-01.json, ordersV0.json, feeds_2021-06-30.json, tokens_2021-03-01.json.
+LIMITS = {
+    "searchOrders": (0.0056, 20), "getOrder@2026-01-01": (0.5, 30), "getOrders": (0.0167, 20), "getOrder": (0.5, 30),
+    "getOrderItems": (0.5, 30), "confirmShipment": (2.0, 10), "createFeedDocument": (0.5, 15),
+    "createFeed": (0.0083, 15), "getFeed": (2.0, 15), "getFeedDocument": (0.0222, 10),
+    "createRestrictedDataToken": (1.0, 10),
+}
+V2026 = "2026-01-01"
+INCLUDED_DATA = {"BUYER", "RECIPIENT", "PROCEEDS", "EXPENSE", "PROMOTION", "CANCELLATION", "FULFILLMENT", "PACKAGES",
+                 "TAX", "PAYMENT", "FULFILLMENT_ORDERS"}
+STATUSES_2026 = {"PendingAvailability": "PENDING_AVAILABILITY", "Pending": "PENDING", "Unshipped": "UNSHIPPED",
+                 "PartiallyShipped": "PARTIALLY_SHIPPED", "Shipped": "SHIPPED", "Canceled": "CANCELLED",
+                 "Unfulfillable": "UNFULFILLABLE", "InvoiceUnconfirmed": "SHIPPED"}
+# What a Restricted Data Token can be asked for on v0 (Tokens API use case guide), per resource path.
+RESTRICTED_V0 = {"/orders/v0/orders": {"buyerInfo", "shippingAddress"},
+                 "/orders/v0/orders/{orderId}": {"buyerInfo", "shippingAddress", "buyerTaxInformation"},
+                 "/orders/v0/orders/{orderId}/orderItems": {"buyerInfo"}}
 NAMES = ["Jane Doe", "Ravi Kumar", "Li Wei", "Sofia Rossi", "Ahmed Ali"]
 SKUS = [("Example item", "AZ-000"), ("Travel Mug", "AZ-001"), ("USB-C Cable", "AZ-002"), ("Notebook", "AZ-003")]
 
@@ -70,6 +90,7 @@ class AmazonOrder:
     items: list[Item]
     buyer: str
     adjustments: set[str] = field(default_factory=set)  # MerchantAdjustmentItemIDs applied
+    seller: str | None = None  # the client id whose account alone sees it (None: every account)
 
     def touch(self) -> None:
         self.last_update = utcnow()
@@ -93,6 +114,22 @@ class AmazonOrder:
 
 
 @dataclass
+class RestrictedDataToken:
+    caller: str
+    expires: dt.datetime
+    resources: list[tuple[str, str, frozenset[str]]]  # (method, path with or without {orderId}, dataElements)
+
+    def grants(self, method: str, path: str) -> frozenset[str]:
+        """The data elements this token unlocks for one request."""
+        granted: set[str] = set()
+        for allowed_method, allowed_path, elements in self.resources:
+            pattern = "^" + re.escape(allowed_path).replace(re.escape("{orderId}"), "[^/]+") + "$"
+            if allowed_method == method and re.match(pattern, path):
+                granted |= elements
+        return frozenset(granted) if self.expires > utcnow() else frozenset()
+
+
+@dataclass
 class Feed:
     feed_id: str
     feed_type: str
@@ -107,6 +144,10 @@ class AmazonMarketplace:
         self.lock = threading.RLock()
         self.orders: dict[str, AmazonOrder] = {}
         self.tokens: dict[str, dt.datetime] = {}
+        self.token_owner: dict[str, str] = {}  # access token → caller (client id), whose usage plans it spends
+        self.restricted: dict[str, RestrictedDataToken] = {}
+        self.limits = RateLimits(LIMITS)
+        self.request = threading.local()  # .caller: the client id of the API call this thread serves
         self.documents: dict[str, dict[str, Any]] = {}  # id → {"content": bytes | None, "content_type": str}
         self.feeds: dict[str, Feed] = {}
         self.credentials: dict[str, str] = {}  # client id → secret; empty accepts any
@@ -115,13 +156,14 @@ class AmazonMarketplace:
         self._seq = itertools.count(1)
         self._feed = itertools.count(3485934)
         self.base_url = ""  # set by the server, for pre-signed document URLs
-        # order id → how it is sent broken: paths under "order." (getOrders) and "items." (getOrderItems)
-        self.malformations: dict[str, tuple[dict[str, Any], list[str]]] = {}
+        # (order id, API) → how it is sent broken: v0 paths under "order." (getOrders) and "items."
+        # (getOrderItems); 2026-01-01 paths under "order." (the order with its orderItems)
+        self.malformations: dict[tuple[str, str], tuple[dict[str, Any], list[str]]] = {}
 
     # -- control ----------------------------------------------------------------------------------
     def create_orders(self, *, count: int = 1, items: int = 1, qty: int = 1, paid: bool = True,
                       buyer_cancel: bool = False, purchase_date: dt.datetime | None = None,
-                      price: str | None = None) -> list[str]:
+                      price: str | None = None, seller: str | None = None) -> list[str]:
         created = []
         with self.lock:
             for _ in range(count):
@@ -138,27 +180,35 @@ class AmazonMarketplace:
                                       buyer_cancel_reason="Found cheaper somewhere else." if buyer_cancel else ""))
                 when = purchase_date or utcnow()
                 self.orders[order_id] = AmazonOrder(seq, order_id, when, utcnow(), "Unshipped" if paid else "Pending",
-                                                    lines, NAMES[seq % len(NAMES)])
+                                                    lines, NAMES[seq % len(NAMES)], seller=seller)
                 created.append(order_id)
         return created
 
-    def malform(self, order_id: str, *, set: dict[str, Any] | None = None, delete: list[str] | None = None) -> None:
-        """From now on the order is listed malformed (see common.malform); modifies it."""
+    def malform(self, order_id: str, *, set: dict[str, Any] | None = None, delete: list[str] | None = None,
+                api: str = "v0") -> None:
+        """From now on the order is listed malformed by that API (see common.malform); modifies it."""
         with self.lock:
             self._get(order_id).touch()
-            self.malformations[order_id] = (dict(set or {}), list(delete or []))
+            self.malformations[(order_id, api)] = (dict(set or {}), list(delete or []))
 
     def mend(self, order_id: str) -> None:
         with self.lock:
-            self.malformations.pop(order_id, None)
+            for key in [key for key in self.malformations if key[0] == order_id]:
+                del self.malformations[key]
             self._get(order_id).touch()
 
-    def as_sent(self, order: AmazonOrder) -> dict[str, Any]:
-        """The order and its items as the API sends them, malformed when a test asked for it."""
-        sent = {"order": self.render(order), "items": [self.render_item(i, order) for i in order.items]}
-        if order.order_id in self.malformations:
-            return malform(sent, *self.malformations[order.order_id])
+    def as_sent(self, order: AmazonOrder, *, pii: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """The order and its items as v0 sends them, malformed when a test asked for it."""
+        sent = {"order": self.render(order, pii=pii), "items": [self.render_item(i, order) for i in order.items]}
+        if (order.order_id, "v0") in self.malformations:
+            return malform(sent, *self.malformations[(order.order_id, "v0")])
         return sent
+
+    def as_sent_2026(self, order: AmazonOrder, included: set[str]) -> dict[str, Any]:
+        sent = {"order": self.render_2026(order, included)}
+        if (order.order_id, V2026) in self.malformations:
+            sent = malform(sent, *self.malformations[(order.order_id, V2026)])
+        return sent["order"] if isinstance(sent, dict) and "order" in sent else sent
 
     def pay(self, order_id: str) -> None:
         with self.lock:
@@ -197,13 +247,33 @@ class AmazonMarketplace:
                 if feed.status != "DONE":
                     self._process(feed)
 
+    def visible(self, order: AmazonOrder) -> bool:
+        caller = getattr(self.request, "caller", None)
+        return order.seller is None or caller is None or order.seller == caller
+
     def _get(self, order_id: str) -> AmazonOrder:
         order = self.orders.get(order_id)
-        if order is None:
+        if order is None or not self.visible(order):
             raise error(404, "NotFound", f"Order {order_id} not found")
         return order
 
     # -- API --------------------------------------------------------------------------------------
+    @staticmethod
+    def operation(method: str, parts: list[str]) -> str:
+        """The operation (usage plan, LIMITS) a request belongs to."""
+        if parts[:2] == ["orders", V2026]:
+            return "searchOrders" if len(parts) == 3 else "getOrder@2026-01-01"
+        if parts[:2] == ["orders", "v0"]:
+            if parts[-1] == "shipmentConfirmation":
+                return "confirmShipment"
+            return {3: "getOrders", 4: "getOrder"}.get(len(parts), "getOrderItems")
+        if parts[:2] == ["feeds", "2021-06-30"]:
+            return {("POST", "documents"): "createFeedDocument", ("POST", "feeds"): "createFeed",
+                    ("GET", "feeds"): "getFeed", ("GET", "documents"): "getFeedDocument"}.get((method, parts[2]), "")
+        if parts[:2] == ["tokens", "2021-03-01"]:
+            return "createRestrictedDataToken"
+        return ""
+
     def handle(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: Any) -> Response:
         parts = [part for part in path.split("/") if part]
         if parts == ["auth", "o2", "token"] and method == "POST":
@@ -212,13 +282,45 @@ class AmazonMarketplace:
             return self.upload(parts[2], headers, body)
         if parts[:2] == ["_feeds", "download"] and method == "GET":
             return self.download(parts[2])
-        self.authenticate(headers)
+        caller, pii = self.authenticate(headers, method, path)
+        self.request.caller = caller
+        operation = self.operation(method, parts)
+        allowed, _left, _wait = self.limits.take(caller, operation)
+        if not allowed:  # the models: a 429 carries x-amzn-RequestId only, no rate header
+            raise error(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")
         with self.lock:
-            if parts[:2] == ["orders", "v0"]:
-                return self._orders_api(method, parts[2:], query, body)
-            if parts[:2] == ["feeds", "2021-06-30"]:
-                return self._feeds_api(method, parts[2:], body)
-        raise error(404, "NotFound", f"No such resource: {method} {path}")
+            if parts[:2] == ["orders", V2026]:
+                response = self._orders_2026(method, parts[2:], query)
+            elif parts[:2] == ["orders", "v0"]:
+                response = self._orders_api(method, parts[2:], query, body, pii)
+            elif parts[:2] == ["feeds", "2021-06-30"]:
+                response = self._feeds_api(method, parts[2:], body)
+            elif parts == ["tokens", "2021-03-01", "restrictedDataToken"] and method == "POST":
+                response = self.create_restricted_data_token(caller, body or {})
+            else:
+                raise error(404, "NotFound", f"No such resource: {method} {path}")
+        if operation in self.limits.limits:
+            response.headers.update(self.rate(operation))
+        return response
+
+    def create_restricted_data_token(self, caller: str, body: dict) -> Response:
+        resources = body.get("restrictedResources")
+        if not isinstance(resources, list) or not 1 <= len(resources) <= 50:
+            raise error(400, "InvalidInput", "restrictedResources must list 1 to 50 resources")
+        granted = []
+        for resource in resources:
+            method, path = resource.get("method"), str(resource.get("path", ""))
+            generic = re.sub(r"^/orders/v0/orders/[^/{]+", "/orders/v0/orders/{orderId}", path)
+            elements = set(resource.get("dataElements") or [])
+            if method != "GET" or generic not in RESTRICTED_V0:
+                raise error(400, "InvalidInput", f"{method} {path} is not a restricted resource")
+            if not elements or not elements <= RESTRICTED_V0[generic]:
+                raise error(400, "InvalidInput", f"dataElements for {path} must be among "
+                                                 f"{', '.join(sorted(RESTRICTED_V0[generic]))}")
+            granted.append((method, path, frozenset(elements)))
+        token = "Atz.sprdt|" + secrets.token_urlsafe(24)
+        self.restricted[token] = RestrictedDataToken(caller, utcnow() + dt.timedelta(hours=1), granted)
+        return Response(body={"restrictedDataToken": token, "expiresIn": 3600})
 
     def token(self, body: Any) -> Response:
         form = {k: v[-1] for k, v in urllib.parse.parse_qs(body if isinstance(body, str) else "").items()}
@@ -231,37 +333,142 @@ class AmazonMarketplace:
         token = "Atza|" + secrets.token_urlsafe(24)
         with self.lock:
             self.tokens[token] = utcnow() + dt.timedelta(hours=1)
+            self.token_owner[token] = client_id
         return Response(body={"access_token": token, "token_type": "bearer", "expires_in": 3600,
                               "refresh_token": form["refresh_token"]})
 
-    def authenticate(self, headers: dict[str, str]) -> None:
-        expiry = self.tokens.get(headers.get("x-amz-access-token", ""))
+    def authenticate(self, headers: dict[str, str], method: str, path: str) -> tuple[str, frozenset[str]]:
+        """The caller, and the personal data elements the token unlocks for this request: an access
+        token unlocks none, a Restricted Data Token the ones it was granted for this resource."""
+        token = headers.get("x-amz-access-token", "")
+        restricted = self.restricted.get(token)
+        if restricted is not None and restricted.expires > utcnow():
+            granted = restricted.grants(method, path)
+            if not granted:
+                raise error(403, "Unauthorized", "Access to requested resource is denied.")
+            return restricted.caller, granted
+        expiry = self.tokens.get(token)
         if expiry is None or expiry < utcnow():
             raise error(403, "Unauthorized", "Access to requested resource is denied.")
+        return self.token_owner.get(token, ""), frozenset()
 
-    @staticmethod
-    def rate(name: str) -> dict[str, str]:
-        return {"x-amzn-RateLimit-Limit": RATE_LIMITS[name], "x-amzn-RequestId": str(uuid.uuid4())}
+    def rate(self, operation: str) -> dict[str, str]:
+        """The usage plan's rate granted to this caller (a test may grant another than the default)."""
+        return {"x-amzn-RateLimit-Limit": f"{self.limits.limits[operation][0]:g}", "x-amzn-RequestId": str(uuid.uuid4())}
 
-    def _orders_api(self, method: str, parts: list[str], query: dict[str, list[str]], body: Any) -> Response:
+    def _orders_api(self, method: str, parts: list[str], query: dict[str, list[str]], body: Any,
+                    pii: frozenset[str]) -> Response:
         params = {key: values[-1] for key, values in query.items()}
         if parts == ["orders"] and method == "GET":
-            return self.get_orders(params)
+            return self.get_orders(params, pii)
         if len(parts) == 2 and parts[0] == "orders" and method == "GET":
-            return Response(body={"payload": self.as_sent(self._get(parts[1]))["order"]}, headers=self.rate("order"))
+            return Response(body={"payload": self.as_sent(self._get(parts[1]), pii=pii)["order"]})
         if len(parts) == 3 and parts[2] == "orderItems" and method == "GET":
             return self.get_items(self._get(parts[1]), params)
         if len(parts) == 3 and parts[2] == "shipmentConfirmation" and method == "POST":
             return self.confirm_shipment(self._get(parts[1]), body or {})
         raise error(404, "NotFound", "No such resource")
 
-    def get_orders(self, params: dict[str, str]) -> Response:
-        if params.get("NextToken"):
-            try:
-                state = dict(urllib.parse.parse_qsl(urllib.parse.unquote(params["NextToken"])))
-            except ValueError:
-                raise error(400, "InvalidInput", "Invalid NextToken") from None
-            params = {**state, "NextToken": params["NextToken"]}
+    # -- Orders 2026-01-01 ------------------------------------------------------------------------
+    def _orders_2026(self, method: str, parts: list[str], query: dict[str, list[str]]) -> Response:
+        params = {key: ",".join(values) for key, values in query.items()}
+        included = set(filter(None, params.get("includedData", "").split(",")))
+        if included - INCLUDED_DATA:
+            raise error(400, "InvalidInput", f"includedData {', '.join(sorted(included - INCLUDED_DATA))} is not valid")
+        if parts == ["orders"] and method == "GET":
+            return self.search_orders(params, included)
+        if len(parts) == 2 and parts[0] == "orders" and method == "GET":
+            return Response(body={"order": self.as_sent_2026(self._get(parts[1]), included)})
+        raise error(404, "NotFound", "No such resource")
+
+    def search_orders(self, params: dict[str, str], included: set[str]) -> Response:
+        params = with_page_state(params, "paginationToken")
+        created, updated = ("createdAfter" in params or "createdBefore" in params), (
+            "lastUpdatedAfter" in params or "lastUpdatedBefore" in params)
+        if bool(params.get("createdAfter")) == bool(params.get("lastUpdatedAfter")) or (created and updated):
+            raise error(400, "InvalidInput", "Exactly one of createdAfter and lastUpdatedAfter is required, "
+                                             "and the created and lastUpdated filters cannot be combined")
+        latest = utcnow() - dt.timedelta(minutes=2)
+        for name in ("createdBefore", "lastUpdatedBefore"):
+            if params.get(name) and parse_iso(params[name]) > latest:
+                raise error(400, "InvalidInput", f"{name} must be at least two minutes before the time of the request")
+        size = int(params.get("maxResultsPerPage", 100))
+        if not 1 <= size <= self.page_size_cap:
+            raise error(400, "InvalidInput", "maxResultsPerPage must be between 1 and 100")
+        marketplaces = set(filter(None, params.get("marketplaceIds", "").split(",")))
+        after_seq = int(params.get("after", 0))
+        bounds = {name: parse_iso(params[name]) for name in ("createdAfter", "createdBefore", "lastUpdatedAfter",
+                                                             "lastUpdatedBefore") if params.get(name)}
+
+        def matches(order: AmazonOrder) -> bool:
+            return (order.purchase_date >= bounds.get("createdAfter", order.purchase_date)
+                    and order.purchase_date <= bounds.get("createdBefore", order.purchase_date)
+                    and order.last_update >= bounds.get("lastUpdatedAfter", order.last_update)
+                    and order.last_update <= bounds.get("lastUpdatedBefore", order.last_update)
+                    and (not marketplaces or MARKETPLACE_US in marketplaces))
+
+        matching = [o for o in sorted(self.orders.values(), key=lambda o: o.seq) if matches(o) and self.visible(o)]
+        page = [o for o in matching if o.seq > after_seq][:size]
+        answer: dict[str, Any] = {"orders": [self.as_sent_2026(o, included) for o in page]}
+        if page and any(o.seq > page[-1].seq for o in matching):
+            state = {k: v for k, v in params.items() if k not in ("paginationToken", "after")}
+            answer["pagination"] = {"nextToken": urllib.parse.quote(urllib.parse.urlencode(
+                {**state, "after": page[-1].seq}))}
+        answer["createdBefore" if "createdAfter" in bounds else "lastUpdatedBefore"] = iso(
+            bounds.get("createdBefore") or bounds.get("lastUpdatedBefore") or latest)
+        return Response(body=answer)
+
+    def render_2026(self, order: AmazonOrder, included: set[str]) -> dict:
+        """An order as Orders 2026-01-01 sends it: the datasets asked for in includedData; buyer and
+        recipient personal data need no RDT there. Pending orders come without proceeds."""
+        paid = order.status not in UNPAID
+        rendered: dict[str, Any] = {
+            "orderId": order.order_id, "createdTime": iso(order.purchase_date), "lastUpdatedTime": iso(order.last_update),
+            "programs": [], "salesChannel": {"channelName": "AMAZON", "marketplaceId": MARKETPLACE_US,
+                                             "marketplaceName": "Amazon.com"},
+        }
+        if "BUYER" in included:
+            rendered["buyer"] = {"buyerName": order.buyer, "buyerEmail": f"{order.seq}buyer@marketplace.amazon.com"}
+        if "RECIPIENT" in included and paid:
+            rendered["recipient"] = {"deliveryAddress": {
+                "name": order.buyer, "addressLine1": "1 Main St", "city": "Canton", "stateOrRegion": "MI",
+                "postalCode": "48817", "countryCode": "US", "phone": "555-0100", "addressType": "RESIDENTIAL"}}
+        if "PROCEEDS" in included and paid:
+            total = sum((i.item_price + i.item_tax + i.shipping for i in order.items), Decimal("0"))
+            rendered["proceeds"] = {"grandTotal": {"amount": str(money(total)), "currencyCode": "USD"}}
+        if "FULFILLMENT" in included:
+            rendered["fulfillment"] = {
+                "fulfillmentStatus": STATUSES_2026[order.status], "fulfilledBy": "MERCHANT",
+                "fulfillmentServiceLevel": "STANDARD",
+                "shipByWindow": {"earliestDateTime": iso(order.purchase_date),
+                                 "latestDateTime": iso(order.purchase_date + dt.timedelta(days=3))}}
+        items = []
+        for item in order.items:
+            rendered_item: dict[str, Any] = {
+                "orderItemId": item.item_id, "quantityOrdered": item.qty,
+                "product": {"asin": item.asin, "title": item.title, "sellerSku": item.sku,
+                            "price": {"unitPrice": {"amount": str(money(item.item_price / item.qty)),
+                                                    "currencyCode": "USD"}} if paid else {}},
+            }
+            if "PROCEEDS" in included and paid:
+                rendered_item["proceeds"] = {
+                    "proceedsTotal": {"amount": str(money(item.item_price + item.item_tax + item.shipping)),
+                                      "currencyCode": "USD"},
+                    "breakdowns": [{"type": kind, "subtotal": {"amount": str(value), "currencyCode": "USD"}}
+                                   for kind, value in (("ITEM", item.item_price), ("SHIPPING", item.shipping),
+                                                       ("TAX", item.item_tax))]}
+            if "CANCELLATION" in included and item.buyer_cancel:
+                rendered_item["cancellation"] = {"cancellationRequest": {"requester": "BUYER",
+                                                                         "cancelReason": item.buyer_cancel_reason}}
+            if "FULFILLMENT" in included:
+                rendered_item["fulfillment"] = {"quantityFulfilled": item.shipped,
+                                                "quantityUnfulfilled": item.qty - item.shipped - item.canceled}
+            items.append(rendered_item)
+        rendered["orderItems"] = items
+        return rendered
+
+    def get_orders(self, params: dict[str, str], pii: frozenset[str]) -> Response:
+        params = with_page_state(params, "NextToken")
         if not params.get("MarketplaceIds"):
             raise error(400, "InvalidInput", "MarketplaceIds is required")
         created_after, updated_after = params.get("CreatedAfter"), params.get("LastUpdatedAfter")
@@ -284,25 +491,24 @@ class AmazonMarketplace:
                 return False
             return not statuses or order.status in statuses
 
-        matching = [o for o in sorted(self.orders.values(), key=lambda o: o.seq) if matches(o)]
+        matching = [o for o in sorted(self.orders.values(), key=lambda o: o.seq) if matches(o) and self.visible(o)]
         page = [o for o in matching if o.seq > after_seq][:size]
-        payload: dict[str, Any] = {"Orders": [self.as_sent(o)["order"] for o in page]}
+        payload: dict[str, Any] = {"Orders": [self.as_sent(o, pii=pii)["order"] for o in page]}
         if page and any(o.seq > page[-1].seq for o in matching):
             state = {k: v for k, v in params.items() if k not in ("NextToken", "after")}
             payload["NextToken"] = urllib.parse.quote(urllib.parse.urlencode({**state, "after": page[-1].seq}))
-        return Response(body={"payload": payload}, headers=self.rate("orders"))
+        return Response(body={"payload": payload})
 
     def get_items(self, order: AmazonOrder, params: dict[str, str]) -> Response:
         start = int(params.get("NextToken") or 0)
         items = self.as_sent(order)["items"]
         if not isinstance(items, list):
-            return Response(body={"payload": {"AmazonOrderId": order.order_id, "OrderItems": items}},
-                            headers=self.rate("orderItems"))
+            return Response(body={"payload": {"AmazonOrderId": order.order_id, "OrderItems": items}})
         page = items[start:start + 30]
         payload: dict[str, Any] = {"AmazonOrderId": order.order_id, "OrderItems": page}
         if start + 30 < len(items):
             payload["NextToken"] = str(start + 30)
-        return Response(body={"payload": payload}, headers=self.rate("orderItems"))
+        return Response(body={"payload": payload})
 
     def confirm_shipment(self, order: AmazonOrder, body: dict) -> Response:
         if body.get("marketplaceId") != MARKETPLACE_US:
@@ -336,7 +542,7 @@ class AmazonMarketplace:
                 item.shipped += qty
         order.refresh_status()
         order.touch()
-        return Response(status=204, headers=self.rate("shipmentConfirmation"))
+        return Response(status=204)
 
     # -- feeds ------------------------------------------------------------------------------------
     def _feeds_api(self, method: str, parts: list[str], body: Any) -> Response:
@@ -347,8 +553,7 @@ class AmazonMarketplace:
             doc_id = str(uuid.uuid4())
             self.documents[doc_id] = {"content": None, "content_type": content_type}
             return Response(status=201, body={"feedDocumentId": doc_id,
-                                              "url": f"{self.base_url}/_feeds/upload/{doc_id}"},
-                            headers=self.rate("documents"))
+                                              "url": f"{self.base_url}/_feeds/upload/{doc_id}"})
         if parts == ["feeds"] and method == "POST":
             body = body or {}
             doc = self.documents.get(body.get("inputFeedDocumentId", ""))
@@ -360,7 +565,7 @@ class AmazonMarketplace:
                 raise error(400, "InvalidInput", "inputFeedDocumentId is unknown or was not uploaded")
             feed = Feed(str(next(self._feed)), body["feedType"], body["inputFeedDocumentId"], utcnow())
             self.feeds[feed.feed_id] = feed
-            return Response(status=202, body={"feedId": feed.feed_id}, headers=self.rate("feeds"))
+            return Response(status=202, body={"feedId": feed.feed_id})
         if len(parts) == 2 and parts[0] == "feeds" and method == "GET":
             feed = self.feeds.get(parts[1])
             if feed is None:
@@ -373,7 +578,7 @@ class AmazonMarketplace:
                       "createdTime": feed.created.isoformat(), "processingStatus": feed.status}
             if feed.result_document_id:
                 answer["resultFeedDocumentId"] = feed.result_document_id
-            return Response(body=answer, headers=self.rate("feed"))
+            return Response(body=answer)
         if len(parts) == 2 and parts[0] == "documents" and method == "GET":
             if parts[1] not in self.documents:
                 raise error(404, "NotFound", "Document not found")
@@ -500,8 +705,10 @@ class AmazonMarketplace:
         ).encode()
 
     # -- rendering --------------------------------------------------------------------------------
-    def render(self, order: AmazonOrder) -> dict:
-        """Pending orders come without their total and address, as from the real Orders API."""
+    def render(self, order: AmazonOrder, *, pii: frozenset[str] = frozenset()) -> dict:
+        """Pending orders come without their total and address, as from the real Orders API; buyer data
+        and the address lines only for a Restricted Data Token granting buyerInfo / shippingAddress
+        (without one Amazon sends the city, region, postal code and country only)."""
         total = sum((i.item_price + i.item_tax + i.shipping for i in order.items), Decimal("0"))
         rendered = {
             "AmazonOrderId": order.order_id,
@@ -525,6 +732,11 @@ class AmazonMarketplace:
             "ShippingAddress": {"Name": order.buyer, "AddressLine1": "1 Main St", "City": "Canton",
                                 "StateOrRegion": "MI", "PostalCode": "48817", "CountryCode": "US"},
         }
+        if "buyerInfo" not in pii:
+            rendered["BuyerInfo"] = {}
+        if "shippingAddress" not in pii:
+            rendered["ShippingAddress"] = {key: rendered["ShippingAddress"][key]
+                                           for key in ("City", "StateOrRegion", "PostalCode", "CountryCode")}
         if order.status in UNPAID:
             del rendered["OrderTotal"], rendered["ShippingAddress"]
         return rendered
@@ -548,6 +760,17 @@ class AmazonMarketplace:
         if order.status in UNPAID:
             del rendered["ItemPrice"], rendered["ItemTax"], rendered["ShippingPrice"]
         return rendered
+
+
+def with_page_state(params: dict[str, str], name: str) -> dict[str, str]:
+    """The query a page token continues (the token encodes it), or the query as sent."""
+    if not params.get(name):
+        return params
+    try:
+        state = dict(urllib.parse.parse_qsl(urllib.parse.unquote(params[name])))
+    except ValueError:
+        raise error(400, "InvalidInput", f"Invalid {name}") from None
+    return {**state, name: params[name]}
 
 
 def iso(value: dt.datetime) -> str:

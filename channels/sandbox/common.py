@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import re
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -182,3 +183,36 @@ def _walk(document: Any, path: str) -> tuple[Any, Any]:
     for step in steps:
         node = node[int(step)] if isinstance(node, list) else node[step]
     return node, int(last) if isinstance(node, list) else last
+
+
+class RateLimits:
+    """The channel's own throttling: a token bucket per caller (its client id) and operation, with the
+    channel's published default rate (requests per second) and burst. `enabled` is on by default, as on
+    the real channel; tests that do not test throttling switch it off to run fast."""
+
+    def __init__(self, limits: dict[str, tuple[float, float]]) -> None:
+        self.limits = dict(limits)  # this marketplace's own: a test may change one
+        self.enabled = True
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # → (tokens, at)
+        self._lock = threading.Lock()
+
+    def take(self, caller: str, operation: str) -> tuple[bool, float, float]:
+        """(allowed, tokens left, seconds until the next token) for one request, or allowed with
+        nothing known when the operation has no limit or limits are off."""
+        limit = self.limits.get(operation)
+        if limit is None or not self.enabled:
+            return True, -1.0, 0.0
+        rate, burst = limit
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._buckets.get((caller, operation), (burst, now))
+            tokens = min(burst, tokens + (now - at) * rate)
+            allowed = tokens >= 1
+            if allowed:
+                tokens -= 1
+            self._buckets[(caller, operation)] = (tokens, now)
+        return allowed, tokens, 0.0 if tokens >= 1 else (1 - tokens) / rate
+
+    def reset(self) -> None:
+        with self._lock:
+            self._buckets.clear()

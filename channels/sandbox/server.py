@@ -49,6 +49,12 @@ class Sandbox:
         self.__init__()
         self.amazon.base_url = base_url
 
+    def enforce_limits(self, enabled: bool) -> None:
+        """The channels' throttling on (the default, as on the real channels) or off (fast tests)."""
+        for market in (self.walmart, self.amazon):
+            market.limits.enabled = enabled
+            market.limits.reset()
+
     def route(self, method: str, path: str, query: dict, headers: dict, body: Any) -> Response:
         if path.startswith("/v3/"):
             return self.walmart.handle(method, path, query, headers, body)
@@ -58,6 +64,7 @@ class Sandbox:
 
     # -- control API ------------------------------------------------------------------------------
     def control(self, method: str, path: str, body: Any) -> Response:
+        self.walmart.request.caller = self.amazon.request.caller = None  # the control API sees every order
         parts = [part for part in path.split("/") if part][1:]  # after "_sandbox"
         body = body or {}
         if parts == ["reset"] and method == "POST":
@@ -71,6 +78,9 @@ class Sandbox:
                 self.faults.clear()
                 return Response(body={"ok": True})
             return Response(body=[dataclasses.asdict(f) for f in self.faults.pending()])
+        if parts == ["limits"] and method == "POST":
+            self.enforce_limits(bool(body.get("enabled", True)))
+            return Response(body={"enabled": self.walmart.limits.enabled})
         if parts == ["requests"]:
             if method == "DELETE":
                 self.requests.clear()
@@ -89,6 +99,18 @@ class Sandbox:
         if parts == ["credentials"] and method == "POST":
             market.credentials = dict(body)
             return Response(body={"ok": True})
+        if parts == ["webhooks"]:  # where ORDER_UPDATES notifications go: {"url", "secret", "header"}
+            if method == "POST":
+                if not str(body.get("url", "")).startswith(("http://", "https://")) or not body.get("secret"):
+                    raise ApiError(400, {"error": "a webhook needs an http(s) url and a secret"})
+                market.webhooks.append({"url": body["url"], "secret": body["secret"], "header": body.get("header", "")})
+                return Response(status=201, body={"ok": True})
+            if method == "DELETE":
+                market.webhooks.clear()
+                return Response(body={"ok": True})
+            with market.lock:
+                return Response(body=[{k: v for k, v in d.items() if k != "document"} | {"event": d["document"]}
+                                      for d in market.deliveries])
         if len(parts) == 3 and parts[0] == "orders" and method == "POST":
             po, verb = parts[1], parts[2]
             actions = {
@@ -125,7 +147,7 @@ class Sandbox:
         raise ApiError(404, {"error": f"no amazon control route {method} {'/'.join(parts)}"})
 
 
-AMAZON_PREFIXES = ("/auth/o2/", "/orders/", "/feeds/", "/_feeds/")
+AMAZON_PREFIXES = ("/auth/o2/", "/orders/", "/feeds/", "/_feeds/", "/tokens/")
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -6,7 +6,10 @@ from __future__ import annotations
 import base64
 import bisect
 import datetime as dt
+import hashlib
+import hmac
 import itertools
+import json
 import random
 import secrets
 import threading
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .common import ApiError, Response, malform, money, to_ms, utcnow
+from .common import ApiError, RateLimits, Response, malform, money, to_ms, utcnow
 
 CARRIERS = {
     "UPS", "USPS", "FedEx", "Airborne", "OnTrac", "DHL Ecommerce - US", "DHL", "LS", "UDS", "UPSMI", "FDX",
@@ -42,6 +45,13 @@ REFUND_REASONS = {
 REQUIRED_HEADERS = ("WM_SVC.NAME", "WM_QOS.CORRELATION_ID")
 MAX_LIMIT = 200
 MAX_CANCEL_LINES = 100
+# The allotments this sandbox grants per client and operation: (requests per second, burst), i.e. a
+# per-minute allotment available at once and refilled gradually (developer.walmart.com/us-marketplace/
+# docs/throttling). Walmart's own table could not be verified; these are the numbers shared/CONTRACTS.md
+# (Walmart §5) quotes from a third party, cancel and refund taken as order updates (60/min).
+LIMITS = {name: (count / 60, count) for name, count in {
+    "token": 30, "orders": 5000, "order": 5000, "acknowledge": 60, "shipping": 60, "cancel": 60, "refund": 60,
+    "returns": 50, "returnRefund": 60}.items()}
 NAMES = ["Kathryn Cole", "Marcus Reed", "Priya Shah", "Tom Becker", "Ana Lima", "Jon Park", "Eva Novak"]
 PRODUCTS = [("Laundry Bag - Blue", "DEMO-000"), ("Steel Water Bottle", "DEMO-001"), ("Desk Lamp", "DEMO-002"),
             ("Yoga Mat", "DEMO-003"), ("Phone Stand", "DEMO-004"), ("Garden Hose", "DEMO-005")]
@@ -113,6 +123,7 @@ class PurchaseOrder:
     method_code: str
     lines: list[Line]
     acknowledged: bool = False
+    seller: str | None = None  # the client id whose account alone sees it (None: every account)
 
     def line(self, number: str) -> Line:
         for line in self.lines:
@@ -140,7 +151,12 @@ class WalmartMarketplace:
         self.orders: dict[str, PurchaseOrder] = {}
         self.returns: dict[str, ReturnOrder] = {}
         self.tokens: dict[str, dt.datetime] = {}
+        self.token_owner: dict[str, str] = {}  # token → client id, whose allotments it spends
+        self.limits = RateLimits(LIMITS)
+        self.webhooks: list[dict[str, str]] = []  # {"url", "secret", "header"}: where ORDER_UPDATES go
+        self.deliveries: list[dict[str, Any]] = []  # what was sent there, and how it was answered
         self.credentials: dict[str, str] = {}  # empty: any non-empty client id/secret is accepted
+        self.request = threading.local()  # .caller: the client id of the API call this thread serves
         self.token_ttl = 900
         self.max_cancel_lines = MAX_CANCEL_LINES
         self._seq = itertools.count(1)
@@ -162,6 +178,7 @@ class WalmartMarketplace:
         order_date: dt.datetime | None = None,
         price: str | None = None,
         skus: list[str] | None = None,
+        seller: str | None = None,
     ) -> list[str]:
         created = []
         with self.lock:
@@ -204,9 +221,12 @@ class WalmartMarketplace:
                     method_code="Standard",
                     lines=order_lines,
                     acknowledged=acknowledged,
+                    seller=seller,
                 )
                 created.append(po)
             self.changed()
+        for po in created:
+            self.notify(po, "PO_CREATED")
         return created
 
     def channel_ship(self, po: str, *, line_numbers: list[str] | None = None, tracking_number: str = "") -> None:
@@ -234,6 +254,7 @@ class WalmartMarketplace:
                     line.cancellation_reason = reason
             order.touch()
             self.changed()
+        self.notify(po, "PO_LINE_AUTOCANCELLED")
 
     def request_cancellation(self, po: str, *, line_numbers: list[str] | None = None) -> None:
         """The buyer asked to cancel (intentToCancel)."""
@@ -244,6 +265,7 @@ class WalmartMarketplace:
                     line.intent_to_cancel = True
             order.touch()
             self.changed()
+        self.notify(po, "INTENT_TO_CANCEL")
 
     def create_return(self, po: str, *, line_numbers: list[str] | None = None) -> str:
         with self.lock:
@@ -284,18 +306,92 @@ class WalmartMarketplace:
         self.version += 1
         self._listing_cache.clear()
 
+    def visible(self, order: PurchaseOrder) -> bool:
+        """Orders sold for one seller (create_orders(seller=client id)) are that seller's API calls' only."""
+        caller = getattr(self.request, "caller", None)
+        return order.seller is None or caller is None or order.seller == caller
+
     def _get(self, po: str) -> PurchaseOrder:
         order = self.orders.get(po)
-        if order is None:
+        if order is None or not self.visible(order):
             raise error(404, "CONTENT_NOT_FOUND.GMP_ORDER_API", f"PO {po} not found", severity="INFO")
         return order
 
+    # -- webhooks (ORDER_UPDATES) -----------------------------------------------------------------
+    def notify(self, po: str, sub_event: str) -> None:
+        """Send the ORDER_UPDATES notification of an order event to every configured URL, signed as
+        Walmart's HMAC auth method does (developer.walmart.com/us-marketplace/reference/createsubscription:
+        the header named authHeaderName carries HMAC-SHA256 of the whole body, keyed by clientSecret;
+        hex here, an encoding Walmart's page does not name). In a thread: a slow receiver never holds up a sale."""
+        if not self.webhooks:
+            return
+        with self.lock:
+            order = self.orders[po]
+            document = {
+                "source": {"eventType": "ORDER_UPDATES", "eventVersion": "V1", "eventId": str(uuid.uuid4()),
+                           "eventTime": utcnow().isoformat(), "resourceName": "ORDER"},
+                "payload": {"subEventType": sub_event, "partnerId": "100009",
+                            "order": {"purchaseOrderId": po, "customerOrderId": order.customer_order_id,
+                                      "orderDate": to_ms(order.order_date)}},
+            }
+        for hook in list(self.webhooks):
+            threading.Thread(target=self._deliver, args=(hook, document), daemon=True).start()
+
+    def _deliver(self, hook: dict[str, str], document: dict) -> None:
+        import requests
+
+        body = json.dumps(document).encode()
+        signature = hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
+        record: dict[str, Any] = {"url": hook["url"], "document": document, "sent_at": utcnow()}
+        try:
+            answer = requests.post(hook["url"], data=body, timeout=10, headers={
+                "Content-Type": "application/json", hook.get("header") or "X-Walmart-Signature": signature})
+            record["status"] = answer.status_code
+        except requests.RequestException as failure:
+            record["status"], record["error"] = None, type(failure).__name__
+        with self.lock:
+            self.deliveries.append(record)
+
     # -- API ------------------------------------------------------------------------------------
+    def operation(self, method: str, parts: list[str]) -> str:
+        """The throttled operation a request belongs to (LIMITS)."""
+        if parts[:2] == ["v3", "token"]:
+            return "token"
+        if parts[:2] == ["v3", "returns"]:
+            return "returnRefund" if method == "POST" else "returns"
+        if parts[:2] == ["v3", "orders"]:
+            return parts[3] if len(parts) == 4 else "order" if len(parts) == 3 else "orders"
+        return ""
+
     def handle(self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: Any) -> Response:
         parts = [part for part in path.split("/") if part]  # v3, orders, {po}, action
+        operation = self.operation(method, parts)
+        if operation == "token":
+            caller = hashlib.sha256(headers.get("Authorization", "").encode()).hexdigest()
+        else:
+            self.authenticate(headers)
+            caller = self.token_owner.get(headers.get("WM_SEC.ACCESS_TOKEN", ""), "")
+        self.request.caller = caller
+        allowed, left, wait = self.limits.take(caller, operation)
+        replenished = {"X-Current-Token-Count": str(max(int(left), 0)),
+                       "X-Next-Replenishment-Time": str(to_ms(utcnow() + dt.timedelta(seconds=wait)))}
+        if not allowed:
+            raise ApiError(429, {"errors": {"error": [{"code": "REQUEST_THRESHOLD_VIOLATED.GMP_GATEWAY_API",
+                                                       "description": "Too many requests", "severity": "ERROR",
+                                                       "category": "REQUEST"}]}}, headers=replenished)
+        try:
+            response = self._route(method, path, parts, query, headers, body)
+        except ApiError as refused:
+            refused.headers.update(replenished if left >= 0 else {})
+            raise
+        if left >= 0:
+            response.headers.update(replenished)
+        return response
+
+    def _route(self, method: str, path: str, parts: list[str], query: dict[str, list[str]], headers: dict[str, str],
+               body: Any) -> Response:
         if parts[:2] == ["v3", "token"] and method == "POST":
             return self.token(headers, body)
-        self.authenticate(headers)
         with self.lock:
             if parts == ["v3", "orders"] and method == "GET":
                 return self.list_orders(query)
@@ -337,6 +433,7 @@ class WalmartMarketplace:
         token = "eyJraWQi" + secrets.token_urlsafe(24)
         with self.lock:
             self.tokens[token] = utcnow() + dt.timedelta(seconds=self.token_ttl)
+            self.token_owner[token] = client_id
         return Response(body={"access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl})
 
     def authenticate(self, headers: dict[str, str]) -> None:
@@ -371,7 +468,7 @@ class WalmartMarketplace:
         status = params.get("status")
         after_seq = int(params.get("soIndex", 0))
 
-        key = (created_start, created_end, modified_start, modified_end, status)
+        key = (created_start, created_end, modified_start, modified_end, status, getattr(self.request, "caller", None))
         matching = self._listing_cache.get(key)
         if matching is None:  # orders are kept in creation (seq) order
             matching = self._listing_cache[key] = [
@@ -381,6 +478,7 @@ class WalmartMarketplace:
                 and (modified_start is None or order.last_modified >= modified_start)
                 and (modified_end is None or order.last_modified <= modified_end)
                 and (status is None or status in self.line_status_names(order))
+                and self.visible(order)
             ]
         start = bisect.bisect_right([order.seq for order in matching], after_seq) if after_seq else 0
         page = matching[start:start + limit]

@@ -28,7 +28,8 @@ from ..clients import (
     SubmissionOutcome,
 )
 from ..http import DEFAULT_TIMEOUT, TokenCache, make_session, parse_json, raise_for_status, send
-from ..ratelimit import retry_reads, walmart_retry_after
+from ..pacing import WALMART_LIMITS, Pacer
+from ..ratelimit import retry_reads, walmart_retry_after, walmart_tokens_left
 from .parser import parse_order, parse_return, read_order
 
 logger = logging.getLogger("channels.walmart")
@@ -76,12 +77,14 @@ class WalmartClient:
         client_secret: str,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._client_id = client_id
         self._client_secret = client_secret
         self.timeout = timeout
         self.session = session or make_session()
+        self.pacer = pacer or Pacer(account_key=f"walmart:{client_id}", limits=WALMART_LIMITS, label="Walmart")
         self._token = TokenCache(self._fetch_token, refresh_margin=TOKEN_REFRESH_MARGIN)
 
     def __repr__(self) -> str:  # never the secret
@@ -93,6 +96,7 @@ class WalmartClient:
     # -- auth -------------------------------------------------------------------------------------
     def _fetch_token(self) -> tuple[str, int]:
         basic = base64.b64encode(f"{self._client_id}:{self._client_secret}".encode()).decode()
+        self.pacer.before("token")
         response = send(
             self.session,
             "POST",
@@ -109,38 +113,50 @@ class WalmartClient:
             },
             data="grant_type=client_credentials",
         )
-        raise_for_status(response, mutation=False, describe="Walmart token", error_text=_error_text,
-                         retry_after=walmart_retry_after)
+        self._raise_for_status(response, "token", mutation=False, describe="Walmart token")
         body = parse_json(response, mutation=False, describe="Walmart token")
         return body["access_token"], int(body.get("expires_in", 900))
 
-    def _call(self, method: str, path: str, *, describe: str, mutation: bool = False, json_body: Any = None,
-              params: Any = None, not_found_is_empty: bool = False) -> Any:
+    def _call(self, method: str, path: str, *, operation: str, describe: str, mutation: bool = False,
+              json_body: Any = None, params: Any = None, not_found_is_empty: bool = False) -> Any:
         def call() -> Any:
-            return self._call_once(method, path, describe=describe, mutation=mutation, json_body=json_body,
-                                   params=params, not_found_is_empty=not_found_is_empty)
+            return self._call_once(method, path, operation=operation, describe=describe, mutation=mutation,
+                                   json_body=json_body, params=params, not_found_is_empty=not_found_is_empty)
 
         return call() if mutation else retry_reads(call)
 
-    def _call_once(self, method: str, path: str, *, describe: str, mutation: bool, json_body: Any, params: Any,
-                   not_found_is_empty: bool) -> Any:
-        response = self._send(method, path, describe=describe, mutation=mutation, json_body=json_body, params=params)
+    def _call_once(self, method: str, path: str, *, operation: str, describe: str, mutation: bool, json_body: Any,
+                   params: Any, not_found_is_empty: bool) -> Any:
+        response = self._send(method, path, operation=operation, describe=describe, mutation=mutation,
+                              json_body=json_body, params=params)
         if response.status_code == 401:
             # Expired or revoked token: fetch a new one and try once more (a 401 applied nothing).
             self._token.clear()
-            response = self._send(method, path, describe=describe, mutation=mutation, json_body=json_body,
-                                  params=params)
+            response = self._send(method, path, operation=operation, describe=describe, mutation=mutation,
+                                  json_body=json_body, params=params)
         if response.status_code == 404:
             code, message = _error_text(parse_json(response, mutation=False, describe=describe) or {})
             if not_found_is_empty and code.startswith(NOT_FOUND):
                 return None
             raise OrderNotFound(f"{describe}: {message or 'not found'}", code=code, status=404)
-        raise_for_status(response, mutation=mutation, describe=describe, error_text=_error_text,
-                         retry_after=walmart_retry_after)
+        self._raise_for_status(response, operation, mutation=mutation, describe=describe)
         return parse_json(response, mutation=mutation, describe=describe)
 
-    def _send(self, method: str, path: str, *, describe: str, mutation: bool, json_body: Any,
+    def _raise_for_status(self, response: requests.Response, operation: str, *, mutation: bool,
+                          describe: str) -> None:
+        """Pace by Walmart's token headers (X-Current-Token-Count, X-Next-Replenishment-Time), then map errors."""
+        left = walmart_tokens_left(response)
+        if left is not None:
+            self.pacer.observe_tokens(operation, left=left, replenished_in=walmart_retry_after(response))
+        wait = None
+        if response.status_code == 429:
+            wait = self.pacer.throttled(operation, retry_after=walmart_retry_after(response))
+        raise_for_status(response, mutation=mutation, describe=describe, error_text=_error_text,
+                         retry_after=lambda _response: wait)
+
+    def _send(self, method: str, path: str, *, operation: str, describe: str, mutation: bool, json_body: Any,
               params: Any) -> requests.Response:
+        self.pacer.before(operation)
         headers = {
             "WM_SEC.ACCESS_TOKEN": self._token.get(),
             "WM_SVC.NAME": SERVICE_NAME,
@@ -168,12 +184,13 @@ class WalmartClient:
             params["createdEndDate"] = _date_param(created_until)
         if modified_since:
             params["lastModifiedStartDate"] = _date_param(modified_since)
-        for body in self._cursor_pages("/v3/orders", params, describe="Walmart orders"):
+        for body in self._cursor_pages("/v3/orders", params, operation="orders", describe="Walmart orders"):
             data = body.get("list") or {}
             yield [read_order(order) for order in (data.get("elements") or {}).get("order") or []]
 
     def get_order(self, channel_order_id: str) -> ChannelOrder:
-        body = self._call("GET", f"/v3/orders/{urllib.parse.quote(channel_order_id)}", describe="Walmart order")
+        body = self._call("GET", f"/v3/orders/{urllib.parse.quote(channel_order_id)}", operation="order",
+                          describe="Walmart order")
         return parse_order(body["order"])
 
     def iter_returns(self, *, modified_since: dt.datetime | None = None,
@@ -181,15 +198,15 @@ class WalmartClient:
         params = {"limit": str(min(page_size, MAX_PAGE))}
         if modified_since:
             params["returnLastModifiedStartDate"] = _date_param(modified_since)
-        for body in self._cursor_pages("/v3/returns", params, describe="Walmart returns"):
+        for body in self._cursor_pages("/v3/returns", params, operation="returns", describe="Walmart returns"):
             yield [parse_return(item) for item in body.get("returnOrders") or []]
 
-    def _cursor_pages(self, resource: str, params: dict[str, str], *, describe: str) -> Iterator[dict]:
+    def _cursor_pages(self, resource: str, params: dict[str, str], *, operation: str, describe: str) -> Iterator[dict]:
         """Pages of a list resource. meta.nextCursor (under "list" for orders) is a whole query string,
         sent back verbatim; an empty result is a 404 CONTENT_NOT_FOUND, which ends the listing."""
         path = f"{resource}?{urllib.parse.urlencode(params)}"
         while path:
-            body = self._call("GET", path, describe=describe, not_found_is_empty=True)
+            body = self._call("GET", path, operation=operation, describe=describe, not_found_is_empty=True)
             if not body:
                 return
             yield body
@@ -202,7 +219,7 @@ class WalmartClient:
     # -- writes -----------------------------------------------------------------------------------
     def _post_order(self, channel_order_id: str, action: str, body: Any, describe: str) -> ActionReceipt:
         answer = self._call("POST", f"/v3/orders/{urllib.parse.quote(channel_order_id)}/{action}",
-                            describe=describe, mutation=True, json_body=body)
+                            operation=action, describe=describe, mutation=True, json_body=body)
         order = parse_order(answer["order"]) if answer and answer.get("order") else None
         return ActionReceipt(reference=channel_order_id, order=order)
 
@@ -280,7 +297,7 @@ class WalmartClient:
             for line in refund.lines
         ]}
         self._call("POST", f"/v3/returns/{urllib.parse.quote(refund.return_order_id)}/refund",
-                   describe="Walmart return refund", mutation=True, json_body=body)
+                   operation="returnRefund", describe="Walmart return refund", mutation=True, json_body=body)
         return ActionReceipt(reference=refund.return_order_id)
 
 

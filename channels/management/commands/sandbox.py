@@ -19,11 +19,15 @@ class Command(BaseCommand):
             "--new-orders-every", type=float, default=30.0,
             help="Seconds between new demo orders (0: none), so the periodic import has work.",
         )
+        parser.add_argument("--no-rate-limits", action="store_true",
+                            help="Do not throttle (the channels' published limits are enforced by default).")
 
-    def handle(self, *args, host: str, port: int, seed_orders: int, new_orders_every: float, **options):
+    def handle(self, *args, host: str, port: int, seed_orders: int, new_orders_every: float, no_rate_limits: bool,
+               **options):
         logging.basicConfig(level=logging.INFO)
         server = SandboxServer(host=host, port=port)
         sandbox = server.sandbox
+        sandbox.enforce_limits(not no_rate_limits)
         if seed_orders:
             sandbox.walmart.create_orders(count=seed_orders, lines=2, qty=2)
             sandbox.walmart.create_orders(count=2, lines=1, qty=3, duplicate_lines=True)

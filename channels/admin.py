@@ -34,7 +34,8 @@ class ChannelAccountAdmin(admin.ModelAdmin):
         ("Credentials", {"fields": ("stored_credentials", *SECRET_FIELDS, "token_url")}),
         (
             "Order options",
-            {"fields": ("create_store_order", "refund_on_credit_memo", "auto_invoice", "auto_shipment")},
+            {"fields": ("create_store_order", "refund_on_credit_memo", "auto_invoice", "auto_shipment",
+                        "auto_cancel_days")},
         ),
         (
             "Sync",

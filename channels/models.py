@@ -54,6 +54,13 @@ class ChannelAccount(models.Model):
     auto_shipment = models.BooleanField(
         default=True, help_text="Create a shipment when the channel reports the order Shipped."
     )
+    auto_cancel_days = models.PositiveSmallIntegerField(
+        "Channel cancels unshipped orders after (days)",
+        null=True,
+        blank=True,
+        help_text="Days after the ship-by date after which the channel cancels an order not shipped with valid "
+        "tracking. Empty: the channel's documented default (Walmart: 4 calendar days; Amazon: 7 business days).",
+    )
 
     # Import state (R-SYNC-1, R-SYNC-5).
     last_import_cursor = models.DateTimeField(

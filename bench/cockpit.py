@@ -22,6 +22,13 @@ args = parser.parse_args()
 
 drop = _setup.test_database(keepdb=args.keepdb)
 
+
+def _days_ago(days: int) -> str:
+    from django.utils import timezone
+
+    return (timezone.localdate() - timezone.timedelta(days=days)).isoformat()
+
+
 try:
     from django.contrib.auth import get_user_model
     from django.db import connection
@@ -43,7 +50,48 @@ try:
         started = time.perf_counter()
         cockpit_data.generate(orders=args.orders)
         print(f"generated {args.orders:,} orders in {time.perf_counter() - started:.0f}s")
-    print(f"machine: {_setup.machine()}, {Order.objects.count():,} orders")
+    from cockpit.models import Discrepancy
+    from cockpit.stats import HISTORY_DAYS, RECENT_DAYS, stats_refresh
+
+    if not Discrepancy.objects.exists():
+        cockpit_data.add_discrepancies()
+    print(f"machine: {_setup.machine()}, {Order.objects.count():,} orders, "
+          f"{Discrepancy.objects.count():,} orders needing attention")
+    for days in (HISTORY_DAYS, RECENT_DAYS):
+        started = time.perf_counter()
+        rows = stats_refresh(days=days)
+        print(f"daily figures of the last {days} days recounted ({rows} rows) in {time.perf_counter() - started:.1f}s")
+
+    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_superuser": True, "is_staff": True})
+    client = Client()
+    client.force_login(user)
+    grid = reverse("admin:orders_order_changelist")
+    cases = {
+        "Today (admin index)": (reverse("admin:index"), {}),
+        "Seller performance": (reverse("admin:cockpit_performance"), {}),
+        "Charts": (reverse("admin:cockpit_charts"), {}),
+        "Needs attention (open)": (reverse("admin:cockpit_discrepancy_changelist"), {"status": "open"}),
+        "grid: to ship today": (grid, {"to_ship": "today"}),
+        "grid: past ship-by": (grid, {"to_ship": "overdue"}),
+        "grid: at risk of auto-cancel": (grid, {"to_ship": "auto_cancel_risk"}),
+        "grid: buyer cancel requests": (grid, {"to_ship": "all", "buyer_cancel_requested": "true"}),
+        "grid: late shipments, 30 days": (grid, {"counts_against": "late_shipment",
+                                                 "ship_by_date_after": _days_ago(29), "ship_by_date_before": _days_ago(0)}),
+        "grid: tracking problems, 30 d": (grid, {"counts_against": "tracking_problem", "sale_date_after": _days_ago(29)}),
+        "grid: seller-canceled, 30 d": (grid, {"counts_against": "seller_canceled", "sale_date_after": _days_ago(29)}),
+        "grid: refunded, 30 d": (grid, {"counts_against": "refunded", "sale_date_after": _days_ago(29)}),
+    }
+    print(f"{'page':32} {'median ms':>10} {'max ms':>8} {'queries':>8}")
+    for name, (url, params) in cases.items():
+        timings, counts = [], set()
+        for _ in range(args.runs):
+            with CaptureQueriesContext(connection) as queries:
+                t0 = time.perf_counter()
+                response = client.get(url, params)
+                timings.append((time.perf_counter() - t0) * 1000)
+            assert response.status_code == 200, (name, response.status_code)
+            counts.add(len(queries))
+        print(f"{name:32} {statistics.median(timings):10.0f} {max(timings):8.0f} {'/'.join(map(str, sorted(counts))):>8}")
 finally:
     if not args.keepdb:
         drop()

@@ -87,3 +87,22 @@ def generate(*, orders: int, days: int = 730) -> None:
         for sql in (ITEMS_SQL, SHIPMENTS_SQL, ACTIONS_SQL, FAILURE_LOGS_SQL):
             cursor.execute(sql, {})
         cursor.execute("ANALYZE")
+
+DISCREPANCIES_SQL = """
+INSERT INTO cockpit_reconciliationrun (account_id, started_at, finished_at, created_from, orders_checked, differences,
+    error)
+SELECT id, now(), now(), now() - interval '30 days', 10000, 500, '' FROM channels_channelaccount;
+INSERT INTO cockpit_discrepancy (account_id, order_id, differences, summary, first_seen_at, last_seen_at, last_run_id,
+    last_step, resolved_at, resolution)
+SELECT o.account_id, o.id, '[{"field": "status", "line": "", "ours": "Unshipped", "channel": "Shipped"}]'::jsonb,
+       'status: ours Unshipped, channel Shipped', now(), now(),
+       (SELECT max(id) FROM cockpit_reconciliationrun r WHERE r.account_id = o.account_id), '', NULL, ''
+FROM orders_order o WHERE o.id %% 500 = 0 AND o.sale_date > now() - interval '30 days'
+"""
+
+
+def add_discrepancies() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(DISCREPANCIES_SQL, {})

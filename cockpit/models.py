@@ -83,3 +83,34 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DailyAccountStats(models.Model):
+    """One account's day, counted from our orders (cockpit.stats refreshes it): what the seller
+    performance rates and the charts read, so their pages read a few hundred rows, not the orders.
+    Order figures belong to the day of sale; due/late to the day of the ship-by date; the histograms
+    to the day of sale (shipments, imports) or of the change (channel actions)."""
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="daily_stats")
+    day = models.DateField()
+    orders = models.PositiveIntegerField(default=0, help_text="Sold that day (every fulfillment).")
+    merchant_orders = models.PositiveIntegerField(default=0, help_text="Sold that day, shipped by the merchant.")
+    shipped_orders = models.PositiveIntegerField(default=0)
+    tracking_problem_orders = models.PositiveIntegerField(default=0)
+    seller_canceled_orders = models.PositiveIntegerField(default=0)
+    refunded_orders = models.PositiveIntegerField(default=0)
+    due_orders = models.PositiveIntegerField(default=0, help_text="Due to ship that day (ship-by date passed).")
+    late_orders = models.PositiveIntegerField(default=0, help_text="Of those, not shipped by their ship-by date.")
+    failed_actions = models.PositiveIntegerField(default=0, help_text="Channel actions that failed that day.")
+    ship_hours = models.JSONField(default=list, help_text="Shipments by hours from sale (cockpit.stats buckets).")
+    import_minutes = models.JSONField(default=list, help_text="Orders by minutes from sale to imported.")
+    confirm_seconds = models.JSONField(default=list, help_text="Channel actions by seconds from queued to confirmed.")
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["account", "day"]
+        constraints = [models.UniqueConstraint(fields=["account", "day"], name="daily_stats_account_day_uniq")]
+        indexes = [models.Index(fields=["day"], name="daily_stats_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.day}"

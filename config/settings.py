@@ -192,6 +192,7 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.import_account_orders": {"queue": "long"},
     "orders.tasks.reimport_account_orders": {"queue": "long"},
     "orders.tasks.run_bulk_job": {"queue": "long"},
+    "cockpit.tasks.*": {"queue": "long"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -232,6 +233,8 @@ CHANNEL_ACTION_SWEEP_SECONDS = env.float("CHANNEL_ACTION_SWEEP_SECONDS", default
 RECONCILE_DAYS = env.int("RECONCILE_DAYS", default=30)
 RECONCILE_HOUR = env.int("RECONCILE_HOUR", default=3)
 RECONCILE_GRACE_MINUTES = env.int("RECONCILE_GRACE_MINUTES", default=10)
+# The last days of the cockpit's figures are recounted this often (everything nightly).
+COCKPIT_STATS_REFRESH_MINUTES = env.float("COCKPIT_STATS_REFRESH_MINUTES", default=5.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-channel-actions": {
         "task": "orders.tasks.sweep_channel_actions",
@@ -245,6 +248,15 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-accounts": {
         "task": "cockpit.tasks.reconcile_all_accounts",
         "schedule": crontab(hour=RECONCILE_HOUR, minute=17),
+    },
+    # The cockpit's daily figures (seller performance, charts): the last days often, everything nightly.
+    "cockpit-refresh-recent-stats": {
+        "task": "cockpit.tasks.refresh_recent_stats",
+        "schedule": 60.0 * COCKPIT_STATS_REFRESH_MINUTES,
+    },
+    "cockpit-refresh-all-stats": {
+        "task": "cockpit.tasks.refresh_all_stats",
+        "schedule": crontab(hour=RECONCILE_HOUR, minute=47),
     },
 }
 # Drain tasks started per batch of bulk-queued actions (orders.batching): one per worker process.

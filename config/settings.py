@@ -62,8 +62,8 @@ INSTALLED_APPS = [
     "channels.apps.ChannelsConfig",
     "orders.apps.OrdersConfig",
     "creditmemos.apps.CreditMemosConfig",
-    "access.apps.AccessConfig",
     "cockpit.apps.CockpitConfig",
+    "access.apps.AccessConfig",  # last: it gives the role groups every app's permissions after migrate
 ]
 
 MIDDLEWARE = [

@@ -27,6 +27,7 @@ from django_celery_beat.models import (
 )
 
 from access.roles import ROLES
+from cockpit.models import Discrepancy, ReconciliationRun, SavedView
 from orders.actions import ACTIONS
 from orders.models import ChannelAction, ImportProblem, OrderStatus, TaskHandoff
 from tests.factories import (
@@ -70,6 +71,7 @@ MODELS = {
     "orders.importproblem": _access(EVERY_ROLE),
     "orders.product": _access(EVERY_ROLE, ONLY_SUPERUSER, ONLY_SUPERUSER, ONLY_SUPERUSER),
     "creditmemos.creditmemo": _access(EVERY_ROLE),
+    "cockpit.discrepancy": _access(EVERY_ROLE),  # Needs attention: resolved by a reconciliation, never edited
     "channels.channelaccount": _access(EVERY_ROLE, ACCOUNTS, ACCOUNTS, ONLY_SUPERUSER),
     "channels.marketplace": _access(EVERY_ROLE, ACCOUNTS, ACCOUNTS, ONLY_SUPERUSER),
     **{
@@ -95,6 +97,13 @@ CUSTOM_VIEWS = {
     "orders_bulkjob_retry": OPERATORS,  # Retry Failed Sync of a bulk job's failed orders
     "creditmemos_creditmemo_create_for_order": REFUNDERS,
     "channels_channelaccount_reimport": OPERATORS,
+    "cockpit_performance": EVERY_ROLE,  # seller performance
+    "cockpit_charts": EVERY_ROLE,
+    "cockpit_reconcile": OPERATORS,  # reconcile an account with its channel now
+    "cockpit_discrepancy_resync": OPERATORS,  # re-import an order from Needs attention
+    "cockpit_discrepancy_resend": OPERATORS,  # queue our failed change again from Needs attention
+    "cockpit_savedview_save": EVERY_ROLE,  # save the grid's filters (private or shared)
+    "cockpit_savedview_delete": ONLY_SUPERUSER,  # the row's view belongs to the superuser: only its owner
     "auth_user_password_change": ONLY_SUPERUSER,
 }
 
@@ -117,6 +126,7 @@ APP_LIST = {
     "orders": EVERY_ROLE,
     "channels": EVERY_ROLE,
     "creditmemos": EVERY_ROLE,
+    "cockpit": EVERY_ROLE,
     "django_celery_beat": ACCOUNTS,
     "auth": ONLY_SUPERUSER,
     "axes": ONLY_SUPERUSER,
@@ -159,6 +169,10 @@ def objects():
             first_seen_at=timezone.now(), last_seen_at=timezone.now()),
         "orders.product": ProductFactory(),
         "creditmemos.creditmemo": CreditMemoFactory(order=order),
+        "cockpit.discrepancy": Discrepancy.objects.create(
+            account=account, order=order, summary="status differs", first_seen_at=timezone.now(),
+            last_seen_at=timezone.now(), last_run=ReconciliationRun.objects.create(
+                account=account, started_at=timezone.now(), created_from=timezone.now())),
         "channels.channelaccount": account,
         "channels.marketplace": marketplace,
         "django_celery_beat.intervalschedule": interval,
@@ -185,6 +199,8 @@ def people(django_user_model, objects):
         users[role] = user
     users[SUPERUSER] = django_user_model.objects.create_superuser("root", email=None, password=None)
     objects["auth.user"] = users[STAFF]
+    objects["cockpit.savedview"] = SavedView.objects.create(owner=users[SUPERUSER], name="Root's", shared=True,
+                                                            query="status=created")
     return users
 
 
@@ -256,6 +272,14 @@ def _urls_with_rows(objects):
                 rows.append((reverse(f"admin:{name}", args=[objects["orders.bulkjob"].pk]), allowed, 403, None))
             elif name == "channels_channelaccount_reimport":
                 rows.append((reverse(f"admin:{name}", args=[account.pk]), allowed, 403, None))
+            elif name in ("cockpit_performance", "cockpit_charts", "cockpit_savedview_save"):
+                rows.append((reverse(f"admin:{name}"), allowed, 403, None))
+            elif name == "cockpit_reconcile":
+                rows.append((reverse(f"admin:{name}", args=[account.pk]), allowed, 403, None))
+            elif name in ("cockpit_discrepancy_resync", "cockpit_discrepancy_resend"):
+                rows.append((reverse(f"admin:{name}", args=[objects["cockpit.discrepancy"].pk]), allowed, 403, None))
+            elif name == "cockpit_savedview_delete":
+                rows.append((reverse(f"admin:{name}", args=[objects["cockpit.savedview"].pk]), allowed, 403, None))
             elif name == "auth_user_password_change":
                 rows.append((reverse(f"admin:{name}", args=[objects["auth.user"].pk]), allowed, 403, None))
             continue

@@ -54,7 +54,7 @@ def account_reconcile(*, account_id: int, user: AbstractBaseUser | None = None,
                 if order is None or order.open_actions:
                     continue  # not imported yet (the import's business) or a change on its way
                 run.orders_checked += 1
-                if _record(run=run, order=order, differences=order_differences(order=order, channel_order=record)):
+                if record_differences(run=run, order=order, differences=order_differences(order=order, channel_order=record)):
                     run.differences += 1
     except ChannelError as failure:
         run.error = f"The channel could not be read: {failure.message}"
@@ -119,7 +119,7 @@ def summarize(differences: list[dict]) -> str:
     return "; ".join(parts)
 
 
-def _record(*, run: ReconciliationRun, order: Order, differences: list[dict]) -> bool:
+def record_differences(*, run: ReconciliationRun, order: Order, differences: list[dict]) -> bool:
     """Open (or update) the order's discrepancy, or resolve it when both sides agree again."""
     with transaction.atomic():
         open_one = Discrepancy.objects.select_for_update().filter(order=order, resolved_at__isnull=True).first()

@@ -33,8 +33,10 @@ def _frame(top: int, title: str) -> list[str]:
     for fraction in (0, 0.5, 1):
         y = TOP + inner_h * (1 - fraction)
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#ddd"/>')
+        value = top * fraction
+        label = f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
         parts.append(f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#555">'
-                     f"{int(top * fraction):,}</text>")
+                     f"{label}</text>")
     return parts
 
 
@@ -44,7 +46,7 @@ def _legend(names: list[str]) -> list[str]:
         colour = PALETTE[position % len(PALETTE)]
         parts.append(f'<rect x="{x}" y="{HEIGHT - 14}" width="10" height="10" fill="{colour}"/>')
         parts.append(f'<text x="{x + 14}" y="{HEIGHT - 5}" font-size="11" fill="#333">{escape(name)}</text>')
-        x += 24 + 6.5 * len(name)
+        x += 30 + 7 * len(name)
     return parts
 
 
@@ -60,7 +62,8 @@ def line_chart(*, title: str, days: list[dt.date], series: dict[str, list[int]])
         parts.append(f'<polyline fill="none" stroke="{PALETTE[position % len(PALETTE)]}" stroke-width="1.6" '
                      f'points="{points}"><title>{escape(name)}</title></polyline>')
     for i in sorted({0, len(days) // 2, len(days) - 1}) if days else ():
-        parts.append(f'<text x="{LEFT + i * step:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="middle" '
+        anchor = "start" if i == 0 else "end" if i == len(days) - 1 else "middle"
+        parts.append(f'<text x="{LEFT + i * step:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="{anchor}" '
                      f'font-size="11" fill="#555">{days[i]:%b %d}</text>')
     parts += _legend(list(series)) + ["</svg>"]
     return mark_safe("".join(parts))

@@ -52,23 +52,23 @@ def performance_view(request: HttpRequest) -> HttpResponse:
 def charts_view(request: HttpRequest) -> HttpResponse:
     _require(request, VIEW_PERMISSION)
     data = selectors.chart_data()
-    histogram_charts = [
-        charts.bar_chart(title="Time from sale to shipment (shipments, 90 days)",
-                         buckets=charts.bucket_labels(stats.SHIP_HOURS, "h"), series=data.histograms["ship_hours"]),
-        charts.bar_chart(title="Sync lag: sale on the channel → imported (orders, 90 days)",
-                         buckets=charts.bucket_labels(stats.IMPORT_MINUTES, "min"),
-                         series=data.histograms["import_minutes"]),
-        charts.bar_chart(title="Sync lag: change queued → confirmed by the channel (channel actions, 90 days)",
-                         buckets=charts.bucket_labels(stats.CONFIRM_SECONDS, "s"),
-                         series=data.histograms["confirm_seconds"]),
+    shown = [
+        ("Orders per day, per channel and account (90 days)",
+         charts.line_chart, {"days": data.days, "series": data.orders_by_account}),
+        ("Time from sale to shipment (shipments of the last 90 days)",
+         charts.bar_chart, {"buckets": charts.bucket_labels(stats.SHIP_HOURS, "h"),
+                            "series": data.histograms["ship_hours"]}),
+        ("Sync lag: sale on the channel → imported (orders)",
+         charts.bar_chart, {"buckets": charts.bucket_labels(stats.IMPORT_MINUTES, "min"),
+                            "series": data.histograms["import_minutes"]}),
+        ("Sync lag: change queued → confirmed by the channel (channel actions)",
+         charts.bar_chart, {"buckets": charts.bucket_labels(stats.CONFIRM_SECONDS, "s"),
+                            "series": data.histograms["confirm_seconds"]}),
+        ("Channel action failures per day (90 days)",
+         charts.line_chart, {"days": data.days, "series": data.failures_by_account}),
     ]
-    return _page(request, "admin/cockpit/charts.html", "Charts", refreshed_at=data.refreshed_at, charts=[
-        charts.line_chart(title="Orders per day, per channel and account (90 days)", days=data.days,
-                          series=data.orders_by_account),
-        *histogram_charts,
-        charts.line_chart(title="Channel action failures per day (90 days)", days=data.days,
-                          series=data.failures_by_account),
-    ])
+    return _page(request, "admin/cockpit/charts.html", "Charts", refreshed_at=data.refreshed_at,
+                 charts=[(title, draw(title=title, **data_of)) for title, draw, data_of in shown])
 
 
 def reconcile_view(request: HttpRequest, account_id: int) -> HttpResponse:

@@ -71,6 +71,7 @@ try:
         "Seller performance": (reverse("admin:cockpit_performance"), {}),
         "Charts": (reverse("admin:cockpit_charts"), {}),
         "Needs attention (open)": (reverse("admin:cockpit_discrepancy_changelist"), {"status": "open"}),
+        "grid: no filter (for comparison)": (grid, {}),
         "grid: to ship today": (grid, {"to_ship": "today"}),
         "grid: past ship-by": (grid, {"to_ship": "overdue"}),
         "grid: at risk of auto-cancel": (grid, {"to_ship": "auto_cancel_risk"}),

@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from channels.models import ChannelAccount
+from orders.admin_import_problems import ProblemStatusFilter
 from orders.datetimes import operator_datetime
 from orders.services.errors import OrderActionRefused
 
@@ -21,25 +22,10 @@ FIX_WORDS = {"resync": ("Resync", "Import the order again from the channel?"),
              "resend": ("Resend", "Send our side to the channel again (failed actions, or the shipping information)?")}
 
 
-class StatusFilter(admin.SimpleListFilter):
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        return [("open", "Open"), ("resolved", "Resolved")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "open":
-            return queryset.filter(resolved_at__isnull=True)
-        if self.value() == "resolved":
-            return queryset.filter(resolved_at__isnull=False)
-        return queryset
-
-
 @admin.register(Discrepancy)
 class DiscrepancyAdmin(admin.ModelAdmin):
     list_display = ("order_link", "account", "summary", "first_seen", "last_seen", "state", "fix_buttons")
-    list_filter = (StatusFilter, "account")
+    list_filter = (ProblemStatusFilter, "account")  # open / resolved, by resolved_at
     list_select_related = ("order", "account")
     search_fields = ("=order__channel_order_id",)
     show_full_result_count = False

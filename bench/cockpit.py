@@ -82,9 +82,9 @@ try:
         "grid: seller-canceled, 30 d": (grid, {"counts_against": "seller_canceled", "sale_date_after": _days_ago(29)}),
         "grid: refunded, 30 d": (grid, {"counts_against": "refunded", "sale_date_after": _days_ago(29)}),
     }
-    print(f"{'page':32} {'median ms':>10} {'max ms':>8} {'queries':>8}")
+    print(f"{'page':32} {'median ms':>10} {'max ms':>8} {'SQL ms':>7} {'queries':>8}")
     for name, (url, params) in cases.items():
-        timings, counts = [], set()
+        timings, counts, sql = [], set(), []
         for _ in range(args.runs):
             with CaptureQueriesContext(connection) as queries:
                 t0 = time.perf_counter()
@@ -92,7 +92,9 @@ try:
                 timings.append((time.perf_counter() - t0) * 1000)
             assert response.status_code == 200, (name, response.status_code)
             counts.add(len(queries))
-        print(f"{name:32} {statistics.median(timings):10.0f} {max(timings):8.0f} {'/'.join(map(str, sorted(counts))):>8}")
+            sql.append(sum(float(query["time"]) for query in queries.captured_queries) * 1000)
+        print(f"{name:32} {statistics.median(timings):10.0f} {max(timings):8.0f} {statistics.median(sql):7.0f} "
+              f"{'/'.join(map(str, sorted(counts))):>8}")
 finally:
     if not args.keepdb:
         drop()

@@ -22,6 +22,7 @@ from channels.registry import client_for
 from orders import outbox
 from orders.models import ChannelAction, Order, OrderStatus, Shipment
 from orders.services.errors import OrderActionRefused
+from orders.services.import_runs import describe_failure
 from orders.services.importing import IMPORT_PAGE_SIZE, ImportResult, upsert_page
 from orders.services.shipments import order_resend_shipping
 from orders.status import derive_status
@@ -56,9 +57,9 @@ def account_reconcile(*, account_id: int, user: AbstractBaseUser | None = None,
                 run.orders_checked += 1
                 if record_differences(run=run, order=order, differences=order_differences(order=order, channel_order=record)):
                     run.differences += 1
-    except ChannelError as failure:
-        run.error = f"The channel could not be read: {failure.message}"
-        logger.warning("reconciliation of %s stopped: %s", account.title, failure.message)
+    except Exception as failure:  # a run always ends, saying why it stopped (no secret: describe_failure)
+        run.error = f"The channel could not be read: {describe_failure(failure)}"
+        logger.warning("reconciliation of %s stopped: %s", account.title, run.error, exc_info=True)
     run.finished_at = timezone.now()
     run.save()
     return run

@@ -25,12 +25,14 @@ def grid_query(query: str) -> str:
 class SavedViewForm(forms.Form):
     name = forms.CharField(max_length=60, strip=True)
     shared = forms.BooleanField(required=False, label="Share with everyone")
-    query = forms.CharField(max_length=1000, required=False, widget=forms.HiddenInput)
+    query = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_query(self) -> str:
         query = grid_query(self.cleaned_data.get("query", ""))
         if not query:
             raise forms.ValidationError("Choose some filters or a sort first: this view would show the whole grid.")
+        if len(query) > SavedView._meta.get_field("query").max_length:
+            raise forms.ValidationError("These filters are too long to save: shorten the search.")
         return query
 
 

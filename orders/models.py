@@ -186,6 +186,7 @@ class Order(models.Model):
             ),
             models.Index(F("account"), F("sale_date").desc(), name="order_refunded_idx",
                          condition=Q(refunded_total__gt=0)),
+            models.Index(F("account"), name="order_sync_error_account_idx", condition=Q(sync_state="error")),
         ]
 
     def __str__(self) -> str:

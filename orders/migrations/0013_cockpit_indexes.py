@@ -31,4 +31,8 @@ class Migration(migrations.Migration):
             model_name='shipment',
             index=models.Index(condition=models.Q(('tracking_number', ''), ('sync_state', 'error'), _connector='OR'), fields=['order'], name='shipment_tracking_problem_idx'),
         ),
+        migrations.AddIndex(
+            model_name='order',
+            index=models.Index(models.F('account'), condition=models.Q(('sync_state', 'error')), name='order_sync_error_account_idx'),
+        ),
     ]

@@ -12,7 +12,7 @@ from django.urls import reverse
 from channels.clients import RefundLine, RefundRequest
 from channels.registry import client_for
 from cockpit.models import Discrepancy
-from cockpit.reconciliation import account_reconcile, discrepancy_resend, discrepancy_resync
+from cockpit.reconciliation import account_reconcile, discrepancy_resend
 from orders import outbox
 from orders.models import ChannelAction, Order, OrderStatus
 from orders.services.errors import OrderActionRefused

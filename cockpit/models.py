@@ -46,7 +46,8 @@ class Discrepancy(models.Model):
         verbose_name_plural = "needs attention"
         ordering = ["-last_seen_at", "-id"]
         permissions = [
-            ("reconcile_account", "Can reconcile accounts with the channel and resync or resend orders"),
+            # At most 50 characters: `migrate auth zero` shortens the column back to auth's original size.
+            ("reconcile_account", "Can reconcile, resync and resend with the channel"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["order"], condition=Q(resolved_at__isnull=True),

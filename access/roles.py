@@ -14,14 +14,17 @@ READ_ONLY = (
     "creditmemos.view_creditmemo",
     "channels.view_channelaccount",
     "channels.view_marketplace",
+    "cockpit.view_discrepancy",  # Needs attention; Today, seller performance and charts need orders.view_order
 )
 
 SCHEDULE_MODELS = ("periodictask", "intervalschedule", "crontabschedule", "solarschedule", "clockedschedule")
 
 ROLES: dict[str, tuple[str, ...]] = {
     "Viewer": READ_ONLY,
-    # change_importproblem: dismiss an import problem the channel will never send again
-    "Operator": READ_ONLY + ("orders.operate_order", "channels.import_orders", "orders.change_importproblem"),
+    # change_importproblem: dismiss an import problem the channel will never send again;
+    # reconcile_account: reconcile with the channel, resync or resend from Needs attention
+    "Operator": READ_ONLY + ("orders.operate_order", "channels.import_orders", "orders.change_importproblem",
+                             "cockpit.reconcile_account"),
     "Refunder": READ_ONLY + ("orders.refund_order",),
     "Account admin": READ_ONLY
     + (

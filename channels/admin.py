@@ -35,7 +35,8 @@ class ChannelAccountAdmin(admin.ModelAdmin):
         ("Credentials", {"fields": ("stored_credentials", *SECRET_FIELDS)}),
         (
             "Order options",
-            {"fields": ("create_store_order", "refund_on_credit_memo", "auto_invoice", "auto_shipment")},
+            {"fields": ("create_store_order", "refund_on_credit_memo", "auto_invoice", "auto_shipment",
+                        "auto_cancel_days")},
         ),
         (
             "Sync",

@@ -7,7 +7,7 @@ SECRET_FIELDS = ("client_id", "client_secret", "refresh_token", "webhook_secret"
 # Where an account connects: only users with the credential permission change these.
 DESTINATION_FIELDS = ("channel", "marketplace", "base_url", "token_url", "orders_api")
 OPTION_FIELDS = ["title", "seller_id", "is_active", "create_store_order", "refund_on_credit_memo", "auto_invoice",
-                 "auto_shipment"]
+                 "auto_shipment", "auto_cancel_days"]
 # What must be typed again when the address they are sent to changes, per channel.
 RESEND_SECRETS = {Channel.WALMART: ("client_secret",), Channel.AMAZON: ("client_secret", "refresh_token")}
 # What an account authenticates with, per channel: all typed again when no key can read what is stored.

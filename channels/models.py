@@ -29,6 +29,18 @@ class Marketplace(models.Model):
         return self.name
 
 
+# Days after the ship-by (expected ship) date after which the channel cancels an order line not
+# shipped with valid tracking, when the account sets none (ChannelAccount.auto_cancel_days).
+#  - Walmart: "a purchase order line that is not updated to Shipped with a valid tracking number by
+#    Estimated Ship Date (ESD) plus four calendar days" (developer.walmart.com, us-marketplace docs,
+#    "Purchase order (PO) line auto-canceled event"; Seller Center "Performance alarms": the
+#    auto-cancellation window is ESD + four days, since 2023-06-06).
+#  - Amazon: "Amazon will automatically cancel any order which is not shipped and confirmed within
+#    7 business days after the 'ship by' date" (Seller Central forums, "Important update regarding Auto
+#    Cancellation timeline", from 2020-09-30). Counted as 7 calendar days: a warning a little early.
+AUTO_CANCEL_DAYS = {"walmart": 4, "amazon": 7}
+
+
 class ChannelAccount(models.Model):
     channel = models.CharField(max_length=16, choices=Channel.choices)
     title = models.CharField(max_length=100, unique=True)
@@ -72,6 +84,13 @@ class ChannelAccount(models.Model):
     auto_shipment = models.BooleanField(
         default=True, help_text="Create a shipment when the channel reports the order Shipped."
     )
+    auto_cancel_days = models.PositiveSmallIntegerField(
+        "Channel cancels unshipped orders after (days)",
+        null=True,
+        blank=True,
+        help_text="Days after the ship-by date after which the channel cancels an order not shipped with valid "
+        "tracking. Empty: the channel's documented default (Walmart: 4 calendar days; Amazon: 7 business days).",
+    )
 
     # Import state (R-SYNC-1, R-SYNC-5).
     last_import_cursor = models.DateTimeField(
@@ -106,6 +125,10 @@ class ChannelAccount(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def auto_cancel_after_days(self) -> int:
+        return self.auto_cancel_days if self.auto_cancel_days is not None else AUTO_CANCEL_DAYS[self.channel]
 
     @property
     def credentials(self) -> dict[str, str]:

@@ -11,6 +11,7 @@ import hashlib
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -49,7 +50,7 @@ FIELD_ENCRYPTION_KEY = env(
 FIELD_ENCRYPTION_OLD_KEYS = env.list("FIELD_ENCRYPTION_OLD_KEYS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "cockpit.apps.OperationsAdminConfig",  # django.contrib.admin with the cockpit's site ("Today" as index)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -61,7 +62,8 @@ INSTALLED_APPS = [
     "channels.apps.ChannelsConfig",
     "orders.apps.OrdersConfig",
     "creditmemos.apps.CreditMemosConfig",
-    "access.apps.AccessConfig",
+    "cockpit.apps.CockpitConfig",
+    "access.apps.AccessConfig",  # last: it gives the role groups every app's permissions after migrate
 ]
 
 MIDDLEWARE = [
@@ -218,6 +220,7 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.run_bulk_job": {"queue": "long"},
     "orders.tasks.archive_history": {"queue": "long"},
     "orders.tasks.write_csv_export": {"queue": "long"},
+    "cockpit.tasks.*": {"queue": "long"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -252,6 +255,14 @@ IMPORT_RETRY_BACKOFF_CAP_SECONDS = env.int("IMPORT_RETRY_BACKOFF_CAP_SECONDS", d
 # A run started this long ago that neither completed nor recorded a failure died (killed worker).
 IMPORT_RUN_STALE_MINUTES = env.int("IMPORT_RUN_STALE_MINUTES", default=30)
 CHANNEL_ACTION_SWEEP_SECONDS = env.float("CHANNEL_ACTION_SWEEP_SECONDS", default=15.0)
+# Reconciliation (cockpit): orders created on the channel this many days back are compared, nightly
+# at RECONCILE_HOUR (TIME_ZONE) and on demand; orders the channel changed in the last
+# RECONCILE_GRACE_MINUTES are left to the regular import.
+RECONCILE_DAYS = env.int("RECONCILE_DAYS", default=30)
+RECONCILE_HOUR = env.int("RECONCILE_HOUR", default=3)
+RECONCILE_GRACE_MINUTES = env.int("RECONCILE_GRACE_MINUTES", default=10)
+# The last days of the cockpit's figures are recounted this often (everything nightly).
+COCKPIT_STATS_REFRESH_MINUTES = env.float("COCKPIT_STATS_REFRESH_MINUTES", default=5.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-channel-actions": {
         "task": "orders.tasks.sweep_channel_actions",
@@ -268,6 +279,20 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-handoffs": {
         "task": "orders.tasks.sweep_handoffs",
         "schedule": CHANNEL_ACTION_SWEEP_SECONDS,
+    },
+    # Nightly: compare every active account's recent orders with the channel's (cockpit: Needs attention).
+    "reconcile-accounts": {
+        "task": "cockpit.tasks.reconcile_all_accounts",
+        "schedule": crontab(hour=RECONCILE_HOUR, minute=17),
+    },
+    # The cockpit's daily figures (seller performance, charts): the last days often, everything nightly.
+    "cockpit-refresh-recent-stats": {
+        "task": "cockpit.tasks.refresh_recent_stats",
+        "schedule": 60.0 * COCKPIT_STATS_REFRESH_MINUTES,
+    },
+    "cockpit-refresh-all-stats": {
+        "task": "cockpit.tasks.refresh_all_stats",
+        "schedule": crontab(hour=RECONCILE_HOUR, minute=47),
     },
 }
 # CSV exports of at least this many orders are written in the background, kept this long, in this folder.

@@ -1,8 +1,11 @@
 """The order grid's filters (R-GRID-2), defined once: the admin grid and the CSV export both use them."""
 
+import datetime as dt
+
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from channels.models import Channel, ChannelAccount, Marketplace
 
@@ -11,6 +14,69 @@ from .models import Fulfillment, Order, OrderItem, OrderReturn, OrderStatus, Shi
 YES_NO = [("true", "Yes"), ("false", "No")]
 SEARCH_ITEM_LIMIT = 5000  # orders matched through their items; a search wider than that needs narrowing
 SEARCH_MIN_PARTIAL = 3  # shorter searches match whole order numbers only (a trigram needs 3 characters)
+# Orders the merchant still has to ship (the partial index order_to_ship_idx covers exactly these).
+TO_SHIP_STATUSES = (OrderStatus.CREATED, OrderStatus.UNSHIPPED, OrderStatus.PARTIALLY_SHIPPED)
+# An order is at risk of the channel's automatic cancellation from this long before its deadline.
+AUTO_CANCEL_WARNING = dt.timedelta(days=1)
+TO_SHIP_CHOICES = [
+    ("all", "Everything to ship"),
+    ("today", "Ship by today"),
+    ("overdue", "Past ship-by date"),
+    ("auto_cancel_risk", "At risk of the channel's automatic cancellation"),
+]
+COUNTS_AGAINST_CHOICES = [
+    ("late_shipment", "Late shipment (or not shipped by ship-by date)"),
+    ("tracking_problem", "Shipment without valid tracking"),
+    ("seller_canceled", "Canceled by the seller"),
+    ("refunded", "Refunded"),
+]
+
+
+def to_ship_q(value: str, *, now: dt.datetime | None = None) -> Q:
+    """Merchant-fulfilled orders waiting to be shipped, narrowed by their ship-by deadline. The channel's
+    automatic cancellation comes auto_cancel_after_days after ship-by, per account (one small query
+    for the accounts; each account's cutoff is a plain range on the index)."""
+    now = now or timezone.now()
+    waiting = Q(status__in=TO_SHIP_STATUSES, fulfillment=Fulfillment.MERCHANT)
+    if value == "today":
+        start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        return waiting & Q(ship_by_date__gte=start, ship_by_date__lt=start + dt.timedelta(days=1))
+    if value == "overdue":
+        return waiting & Q(ship_by_date__lt=now)
+    if value == "auto_cancel_risk":
+        return waiting & auto_cancel_risk_q(accounts=ChannelAccount.objects.only("pk", "channel", "auto_cancel_days"),
+                                            now=now)
+    return waiting
+
+
+def auto_cancel_risk_q(*, accounts, now: dt.datetime) -> Q:
+    """Ship-by dates close enough to each account's automatic cancellation (or past it)."""
+    at_risk = Q(pk__in=[])
+    for account in accounts:
+        cutoff = now - dt.timedelta(days=account.auto_cancel_after_days) + AUTO_CANCEL_WARNING
+        at_risk |= Q(account_id=account.pk, ship_by_date__lte=cutoff)
+    return at_risk
+
+
+def counts_against_q(value: str, *, now: dt.datetime | None = None) -> Q:
+    """The orders that count against a seller-performance rate (cockpit.stats computes the rates)."""
+    merchant = Q(fulfillment=Fulfillment.MERCHANT)
+    if value == "late_shipment":
+        shipped_in_time = Shipment.objects.filter(order=OuterRef("pk"), shipped_at__lte=OuterRef("ship_by_date"))
+        return merchant & Q(ship_by_date__lt=now or timezone.now()) & ~Q(status__in=NOT_DUE) & ~Exists(shipped_in_time)
+    if value == "tracking_problem":
+        return merchant & Q(pk__in=Shipment.objects.filter(TRACKING_PROBLEM).values("order_id"))
+    if value == "seller_canceled":
+        return merchant & Q(is_paid=True, pk__in=OrderItem.objects.filter(SELLER_CANCELED).values("order_id"))
+    if value == "refunded":
+        return merchant & Q(refunded_total__gt=0)
+    return Q()
+
+
+NOT_DUE = (OrderStatus.CANCELED, OrderStatus.PENDING)  # nothing to ship: they never count as late
+# The conditions of the partial indexes shipment_tracking_problem_idx and order_item_seller_cancel_idx.
+TRACKING_PROBLEM = Q(tracking_number="") | Q(sync_state=SyncState.ERROR)
+SELLER_CANCELED = Q(qty_canceled__gt=0, buyer_cancel_requested=False)
 
 
 class DateInputRange(django_filters.widgets.DateRangeWidget):
@@ -56,6 +122,15 @@ class OrderFilterSet(django_filters.FilterSet):
         label="Has return",
         choices=YES_NO,
         method="filter_has_return",
+        empty_label="Any",
+    )
+    to_ship = django_filters.ChoiceFilter(
+        label="To ship", choices=TO_SHIP_CHOICES, method="filter_to_ship", empty_label="Any"
+    )
+    counts_against = django_filters.ChoiceFilter(
+        label="Counts against seller performance",
+        choices=COUNTS_AGAINST_CHOICES,
+        method="filter_counts_against",
         empty_label="Any",
     )
 
@@ -112,6 +187,12 @@ class OrderFilterSet(django_filters.FilterSet):
     def filter_has_return(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         has_return = Exists(OrderReturn.objects.filter(order=OuterRef("pk")))
         return queryset.filter(has_return) if value == "true" else queryset.exclude(has_return)
+
+    def filter_to_ship(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(to_ship_q(value))
+
+    def filter_counts_against(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(counts_against_q(value))
 
     def filter_sync_error(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == "true":

@@ -178,6 +178,15 @@ class Order(models.Model):
                 fields=["customer_order_id"], name="order_customer_order_id_idx", opclasses=["varchar_pattern_ops"]
             ),
             models.Index(fields=["buyer_email"], name="order_buyer_email_idx"),
+            # The cockpit's deadlines (cockpit.selectors) and the grid's "To ship" filter: the few orders
+            # still waiting to be shipped by the merchant, by account and ship-by date.
+            models.Index(
+                F("account"), F("ship_by_date"), name="order_to_ship_idx",
+                condition=Q(status__in=["created", "unshipped", "partially_shipped"], fulfillment="merchant"),
+            ),
+            models.Index(F("account"), F("sale_date").desc(), name="order_refunded_idx",
+                         condition=Q(refunded_total__gt=0)),
+            models.Index(F("account"), name="order_sync_error_account_idx", condition=Q(sync_state="error")),
         ]
 
     def __str__(self) -> str:
@@ -243,6 +252,9 @@ class OrderItem(models.Model):
         indexes = [
             models.Index(fields=["sku"], name="order_item_sku_idx"),
             models.Index(Upper("sku"), name="order_item_sku_upper_idx"),  # the grid's search, any case
+            # Seller-caused cancellations (the cockpit's cancellation rate and its grid filter).
+            models.Index(fields=["order"], name="order_item_seller_cancel_idx",
+                         condition=Q(qty_canceled__gt=0, buyer_cancel_requested=False)),
         ]
 
     def __str__(self) -> str:
@@ -275,7 +287,14 @@ class Shipment(models.Model):
 
     class Meta:
         ordering = ["order", "shipped_at", "id"]
-        indexes = [models.Index(Upper("tracking_number"), name="shipment_tracking_upper_idx")]
+        indexes = [
+            models.Index(Upper("tracking_number"), name="shipment_tracking_upper_idx"),
+            # The cockpit's on-time shipment rate and time to ship read each order's shipment times.
+            models.Index(fields=["order", "shipped_at"], name="shipment_order_shipped_idx"),
+            # Shipments without valid tracking (the cockpit's valid tracking rate and its grid filter).
+            models.Index(fields=["order"], name="shipment_tracking_problem_idx",
+                         condition=Q(tracking_number="") | Q(sync_state="error")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}".strip() or f"Shipment {self.pk}"

@@ -10,8 +10,8 @@ from django.db import connection
 from access.roles import ROLES
 
 # Dependents before what they depend on.
-APPS_TO_ZERO = ["access", "creditmemos", "orders", "channels", "axes", "django_celery_beat", "admin", "sessions",
-                "auth", "contenttypes"]
+APPS_TO_ZERO = ["access", "cockpit", "creditmemos", "orders", "channels", "axes", "django_celery_beat", "admin",
+                "sessions", "auth", "contenttypes"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -31,6 +31,7 @@ from django_celery_beat.models import (
 )
 
 from access.roles import ROLES
+from cockpit.models import Discrepancy, ReconciliationRun, SavedView
 from orders.actions import ACTIONS
 from orders.admin_shipping import UPLOAD_SALT
 from orders.models import ChannelAction, CsvExport, ImportProblem, OrderStatus, Shipment, TaskHandoff
@@ -77,6 +78,7 @@ MODELS = {
     "orders.csvexport": _access(EVERY_ROLE),
     "orders.product": _access(EVERY_ROLE, ONLY_SUPERUSER, ONLY_SUPERUSER, ONLY_SUPERUSER),
     "creditmemos.creditmemo": _access(EVERY_ROLE),
+    "cockpit.discrepancy": _access(EVERY_ROLE),  # Needs attention: resolved by a reconciliation, never edited
     "channels.channelaccount": _access(EVERY_ROLE, ACCOUNTS, ACCOUNTS, ONLY_SUPERUSER),
     "channels.marketplace": _access(EVERY_ROLE, ACCOUNTS, ACCOUNTS, ONLY_SUPERUSER),
     **{
@@ -103,6 +105,13 @@ CUSTOM_VIEWS = {
     "orders_csvexport_download": EVERY_ROLE,  # a background export of the grid  # Retry Failed Sync of a bulk job's failed orders
     "creditmemos_creditmemo_create_for_order": REFUNDERS,
     "channels_channelaccount_reimport": OPERATORS,
+    "cockpit_performance": EVERY_ROLE,  # seller performance
+    "cockpit_charts": EVERY_ROLE,
+    "cockpit_reconcile": OPERATORS,  # reconcile an account with its channel now
+    "cockpit_discrepancy_resync": OPERATORS,  # re-import an order from Needs attention
+    "cockpit_discrepancy_resend": OPERATORS,  # queue our failed change again from Needs attention
+    "cockpit_savedview_save": EVERY_ROLE,  # save the grid's filters (private or shared)
+    "cockpit_savedview_delete": ONLY_SUPERUSER,  # the row's view belongs to the superuser: only its owner
     "auth_user_password_change": ONLY_SUPERUSER,
 }
 
@@ -125,6 +134,7 @@ APP_LIST = {
     "orders": EVERY_ROLE,
     "channels": EVERY_ROLE,
     "creditmemos": EVERY_ROLE,
+    "cockpit": EVERY_ROLE,
     "django_celery_beat": ACCOUNTS,
     "auth": ONLY_SUPERUSER,
     "axes": ONLY_SUPERUSER,
@@ -170,6 +180,10 @@ def objects(settings, tmp_path):
             first_seen_at=timezone.now(), last_seen_at=timezone.now()),
         "orders.product": ProductFactory(),
         "creditmemos.creditmemo": CreditMemoFactory(order=order),
+        "cockpit.discrepancy": Discrepancy.objects.create(
+            account=account, order=order, summary="status differs", first_seen_at=timezone.now(),
+            last_seen_at=timezone.now(), last_run=ReconciliationRun.objects.create(
+                account=account, started_at=timezone.now(), created_from=timezone.now())),
         "channels.channelaccount": account,
         "channels.marketplace": marketplace,
         "django_celery_beat.intervalschedule": interval,
@@ -196,6 +210,8 @@ def people(django_user_model, objects):
         users[role] = user
     users[SUPERUSER] = django_user_model.objects.create_superuser("root", email=None, password=None)
     objects["auth.user"] = users[STAFF]
+    objects["cockpit.savedview"] = SavedView.objects.create(owner=users[SUPERUSER], name="Root's", shared=True,
+                                                            query="status=created")
     return users
 
 
@@ -269,6 +285,14 @@ def _urls_with_rows(objects):
                 rows.append((reverse(f"admin:{name}", args=[objects["orders.csvexport"].pk]), allowed, 403, None))
             elif name == "channels_channelaccount_reimport":
                 rows.append((reverse(f"admin:{name}", args=[account.pk]), allowed, 403, None))
+            elif name in ("cockpit_performance", "cockpit_charts", "cockpit_savedview_save"):
+                rows.append((reverse(f"admin:{name}"), allowed, 403, None))
+            elif name == "cockpit_reconcile":
+                rows.append((reverse(f"admin:{name}", args=[account.pk]), allowed, 403, None))
+            elif name in ("cockpit_discrepancy_resync", "cockpit_discrepancy_resend"):
+                rows.append((reverse(f"admin:{name}", args=[objects["cockpit.discrepancy"].pk]), allowed, 403, None))
+            elif name == "cockpit_savedview_delete":
+                rows.append((reverse(f"admin:{name}", args=[objects["cockpit.savedview"].pk]), allowed, 403, None))
             elif name == "auth_user_password_change":
                 rows.append((reverse(f"admin:{name}", args=[objects["auth.user"].pk]), allowed, 403, None))
             continue
@@ -395,7 +419,7 @@ def test_role_groups_are_restored_to_their_table_after_a_flush_or_migrate():
 
 def _every_row():
     """Every row of our apps, and of every model the admin shows: what a refused request must leave as it was."""
-    models = {model for model in apps.get_models() if model._meta.app_label in ("channels", "orders", "creditmemos")}
+    models = {model for model in apps.get_models() if model._meta.app_label in ("channels", "orders", "creditmemos", "cockpit")}
     return {model._meta.label_lower: list(model.objects.order_by("pk").values())
             for model in models | set(admin.site._registry)}
 
@@ -460,6 +484,19 @@ def submissions(objects, people):
     rows.append(("orders_order_export", reverse("admin:orders_order_export"), {}, False))
     rows.append(("orders_csvexport_download", reverse("admin:orders_csvexport_download",
                                                       args=[objects["orders.csvexport"].pk]), {}, False))
+    rows.append(("cockpit_performance", reverse("admin:cockpit_performance"), {}, False))
+    rows.append(("cockpit_charts", reverse("admin:cockpit_charts"), {}, False))
+    rows.append(("cockpit_reconcile", reverse("admin:cockpit_reconcile", args=[account.pk]), {}, True))
+    discrepancy = objects["cockpit.discrepancy"]
+    # The channel of the matrix's account cannot be read: a resync is refused in plain words.
+    rows.append(("cockpit_discrepancy_resync", reverse("admin:cockpit_discrepancy_resync", args=[discrepancy.pk]),
+                 {}, False))
+    rows.append(("cockpit_discrepancy_resend", reverse("admin:cockpit_discrepancy_resend", args=[discrepancy.pk]),
+                 {}, True))
+    rows.append(("cockpit_savedview_save", reverse("admin:cockpit_savedview_save"),
+                 {"name": "Created today", "query": "status=created", "shared": ""}, True))
+    rows.append(("cockpit_savedview_delete", reverse("admin:cockpit_savedview_delete",
+                                                     args=[objects["cockpit.savedview"].pk]), {}, True))
     rows.append(("auth_user_password_change", reverse("admin:auth_user_password_change",
                                                       args=[objects["auth.user"].pk]),
                  {"password1": "a new long passphrase 11", "password2": "a new long passphrase 11"}, True))
@@ -471,6 +508,7 @@ POSTED_VIEWS = {
     "orders_order_upload_tracking": OPERATORS, "creditmemos_creditmemo_create_for_order": REFUNDERS,
     "channels_channelaccount_reimport": OPERATORS, "orders_bulkjob_retry": OPERATORS,
     "orders_order_export": EVERY_ROLE, "orders_csvexport_download": EVERY_ROLE,
+    **{name: CUSTOM_VIEWS[name] for name in CUSTOM_VIEWS if name.startswith("cockpit_")},
     "auth_user_password_change": ONLY_SUPERUSER,
 }
 

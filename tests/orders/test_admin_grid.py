@@ -189,8 +189,9 @@ def test_r_grid_1_columns(operator_client, walmart_account, amazon_account):
 
 
 # session, user, 2 × permissions, COUNT, orders, items, unsettled channel actions, accounts and
-# marketplaces for the filter form, plus on PostgreSQL the planner's row estimate (EstimatedCountPaginator).
-GRID_PAGE_QUERIES = 11
+# marketplaces for the filter form, the saved views above the grid (cockpit), plus on PostgreSQL the
+# planner's row estimate (EstimatedCountPaginator).
+GRID_PAGE_QUERIES = 12
 
 
 def test_r_grid_query_count_is_fixed_whatever_the_page_size(operator_client, walmart_account, amazon_account,

@@ -1,0 +1,231 @@
+"""Reads of the cockpit's pages. Each runs a fixed number of queries whatever the data: grouped
+counts on indexed ranges (Today) or the daily rows of cockpit.stats (rates, charts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from channels.models import ChannelAccount
+from channels.selectors import account_sync_health
+from orders.filters import auto_cancel_risk_q, to_ship_q
+from orders.models import Fulfillment, ImportProblem, Order, OrderStatus, SyncState
+
+from . import standards
+from .models import DailyAccountStats, Discrepancy
+from .stats import HISTOGRAMS, HISTORY_DAYS
+
+WINDOWS = (7, 30, 90)
+
+
+def grid_url(**params) -> str:
+    """The order grid filtered with OrderFilterSet's own query parameters."""
+    query = urlencode({key: value for key, value in params.items() if value not in (None, "")})
+    return f"{reverse('admin:orders_order_changelist')}?{query}"
+
+
+@dataclass
+class Figure:
+    value: int
+    url: str
+
+
+@dataclass
+class AccountToday:
+    account: ChannelAccount | None  # None: the total row
+    counts: dict[str, Figure] = field(default_factory=dict)
+    health: str = ""
+    in_sync: bool = True
+
+    @property
+    def cells(self) -> list[tuple[str, Figure]]:
+        return [(name, self.counts[name]) for name, _label in TODAY_COLUMNS]
+
+
+TODAY_COLUMNS = (
+    ("to_acknowledge", "To acknowledge"),
+    ("ship_today", "To ship today"),
+    ("overdue", "Past ship-by"),
+    ("auto_cancel_risk", "At risk of automatic cancellation"),
+    ("cancel_requests", "Buyer cancellation requests"),
+    ("failed", "Failed channel actions"),
+    ("import_problems", "Import problems"),
+    ("discrepancies", "Needs attention"),
+)
+
+
+def today(*, now: dt.datetime | None = None) -> list[AccountToday]:
+    """Per account, then the total: what is due today and what went wrong. Four queries."""
+    now = now or timezone.now()
+    accounts = list(ChannelAccount.objects.select_related("marketplace").annotate(
+        open_problems=_count_of(ImportProblem.objects.filter(resolved_at__isnull=True)),
+        open_discrepancies=_count_of(Discrepancy.objects.filter(resolved_at__isnull=True)),
+    ).order_by("title"))
+    to_ship = Order.objects.filter(to_ship_q("all")).values("account_id").annotate(
+        to_acknowledge=Count("pk", filter=Q(status=OrderStatus.CREATED)),
+        ship_today=Count("pk", filter=to_ship_q("today", now=now)),
+        overdue=Count("pk", filter=Q(ship_by_date__lt=now)),
+        auto_cancel_risk=Count("pk", filter=auto_cancel_risk_q(accounts=accounts, now=now)),
+        cancel_requests=Count("pk", filter=Q(buyer_cancel_requested=True)),
+    ).order_by()
+    by_account = {row.pop("account_id"): row for row in to_ship}
+    failed = dict(Order.objects.filter(sync_state=SyncState.ERROR).values("account_id").annotate(n=Count("pk"))
+                  .order_by().values_list("account_id", "n"))
+    rows, total = [], AccountToday(account=None)
+    for account in accounts:
+        figures = by_account.get(account.pk, {}) | {"failed": failed.get(account.pk, 0),
+                                                    "import_problems": account.open_problems,
+                                                    "discrepancies": account.open_discrepancies}
+        health = account_sync_health(account=account, open_import_problems=account.open_problems)
+        row = AccountToday(account=account, health=health.summary, in_sync=health.is_ok or not account.is_active)
+        for name, _label in TODAY_COLUMNS:
+            row.counts[name] = Figure(figures.get(name, 0), _today_url(name, account.pk))
+        rows.append(row)
+    for name, _label in TODAY_COLUMNS:
+        total.counts[name] = Figure(sum(row.counts[name].value for row in rows), _today_url(name, None))
+    total.counts["not_in_sync"] = Figure(sum(not row.in_sync for row in rows),
+                                         reverse("admin:channels_channelaccount_changelist"))
+    return rows + [total]
+
+
+def _count_of(queryset) -> Coalesce:
+    return Coalesce(Subquery(queryset.filter(account=OuterRef("pk")).values("account").annotate(n=Count("pk"))
+                             .values("n"), output_field=IntegerField()), Value(0))
+
+
+def _today_url(name: str, account_id: int | None) -> str:
+    if name == "import_problems":
+        query = {"status": "open", **({"account__id__exact": account_id} if account_id else {})}
+        return f"{reverse('admin:orders_importproblem_changelist')}?{urlencode(query)}"
+    if name == "discrepancies":
+        query = {"status": "open", **({"account__id__exact": account_id} if account_id else {})}
+        return f"{reverse('admin:cockpit_discrepancy_changelist')}?{urlencode(query)}"
+    params = {
+        "to_acknowledge": {"status": OrderStatus.CREATED, "fulfillment": Fulfillment.MERCHANT},
+        "ship_today": {"to_ship": "today"},
+        "overdue": {"to_ship": "overdue"},
+        "auto_cancel_risk": {"to_ship": "auto_cancel_risk"},
+        "cancel_requests": {"to_ship": "all", "buyer_cancel_requested": "true"},
+        "failed": {"sync_error": "true"},
+    }[name]
+    return grid_url(account=account_id, **params)
+
+
+# -- seller performance ---------------------------------------------------------------------------
+
+@dataclass
+class Rate:
+    name: str
+    label: str
+    percent: Decimal | None  # None: nothing to count in the window
+    against: int
+    out_of: int
+    threshold: standards.Threshold | None
+    url: str
+
+    @property
+    def breached(self) -> bool:
+        return self.threshold is not None and self.threshold.breached_by(self.percent)
+
+
+@dataclass
+class AccountPerformance:
+    account: ChannelAccount
+    windows: dict[int, list[Rate]]
+    refreshed_at: dt.datetime | None
+
+
+RATE_LABELS = {
+    standards.ON_TIME_SHIPMENT: "On-time shipment",
+    standards.VALID_TRACKING: "Valid tracking",
+    standards.SELLER_CANCELLATION: "Seller-caused cancellation",
+    standards.REFUND: "Refunds",
+}
+# rate → (orders counting against it, out of, good share is the complement?, day the window reads)
+RATE_FIGURES = {
+    standards.ON_TIME_SHIPMENT: ("late_orders", "due_orders", True, "ship_by_date"),
+    standards.VALID_TRACKING: ("tracking_problem_orders", "shipped_orders", True, "sale_date"),
+    standards.SELLER_CANCELLATION: ("seller_canceled_orders", "merchant_orders", False, "sale_date"),
+    standards.REFUND: ("refunded_orders", "merchant_orders", False, "sale_date"),
+}
+COUNTS_AGAINST = {standards.ON_TIME_SHIPMENT: "late_shipment", standards.VALID_TRACKING: "tracking_problem",
+                  standards.SELLER_CANCELLATION: "seller_canceled", standards.REFUND: "refunded"}
+
+
+def seller_performance(*, now: dt.datetime | None = None) -> list[AccountPerformance]:
+    """The four rates per account over each window, beside the channel's threshold. Two queries."""
+    today = timezone.localdate(now or timezone.now())
+    sums = {}
+    figures = {name for against, out_of, _, _ in RATE_FIGURES.values() for name in (against, out_of)}
+    aggregates = {f"{name}_{days}": Coalesce(Sum(name, filter=Q(day__gt=today - dt.timedelta(days=days))), 0)
+                  for name in figures for days in WINDOWS}
+    for row in DailyAccountStats.objects.filter(day__gt=today - dt.timedelta(days=HISTORY_DAYS)).values(
+            "account_id").annotate(refreshed=Max("refreshed_at"), **aggregates).order_by():
+        sums[row["account_id"]] = row
+    result = []
+    for account in ChannelAccount.objects.order_by("title"):
+        row = sums.get(account.pk, {})
+        windows = {}
+        for days in WINDOWS:
+            first = (today - dt.timedelta(days=days - 1)).isoformat()
+            rates = []
+            for name, (against_name, out_of_name, complement, date_field) in RATE_FIGURES.items():
+                against, out_of = row.get(f"{against_name}_{days}", 0), row.get(f"{out_of_name}_{days}", 0)
+                percent = None
+                if out_of:
+                    share = Decimal(against) * 100 / Decimal(out_of)
+                    percent = (Decimal(100) - share if complement else share).quantize(Decimal("0.1"))
+                url = grid_url(account=account.pk, counts_against=COUNTS_AGAINST[name],
+                               **{f"{date_field}_after": first, f"{date_field}_before": today.isoformat()})
+                rates.append(Rate(name, RATE_LABELS[name], percent, against, out_of,
+                                  standards.THRESHOLDS[account.channel][name], url))
+            windows[days] = rates
+        result.append(AccountPerformance(account, windows, row.get("refreshed")))
+    return result
+
+
+# -- charts ---------------------------------------------------------------------------------------
+
+@dataclass
+class ChartData:
+    days: list[dt.date]
+    orders_by_account: dict[str, list[int]]  # "Channel — account" → per day
+    failures_by_account: dict[str, list[int]]
+    histograms: dict[str, dict[str, list[int]]]  # histogram → channel → buckets
+    refreshed_at: dt.datetime | None
+
+
+def chart_data(*, now: dt.datetime | None = None) -> ChartData:
+    """90 days of daily rows, by account. Two queries."""
+    today = timezone.localdate(now or timezone.now())
+    days = [today - dt.timedelta(days=offset) for offset in range(HISTORY_DAYS - 1, -1, -1)]
+    index = {day: position for position, day in enumerate(days)}
+    accounts = {account.pk: account for account in ChannelAccount.objects.order_by("channel", "title")}
+    orders = {f"{a.get_channel_display()} — {a.title}": [0] * len(days) for a in accounts.values()}
+    failures = {name: [0] * len(days) for name in orders}
+    histograms = {name: {} for name in HISTOGRAMS}
+    refreshed = None
+    rows = DailyAccountStats.objects.filter(day__gte=days[0], day__lte=today).only(
+        "account_id", "day", "orders", "failed_actions", "refreshed_at", *HISTOGRAMS)
+    for row in rows:
+        account = accounts.get(row.account_id)
+        if account is None:
+            continue
+        name = f"{account.get_channel_display()} — {account.title}"
+        orders[name][index[row.day]] = row.orders
+        failures[name][index[row.day]] = row.failed_actions
+        for histogram in HISTOGRAMS:
+            buckets = histograms[histogram].setdefault(account.get_channel_display(),
+                                                       [0] * len(getattr(row, histogram)))
+            for position, count in enumerate(getattr(row, histogram)):
+                buckets[position] += count
+        refreshed = max(refreshed, row.refreshed_at) if refreshed else row.refreshed_at
+    return ChartData(days, orders, failures, histograms, refreshed)
+

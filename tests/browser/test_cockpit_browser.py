@@ -1,0 +1,50 @@
+"""Issue 15 in a real browser at 1440 px: the Today index and the charts page on the demo data, with
+screenshots (test-artifacts/cockpit-*.png) a person looks at."""
+
+from pathlib import Path
+
+import pytest
+
+from cockpit.demo import add_cockpit_demo
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def test_today_and_charts_read_at_1440_px(live_server, page, walmart_account, amazon_account, django_user_model):
+    django_user_model.objects.create_superuser("cockpit-admin", "c@example.com", "cockpit-pass-123")
+    add_cockpit_demo(history_per_day=2)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", "cockpit-admin")
+    page.fill("#id_password", "cockpit-pass-123")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#today")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "cockpit-today.png"), full_page=True)
+    table = page.locator("#today")
+    assert table.bounding_box()["width"] <= 1440
+    overdue = page.locator("#today tfoot td.overdue a")
+    assert int(overdue.inner_text()) > 0
+    overdue.click()
+    page.wait_for_selector("#result_list")
+    assert page.locator("#id_to_ship").input_value() == "overdue"
+    assert page.locator("#result_list a.channel-order-link").count() == int(page.locator(".paginator").inner_text()
+                                                                            .split()[0])
+
+    page.goto(f"{live_server.url}/admin/cockpit/charts/")
+    page.wait_for_selector(".cockpit-charts svg")
+    page.screenshot(path=str(ARTIFACTS / "cockpit-charts.png"), full_page=True)
+    charts = page.locator(".cockpit-charts svg")
+    assert charts.count() == 5
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= 1440, "the charts page scrolls sideways at 1440 px"
+    assert page.locator(".cockpit-charts polyline").count() >= 2  # a line per account
+
+    page.goto(f"{live_server.url}/admin/cockpit/performance/")
+    page.wait_for_selector("table.performance")
+    page.screenshot(path=str(ARTIFACTS / "cockpit-performance.png"), full_page=True)
+    page.goto(f"{live_server.url}/admin/cockpit/discrepancy/?status=open")
+    page.wait_for_selector("#result_list")
+    page.screenshot(path=str(ARTIFACTS / "cockpit-needs-attention.png"), full_page=True)
+    assert page.locator("#result_list .fix-resync").count() == 6

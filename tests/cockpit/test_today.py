@@ -1,0 +1,138 @@
+"""Issue 15 §1: the admin index is "Today": per account and in total, what is due and what went
+wrong, every count a link to exactly the orders it counts (the grid's own filters)."""
+
+import datetime as dt
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cockpit.models import Discrepancy, ReconciliationRun
+from cockpit.selectors import TODAY_COLUMNS
+from orders.models import Fulfillment, ImportProblem, Order, OrderStatus, SyncState
+from tests.factories import create_order
+
+pytestmark = pytest.mark.django_db
+INDEX = reverse("admin:index")
+
+
+def _order(account, status, *, ship_by_in_hours, **fields):
+    now = timezone.now()
+    ship_by = now + dt.timedelta(hours=ship_by_in_hours)
+    return create_order(account=account, status=status, sale_date=min(now, ship_by) - dt.timedelta(hours=1),
+                        ship_by_date=ship_by, **fields)
+
+
+@pytest.fixture
+def day(walmart_account, amazon_account):
+    """Orders of every kind Today counts, on two accounts; Walmart cancels 4 days after ship-by,
+    this Amazon account is set to 2."""
+    amazon_account.auto_cancel_days = 2
+    amazon_account.save()
+    end_of_today = timezone.localtime().replace(hour=23, minute=59)
+    hours_left_today = max(1, int((end_of_today - timezone.localtime()).total_seconds() // 3600) - 1)
+    orders = {
+        "wm_created_future": _order(walmart_account, OrderStatus.CREATED, ship_by_in_hours=72),
+        "wm_today": _order(walmart_account, OrderStatus.UNSHIPPED, ship_by_in_hours=hours_left_today),
+        "wm_overdue_1d": _order(walmart_account, OrderStatus.UNSHIPPED, ship_by_in_hours=-30),
+        "wm_at_risk": _order(walmart_account, OrderStatus.CREATED, ship_by_in_hours=-24 * 3 - 2),
+        "az_at_risk": _order(amazon_account, OrderStatus.UNSHIPPED, ship_by_in_hours=-24 - 2),
+        "az_cancel_request": _order(amazon_account, OrderStatus.UNSHIPPED, ship_by_in_hours=48,
+                                    buyer_cancel_requested=True),
+        "az_shipped_late": _order(amazon_account, OrderStatus.SHIPPED, ship_by_in_hours=-200),
+        "az_channel_fulfilled_overdue": _order(amazon_account, OrderStatus.UNSHIPPED, ship_by_in_hours=-200,
+                                               fulfillment=Fulfillment.CHANNEL),
+        "wm_canceled_request": _order(walmart_account, OrderStatus.CANCELED, ship_by_in_hours=-5,
+                                      buyer_cancel_requested=True),
+    }
+    Order.objects.filter(pk=orders["az_shipped_late"].pk).update(sync_state=SyncState.ERROR, sync_error="refused")
+    now = timezone.now()
+    ImportProblem.objects.create(account=walmart_account, channel_order_id="X1", fingerprint="X1", raw_payload="{}",
+                                 error="unreadable", first_seen_at=now, last_seen_at=now)
+    run = ReconciliationRun.objects.create(account=amazon_account, started_at=now, created_from=now)
+    Discrepancy.objects.create(account=amazon_account, order=orders["az_shipped_late"], summary="status differs",
+                               first_seen_at=now, last_seen_at=now, last_run=run)
+    return orders
+
+
+EXPECTED = {  # column → the orders it counts (Walmart first, then Amazon)
+    "to_acknowledge": {"wm_created_future", "wm_at_risk"},
+    "ship_today": {"wm_today"},
+    "overdue": {"wm_overdue_1d", "wm_at_risk", "az_at_risk"},
+    "auto_cancel_risk": {"wm_at_risk", "az_at_risk"},
+    "cancel_requests": {"az_cancel_request"},
+    "failed": {"az_shipped_late"},
+}
+
+
+def _linked_ids(client, url):
+    response = client.get(url + "&all=")
+    assert response.status_code == 200
+    return {order.pk for order in response.context["cl"].result_list}
+
+
+def test_each_count_is_exactly_the_orders_its_link_lists(viewer_client, day, walmart_account, amazon_account):
+    response = viewer_client.get(INDEX)
+    assert response.status_code == 200
+    rows = {row.account.pk: row for row in response.context["today_rows"]}
+    total = response.context["today_total"]
+    for column, names in EXPECTED.items():
+        wanted = {day[name].pk for name in names}
+        assert total.counts[column].value == len(wanted), column
+        assert _linked_ids(viewer_client, total.counts[column].url) == wanted, column
+        for account in (walmart_account, amazon_account):
+            own = {pk for pk in wanted if Order.objects.get(pk=pk).account_id == account.pk}
+            figure = rows[account.pk].counts[column]
+            assert figure.value == len(own), (column, account.title)
+            assert _linked_ids(viewer_client, figure.url) == own, (column, account.title)
+    assert rows[walmart_account.pk].counts["import_problems"].value == 1
+    assert rows[amazon_account.pk].counts["discrepancies"].value == 1
+    assert total.counts["not_in_sync"].value == 2  # neither account has ever imported
+
+
+def test_links_use_the_grids_own_filter_parameters(viewer_client, day, walmart_account):
+    from orders.filters import filter_param_names
+
+    response = viewer_client.get(INDEX)
+    for row in [*response.context["today_rows"], response.context["today_total"]]:
+        for name, _label in TODAY_COLUMNS:
+            url = urlsplit(row.counts[name].url)
+            if url.path == reverse("admin:orders_order_changelist"):
+                assert set(parse_qs(url.query)) <= filter_param_names(), url.query
+
+
+def test_at_risk_follows_the_accounts_setting(viewer_client, day, walmart_account):
+    """Walmart's default is 4 days after ship-by; set to 2, the order a day overdue becomes at risk."""
+    walmart_account.auto_cancel_days = 2
+    walmart_account.save()
+    total = viewer_client.get(INDEX).context["today_total"]
+    assert _linked_ids(viewer_client, total.counts["auto_cancel_risk"].url) == {
+        day["wm_at_risk"].pk, day["az_at_risk"].pk, day["wm_overdue_1d"].pk}
+
+
+def test_today_runs_a_fixed_number_of_queries(viewer_client, walmart_account, amazon_account):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert viewer_client.get(INDEX).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for account in (walmart_account, amazon_account):
+        for hours in (-100, -30, 5, 40):
+            _order(account, OrderStatus.UNSHIPPED, ship_by_in_hours=hours, buyer_cancel_requested=True)
+    from tests.factories import ChannelAccountFactory
+
+    ChannelAccountFactory.create_batch(3)
+    assert queries() == few
+
+
+def test_a_staff_user_without_a_role_sees_no_counts(client, django_user_model, day):
+    client.force_login(django_user_model.objects.create_user("nobody", is_staff=True))
+    response = client.get(INDEX)
+    assert response.status_code == 200
+    assert "today_total" not in response.context
+    assert b'id="today"' not in response.content

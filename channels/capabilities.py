@@ -22,6 +22,9 @@ class ChannelRules:
     # (a canceled item stays canceled, an adjustment carries its own idempotency id), and the
     # order read back cannot show them yet, so they are resent rather than verified.
     async_changes: bool = False
+    # The shortest sensible interval between two periodic imports: Amazon's order listing
+    # (searchOrders) refills one call per ~180 s after its burst of 20 (channels.pacing).
+    min_import_interval_seconds: int = 0
 
     def cancel_reason(self, reason: str) -> str:
         """The channel's value for a reason given as the channel's own value or as a generic key."""
@@ -67,6 +70,7 @@ RULES = {
         ),
     ),
     Channel.AMAZON: ChannelRules(
+        min_import_interval_seconds=180,
         acknowledges_orders=False,
         requires_tracking=True,
         cancel_reasons=(

@@ -7,6 +7,7 @@ import json
 from django.conf import settings
 from django.db import transaction
 
+from channels.capabilities import rules_for
 from channels.models import ChannelAccount
 
 IMPORT_TASK = "orders.tasks.import_account_orders"
@@ -22,14 +23,14 @@ def sync_import_schedules() -> int:
 
     created = 0
     with transaction.atomic():
-        interval, _ = IntervalSchedule.objects.get_or_create(
-            every=settings.IMPORT_INTERVAL_SECONDS, period=IntervalSchedule.SECONDS
-        )
         existing = {task.name: task for task in PeriodicTask.objects.filter(task=IMPORT_TASK)}
         for account in ChannelAccount.objects.all():
             name = import_task_name(account.pk)
             task = existing.get(name)
             if task is None:
+                # Never more often than the channel's order listing allows (pushed orders come sooner).
+                every = max(settings.IMPORT_INTERVAL_SECONDS, rules_for(account.channel).min_import_interval_seconds)
+                interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=IntervalSchedule.SECONDS)
                 PeriodicTask.objects.create(
                     name=name, task=IMPORT_TASK, interval=interval, args=json.dumps([account.pk]),
                     enabled=account.is_active,

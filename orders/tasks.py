@@ -12,7 +12,7 @@ from .actions import bulk_job_run
 from .batching import draining_channel_actions
 from .schedules import sync_import_schedules
 from .services import csv_exports, importing, retention
-from .services.import_runs import import_is_due
+from .services.import_runs import ImportHeldBack, import_is_due
 
 logger = logging.getLogger("orders.tasks")
 
@@ -44,7 +44,10 @@ def import_account_orders(account_id: int, now: bool = False) -> None:
     if not (import_is_due(account_id=account_id) or now and ChannelAccount.objects.filter(
             pk=account_id, is_active=True).exists()):
         return
-    importing.account_import_orders(account_id=account_id)
+    try:
+        importing.account_import_orders(account_id=account_id)
+    except ImportHeldBack:
+        pass  # the channel's rate limit: the next tick goes on (logged by the run)
 
 
 @shared_task(ignore_result=True)

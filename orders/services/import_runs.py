@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from channels.clients import ChannelError
 from channels.crypto import CredentialsUnreadable
+from channels.pacing import PacedChannelError
 from channels.models import ChannelAccount
 
 logger = logging.getLogger("orders.importing")
@@ -28,12 +29,21 @@ class ImportFailed(Exception):
     pass
 
 
+class ImportHeldBack(ImportFailed):
+    """The run stopped early to stay within the channel's rate limit; it is not a failure."""
+
+
 @contextmanager
 def import_run(*, account: ChannelAccount, records_success: bool = True, what: str = "") -> Iterator[None]:
     """Wrap one import run. Any exception is recorded on the account and re-raised as ImportFailed."""
     ChannelAccount.objects.filter(pk=account.pk).update(last_import_started_at=timezone.now())
     try:
         yield
+    except PacedChannelError as held_back:
+        # The channel's rate limit ends this run early; nothing failed. What was stored stays, the
+        # cursor stays where it was, and the next run goes on (without a failure's backoff).
+        logger.info("%s: import held back by the channel's rate limit: %s", account.title, held_back.message)
+        raise ImportHeldBack(f"{account.title}{f' ({what})' if what else ''}: {held_back.message}") from held_back
     except Exception as failure:
         message = describe_failure(failure)
         import_failure_record(account_id=account.pk, message=message)

@@ -170,3 +170,36 @@ def test_an_action_held_back_by_pacing_spends_no_attempt_and_logs_no_failure(rea
     assert all(a.next_attempt_at > timezone.now() for a in held)
     assert not OrderLog.objects.filter(message__contains="failed").exists()
     assert not [r for r in real_limits.requests.all() if r.status == 429]
+
+
+def test_an_import_the_rate_limit_stops_is_held_back_not_failed(real_limits, az_account, settings, monkeypatch):
+    """Amazon's order listing allows a burst, then a call every few minutes: a run that reaches the
+    limit stops early without being an import failure (no backoff, health not failing), and what
+    it stored stays."""
+    from channels import pacing
+    from channels.models import ChannelAccount
+    from orders.services.import_runs import ImportHeldBack
+
+    settings.CHANNEL_PACING_MAX_WAIT_SECONDS = 0
+    monkeypatch.setitem(pacing.AMAZON_LIMITS, "searchOrders", Limit(0.0056, 1))
+    real_limits.amazon.create_orders(count=3)
+    account_import_orders(account_id=az_account.pk)  # the one call of the burst
+    assert Order.objects.count() == 3
+
+    with pytest.raises(ImportHeldBack):
+        account_import_orders(account_id=az_account.pk)
+
+    account = ChannelAccount.objects.get(pk=az_account.pk)
+    assert account.last_import_error == "" and account.import_failing_since is None and account.import_failures == 0
+    assert Order.objects.count() == 3
+
+
+def test_amazon_accounts_are_polled_no_more_often_than_the_listing_allows(db, az_account, wm_account, settings):
+    from django_celery_beat.models import PeriodicTask
+
+    from orders.schedules import import_task_name, sync_import_schedules
+
+    settings.IMPORT_INTERVAL_SECONDS = 15
+    sync_import_schedules()
+    assert PeriodicTask.objects.get(name=import_task_name(az_account.pk)).interval.every == 180
+    assert PeriodicTask.objects.get(name=import_task_name(wm_account.pk)).interval.every == 15

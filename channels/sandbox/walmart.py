@@ -163,7 +163,7 @@ class WalmartMarketplace:
         self._po = itertools.count(1796277083022)
         self.version = 0  # bumped by every change; list results are cached per version and filter
         self.malformations: dict[str, tuple[dict[str, Any], list[str]]] = {}  # po → how it is sent broken
-        self._listing_cache: dict[tuple, list[PurchaseOrder]] = {}
+        self._listing_cache: dict[tuple, tuple[list[PurchaseOrder], list[int]]] = {}
 
     # -- control (tests, demo, control API) -------------------------------------------------------
     def create_orders(
@@ -468,10 +468,13 @@ class WalmartMarketplace:
         status = params.get("status")
         after_seq = int(params.get("soIndex", 0))
 
-        key = (created_start, created_end, modified_start, modified_end, status, getattr(self.request, "caller", None))
-        matching = self._listing_cache.get(key)
-        if matching is None:  # orders are kept in creation (seq) order
-            matching = self._listing_cache[key] = [
+        # The query's own values, not "now": a listing paged through stays cached until the marketplace
+        # changes (every change clears the cache), instead of being filtered again for every page.
+        key = (params.get("createdStartDate"), params.get("createdEndDate"), modified_start, modified_end, status,
+               getattr(self.request, "caller", None))
+        cached = self._listing_cache.get(key)
+        if cached is None:  # orders are kept in creation (seq) order
+            matching = [
                 order
                 for order in self.orders.values()
                 if created_start <= order.order_date <= created_end
@@ -480,7 +483,9 @@ class WalmartMarketplace:
                 and (status is None or status in self.line_status_names(order))
                 and self.visible(order)
             ]
-        start = bisect.bisect_right([order.seq for order in matching], after_seq) if after_seq else 0
+            cached = self._listing_cache[key] = (matching, [order.seq for order in matching])
+        matching, seqs = cached
+        start = bisect.bisect_right(seqs, after_seq) if after_seq else 0
         page = matching[start:start + limit]
         if not page:
             raise error(404, "CONTENT_NOT_FOUND.GMP_ORDER_API", "No orders found for the given criteria",

@@ -2,10 +2,13 @@
 fault; each test shows exactly one channel mutation and the right amount (R-REL-2, R-SYNC-3)."""
 
 import importlib
+import time
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
+from channels.ratelimit import READ_ATTEMPTS
 from creditmemos.models import CreditMemo
 from creditmemos.rules import MemoInput
 from creditmemos.services import credit_memo_create, credit_memo_defaults
@@ -15,26 +18,48 @@ from orders.services.importing import account_import_orders
 from tests.creditmemos.test_exactly_once import shipped_walmart_order
 from tests.helpers import drain_actions
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
+
+
+def run_attempt(action: ChannelAction) -> outbox.Outcome:
+    """One attempt of the action, as a worker would make it once its retry is due."""
+    action.refresh_from_db()
+    time.sleep(max(0.0, (action.next_attempt_at - timezone.now()).total_seconds()))
+    outcome = outbox.process_action(action_id=action.pk)
+    action.refresh_from_db()
+    return outcome
 
 
 def test_a_throttled_read_back_keeps_the_action_verify_first(sandbox, wm_account, fast_retries, settings):
-    """The refund times out (it landed); the read-back is answered 429 until the attempt gives up;
-    the next attempt must read back again, never send blind."""
+    """The refund times out (Walmart applied it); the read-back that must verify it is answered 429
+    on every try of the attempt; the next attempt must read back again, never send blind."""
     settings.CHANNEL_HTTP_READ_TIMEOUT = 0.5
     order, channel = shipped_walmart_order(sandbox, wm_account, qty=2)
-    sandbox.faults.add(kind="timeout", path="/refund$", method="POST", delay=1.0)
-    sandbox.faults.add(kind="429", path=rf"^/v3/orders/{order.channel_order_id}$", method="GET", count=3,
-                       retry_after_ms=10)
-
     memo = credit_memo_create(order_id=order.pk, memo=credit_memo_defaults(order_id=order.pk))
+    action = memo.channel_actions.get()
+    sandbox.faults.add(kind="timeout", path="/refund$", method="POST", delay=1.0)
+
+    assert run_attempt(action).state == ChannelAction.State.PENDING
+    assert action.needs_verification and len(channel.lines[0].refunds) == 1  # ambiguous, and it landed
+    sandbox.faults.add(kind="429", path=rf"^/v3/orders/{order.channel_order_id}$", method="GET",
+                       count=READ_ATTEMPTS, retry_after_ms=10)
+    reads_before = len(sandbox.requests.all(method="GET", path=rf"^/v3/orders/{order.channel_order_id}$"))
+
+    throttled = run_attempt(action)
+    assert throttled.state == ChannelAction.State.PENDING and "429" in action.last_error
+    assert not sandbox.faults.pending()  # the read-back itself was throttled, every try
+    reads = sandbox.requests.all(method="GET", path=rf"^/v3/orders/{order.channel_order_id}$")[reads_before:]
+    assert [read.status for read in reads] == [429] * READ_ATTEMPTS
+    assert action.needs_verification  # a read-back has not answered yet
     drain_actions()
 
     assert len(sandbox.requests.all(method="POST", path="/refund$")) == 1
     assert len(channel.lines[0].refunds) == 1
-    action = memo.channel_actions.get()
+    action.refresh_from_db()
     assert action.state == ChannelAction.State.SUCCEEDED
-    assert -channel.lines[0].refunded == order.items.get().refunded_amount
+    memo.refresh_from_db()
+    assert memo.state == CreditMemo.State.DONE
+    assert -channel.lines[0].refunded == order.items.get().refunded_amount == memo.grand_total
 
 
 def _set_channel_memos(account, on: bool) -> None:

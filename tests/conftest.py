@@ -17,9 +17,12 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = "/usr/bin/chromium"
 
 # Property tests: few examples in CI, more locally, many in `make property`; a failure prints the
-# seed and a @reproduce_failure blob (README: replaying a random failure).
+# seed and a @reproduce_failure blob (README: replaying a random failure). `make mutation` runs the
+# same examples for every mutant (derandomized, no example database), so its score is reproducible.
 for name, examples in (("ci", 10), ("dev", 25), ("thorough", 400)):
     hypothesis_settings.register_profile(name, max_examples=examples, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("mutation", max_examples=10, deadline=None, print_blob=True, derandomize=True,
+                                     database=None)
 HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci" if IN_CI else "dev")
 hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
 

@@ -57,3 +57,12 @@ def ups_tracking(serial: int = 0) -> str:
     body = f"999AA101{serial:07d}"
     total = sum((int(c) if c.isdigit() else (ord(c) - 63) % 10) * (2 if i % 2 else 1) for i, c in enumerate(body))
     return f"1Z{body}{(10 - total % 10) % 10}"
+
+
+def wait_for(condition, *, timeout: float = 20.0, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -171,7 +171,8 @@ def wait_until_due(action: ChannelAction) -> None:
 
 
 def test_a_submission_is_read_by_the_worker_asked_for_it_and_its_refund_is_done(sandbox, az_account, operator):
-    [(order, action)] = amazon_refunds_submitted(sandbox, az_account)
+    (other_order, other), (order, action) = amazon_refunds_submitted(sandbox, az_account, count=2)
+    wait_until_due(other)
     assert action.payload["feed"] is True and action.channel_reference
     assert (OrderLog.Type.NOTICE, f"{action.description}: submitted to Amazon (feed {action.channel_reference}); "
             "waiting for its processing report.") in log_lines(order)
@@ -180,6 +181,7 @@ def test_a_submission_is_read_by_the_worker_asked_for_it_and_its_refund_is_done(
     outcome = outbox.process_action(action_id=action.pk)
 
     assert outcome == outbox.Outcome(action.pk, State.SUCCEEDED)
+    assert ChannelAction.objects.get(pk=other.pk).state == State.SUBMITTED  # not the one asked for
     assert CreditMemo.objects.get(order=order).state == CreditMemo.State.DONE
     item = order.items.get()
     assert sandbox.amazon.orders[order.channel_order_id].items[0].refunded == item.refunded_amount > 0
@@ -391,6 +393,20 @@ def test_a_worker_whose_lease_was_taken_over_neither_sends_nor_writes(sandbox, w
     assert memo.grand_total == -sandbox.walmart.orders[order.channel_order_id].lines[0].refunded == Decimal("12.80")
 
 
+def test_a_reader_whose_claim_was_taken_over_records_nothing(sandbox, az_account, caplog):
+    """Worker A claims a submission's report and stalls until it is due again; worker B reads it and
+    records the refund done; A, resumed, backs off and says so."""
+    [(order, action)] = amazon_refunds_submitted(sandbox, az_account)
+    wait_until_due(action)
+    stalled = outbox.claim_poll(action_id=action.pk)
+    wait_until_due(action)
+    assert outbox.process_action(action_id=action.pk) == outbox.Outcome(action.pk, State.SUCCEEDED)
+
+    assert outbox._poll(stalled) == outbox.Outcome(action.pk, outbox.STALE)
+    assert "backing off from reading the submission without sending or writing" in caplog.text
+    assert order.logs.filter(message__contains="refund: done on Amazon").count() == 1
+
+
 def test_a_lease_still_running_is_not_taken_over(sandbox, wm_account):
     order = walmart_order(sandbox, wm_account)
     order_acknowledge(order_id=order.pk)
@@ -402,8 +418,9 @@ def test_a_lease_still_running_is_not_taken_over(sandbox, wm_account):
 def test_the_sweep_hands_every_due_action_to_a_worker_and_nothing_else(sandbox, wm_account, az_account,
                                                                        broker_queue):
     """Due: two acknowledges, a submission whose report is due. Not: an action waiting behind an
-    earlier one of its order, one whose retry is later, one done."""
-    [(_, submitted)] = amazon_refunds_submitted(sandbox, az_account)
+    earlier one of its order, one whose retry is later, one done, a submission read again later."""
+    (_, submitted), (_, not_due) = amazon_refunds_submitted(sandbox, az_account, count=2)
+    ChannelAction.objects.filter(pk=not_due.pk).update(next_attempt_at=timezone.now() + dt.timedelta(hours=1))
     sandbox.walmart.create_orders(count=4)
     wm_account.create_store_order = False
     wm_account.save()

@@ -219,6 +219,51 @@ def test_a_due_submission_is_read_however_many_finished_actions_are_older(sandbo
     assert outbox.process_action() == outbox.Outcome(submitted.pk, State.SUCCEEDED)
 
 
+def test_each_answer_to_reading_a_submission_report(sandbox, az_account, settings, broker_queue):
+    """Amazon sits on a cancel feed: still processing (read again later), a failed read (kept on the
+    action, read again), and past CHANNEL_FEED_TIMEOUT_HOURS with the read still failing: failed."""
+    [order_id] = sandbox.amazon.create_orders(count=1)
+    account_import_orders(account_id=az_account.pk)
+    order = Order.objects.get(channel_order_id=order_id)
+    sandbox.amazon.processing_delay = 3600
+    order_cancel(order_id=order.pk, reason="out_of_stock")
+    action = ChannelAction.objects.get(order=order)
+    assert outbox.process_action(action_id=action.pk).state == State.SUBMITTED
+    handed_to_workers()
+
+    wait_until_due(action)
+    assert outbox.process_action(action_id=action.pk) == outbox.Outcome(action.pk, State.SUBMITTED, "processing")
+    assert handed_to_workers() == [(PROCESS, [action.pk], True)]  # at its next poll
+
+    sandbox.faults.add(kind="503", path="/feeds/2021-06-30/feeds/", method="GET", count=3)
+    wait_until_due(action)
+    outcome = outbox.process_action(action_id=action.pk)
+    action.refresh_from_db()
+    assert outcome == outbox.Outcome(action.pk, State.SUBMITTED, action.last_error.removeprefix("reading the outcome: "))
+    assert "503" in outcome.detail and action.state == State.SUBMITTED
+
+    settings.CHANNEL_FEED_TIMEOUT_HOURS = 0
+    sandbox.faults.add(kind="503", path="/feeds/2021-06-30/feeds/", method="GET", count=3)
+    wait_until_due(action)
+    outcome = outbox.process_action(action_id=action.pk)
+    action.refresh_from_db()
+    assert outcome == outbox.Outcome(action.pk, State.FAILED, action.last_error)
+    assert action.state == State.FAILED and action.last_error.startswith("no processing report after ")
+    assert "; last read failed: " in action.last_error and "503" in action.last_error
+
+
+def test_a_submission_the_channel_does_not_know_fails_with_its_answer(sandbox, az_account):
+    [(order, action)] = amazon_refunds_submitted(sandbox, az_account)
+    ChannelAction.objects.filter(pk=action.pk).update(channel_reference="999999999")
+    wait_until_due(action)
+
+    outcome = outbox.process_action(action_id=action.pk)
+
+    action.refresh_from_db()
+    assert outcome == outbox.Outcome(action.pk, State.FAILED, action.last_error) and action.last_error
+    assert action.state == State.FAILED and "999999999" not in sandbox.amazon.feeds
+
+
 # -- outcomes ---------------------------------------------------------------------------------------
 
 def test_a_failed_attempt_is_logged_and_handed_back_later_and_a_success_hands_over_the_next_action(

@@ -96,3 +96,16 @@ def test_r_cm_6_default_shipping_counts_only_the_lines_credited(walmart_account)
     first, second = item_ids(order)
     assert credit_memo_shipping_for(order_id=order.pk, quantities={first: 1}) == Decimal("1.50")
     assert credit_memo_shipping_for(order_id=order.pk, quantities={second: 1}) == Decimal("1.25")
+
+
+@pytest.mark.parametrize("memo_kind", ["some units", "all units, less shipping"])
+def test_r_cm_7_any_adjustment_fee_on_the_order_means_the_full_memo(walmart_account, memo_kind):
+    """A 0.50 fee is enough; and the full memo is all units and all their shipping."""
+    order = order_with_lines(walmart_account, Line(qty=2, price="10.00", shipping="2.00", shipped=2))
+    Order.objects.filter(pk=order.pk).update(adjustment_fee=Decimal("0.50"))
+    [item] = item_ids(order)
+    memo = MemoInput(quantities={item: 1}) if memo_kind == "some units" else MemoInput(
+        quantities={item: 2}, shipping_refund=Decimal("1.00"))
+    refused = refusal(order, memo)
+    assert (refused.rule, str(refused)) == (
+        "R-CM-7", "An order with an adjustment fee cannot be refunded partially: it is refunded in full")

@@ -109,3 +109,33 @@ def test_r_cm_7_any_adjustment_fee_on_the_order_means_the_full_memo(walmart_acco
     refused = refusal(order, memo)
     assert (refused.rule, str(refused)) == (
         "R-CM-7", "An order with an adjustment fee cannot be refunded partially: it is refunded in full")
+
+
+def test_r_cm_7_the_full_memo_may_leave_out_a_line_with_nothing_left_to_credit(walmart_account):
+    order = order_with_lines(walmart_account, Line(qty=1, price="5.00", canceled=1),
+                             Line(qty=1, price="10.00", shipping="2.00", shipped=1))
+    Order.objects.filter(pk=order.pk).update(adjustment_fee=Decimal("0.50"))
+    _, shipped = item_ids(order)
+
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={shipped: 1},
+                                                                 shipping_refund=Decimal("2.00")))
+    assert memo.grand_total == Decimal("12.00")
+
+
+def test_r_cm_1_a_refund_reason_walmart_does_not_know_is_refused(walmart_account):
+    order = order_with_lines(walmart_account, SHIPPED)
+    refused = refusal(order, MemoInput(quantities={item_ids(order)[0]: 1}, refund_reason="Bogus"))
+    assert (refused.rule, str(refused)) == ("R-CM-1", "'Bogus' is not a Walmart refund reason")
+
+
+@pytest.mark.parametrize(("asked", "buyer_canceled"), [((True, False), True), ((False, True), True),
+                                                       ((False, False), False)])
+def test_r_cm_4_a_memo_is_logged_as_buyer_canceled_when_any_line_the_buyer_asked_is_canceled(
+        walmart_account, asked, buyer_canceled):
+    order = order_with_lines(walmart_account, *(Line(qty=1, price="10.00", buyer_cancel_requested=a) for a in asked))
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities=dict.fromkeys(item_ids(order), 1)))
+    skus = dict(order.items.values_list("pk", "sku"))
+    logged = order.logs.filter(message__startswith=f"Credit memo #{memo.pk}: canceled").get().message
+    canceled = ", ".join(f"canceled {skus[pk]} × 1" for pk in item_ids(order))
+    assert logged == (f"Credit memo #{memo.pk}: {canceled}{' (Buyer Canceled)' if buyer_canceled else ''}; "
+                      f"total {memo.grand_total} USD.")

@@ -139,3 +139,52 @@ def test_r_cm_4_a_memo_is_logged_as_buyer_canceled_when_any_line_the_buyer_asked
     canceled = ", ".join(f"canceled {skus[pk]} × 1" for pk in item_ids(order))
     assert logged == (f"Credit memo #{memo.pk}: {canceled}{' (Buyer Canceled)' if buyer_canceled else ''}; "
                       f"total {memo.grand_total} USD.")
+
+
+@pytest.mark.parametrize(("adjustment", "fee"), [("1.00", "0.00"), ("0.00", "1.00"), ("1.00", "1.00")])
+def test_r_cm_6_adjustments_on_a_memo_that_only_cancels_are_refused(walmart_account, adjustment, fee):
+    """Nothing is refunded, so an adjustment or a fee has nowhere to go, even when they net to zero
+    (the memo would show amounts the channel never saw)."""
+    order = order_with_lines(walmart_account, Line(qty=1, price="10.00"))
+    memo = MemoInput(quantities={item_ids(order)[0]: 1}, adjustment_refund=Decimal(adjustment),
+                     adjustment_fee=Decimal(fee))
+    refused = refusal(order, memo)
+    assert (refused.rule, str(refused)) == ("R-CM-6", "Shipping and adjustments are refunded with shipped items; "
+                                            "canceling unshipped items returns their money on the channel")
+
+
+def test_r_cm_9_a_cancel_of_several_units_credits_each_units_price_and_the_tax_to_the_cent(walmart_account):
+    """3 units, 2 shipped, tax 1.00: crediting all cancels the open one (0.33 tax) and refunds the
+    shipped two (0.67), 3 × 1.00 + 1.00 in all; two open units cancel at 2 × 10.00."""
+    order = order_with_lines(walmart_account, Line(qty=3, price="1.00", tax="1.00", shipped=2))
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item_ids(order)[0]: 3}))
+    assert sorted(memo.items.values_list("action", "qty", "amount", "tax")) == [
+        ("cancel", 1, Decimal("1.00"), Decimal("0.33")), ("refund", 2, Decimal("2.00"), Decimal("0.67"))]
+
+    two_open = order_with_lines(walmart_account, Line(qty=2, price="10.00"))
+    memo = credit_memo_create(order_id=two_open.pk, memo=MemoInput(quantities={item_ids(two_open)[0]: 2}))
+    assert memo.grand_total == Decimal("20.00")
+
+
+def test_r_cm_6_a_memo_refunding_shipping_and_canceling_credits_no_more_shipping_than_the_order_has(walmart_account):
+    """The order's shipping is 3.00 although its lines carry 2.00 each (a shipping discount): the
+    refund takes 2.00, the cancel the 1.00 left."""
+    order = order_with_lines(walmart_account, Line(qty=1, price="10.00", shipping="2.00", shipped=1),
+                             Line(qty=1, price="10.00", shipping="2.00"))
+    Order.objects.filter(pk=order.pk).update(shipping_total=Decimal("3.00"), grand_total=Decimal("23.00"))
+    shipped, open_ = item_ids(order)
+
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={shipped: 1, open_: 1},
+                                                                 shipping_refund=Decimal("2.00")))
+    assert memo.shipping_refund == Decimal("3.00") and memo.grand_total == Decimal("23.00")
+
+
+def test_r_cm_2_a_partial_amazon_unshipped_memo_says_what_to_ship_first(amazon_account):
+    order = order_with_lines(amazon_account, Line(qty=2, price="10.00"), Line(qty=1, price="5.00"))
+    first, second = item_ids(order)
+    refused = refusal(order, MemoInput(quantities={first: 1}))
+    assert (refused.rule, str(refused)) == (
+        "R-CM-2", "Amazon cannot refund part of an Unshipped order: ship the units you deliver first, then "
+        "create a credit memo for the rest")
+    assert refused.ship_first == {first: 1, second: 1}
+    assert refusal(order, MemoInput(quantities={first: 2})).ship_first == {second: 1}

@@ -42,14 +42,18 @@ hand-mutants: venv
 	$(BIN)/python tools/hand_mutants.py $(MUTANTS)
 
 # mutmut (requirements-mutation.txt, configured in setup.cfg) on SQLite and the in-memory broker, so
-# its parallel children share no database. MUTANTS narrows the run, e.g. MUTANTS='creditmemos.rules*'.
+# its parallel children share no database; same random data for every mutant (derandomized
+# hypothesis, fixed factory seed); niced, to leave the shared cores to interactive work.
+# MUTANTS narrows the run to mutant-name patterns, e.g. MUTANTS='creditmemos.rules*'; without it,
+# mutants already checked keep their result (rm -rf mutants to start over).
 MUTATION_STAMP := $(VENV)/.mutation-installed
 $(MUTATION_STAMP): requirements-mutation.txt $(STAMP)
 	$(BIN)/pip install --quiet -r requirements-mutation.txt
 	touch $(MUTATION_STAMP)
 
 mutation: $(MUTATION_STAMP)
-	env -u DATABASE_URL -u REDIS_URL CELERY_BROKER_URL=memory:// HYPOTHESIS_PROFILE=ci \
+	env -u DATABASE_URL -u REDIS_URL -u CI CELERY_BROKER_URL=memory:// HYPOTHESIS_PROFILE=mutation \
+		FACTORY_SEED=$(or $(FACTORY_SEED),9) nice -n 10 \
 		$(BIN)/mutmut run --max-children $(or $(MUTATION_CHILDREN),2) $(MUTANTS)
 	$(BIN)/python tools/mutation_score.py
 

@@ -235,7 +235,6 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
                                     "you deliver first, then create a credit memo for the rest",
                                     ship_first=ship_first)
 
-    extra = memo.shipping_refund + memo.adjustment_refund - memo.adjustment_fee
     left_shipping = remaining_shipping(order, shipping_refunded)
     if memo.shipping_refund > left_shipping:
         raise CreditMemoRefused("R-CM-6", f"At most {left_shipping} {order.currency} of shipping can be refunded")
@@ -243,7 +242,9 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
     refund_lines = [line for line in lines if line.action == REFUND]
     notes = []
     shipping_only = False
-    if extra and not refund_lines:
+    # Each amount counts on its own: a 1.00 adjustment refund and a 1.00 fee net to nothing, yet
+    # neither can reach the channel on a memo without a refunded line.
+    if (memo.shipping_refund or memo.adjustment_refund or memo.adjustment_fee) and not refund_lines:
         if memo.adjustment_refund or memo.adjustment_fee:
             raise CreditMemoRefused("R-CM-6", "Shipping and adjustments are refunded with shipped items; "
                                     "canceling unshipped items returns their money on the channel")

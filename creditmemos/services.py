@@ -91,7 +91,9 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
                     restock(product_id=item.product_id, qty=line.qty)  # R-CM-8
                 summary.append(f"refunded {item.sku} × {line.qty}" if line.qty else f"refunded shipping of {item.sku}")
         OrderItem.objects.bulk_update(items, ["qty_canceled", "qty_refunded", "refunded_amount", "qty_reserved"])
-        Order.objects.filter(pk=order.pk).update(refunded_total=F("refunded_total") + plan.refund_total)
+        # Added in Python to the locked row's value: SQLite would add NUMERIC columns as floats
+        # (0.01 + 0.02 + 0.02 + 0.01 > 0.06) and trip the refunded-within-paid constraint.
+        Order.objects.filter(pk=order.pk).update(refunded_total=order.refunded_total + plan.refund_total)
         order.refresh_from_db()
 
         channel = order.get_channel_display()

@@ -4,10 +4,11 @@ import shutil
 import zlib
 
 import factory.random
+import faker.generator
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
-from hypothesis import settings as hypothesis_settings
+from hypothesis import register_random, settings as hypothesis_settings
 
 from channels.registry import forget_clients
 from channels.sandbox.server import SandboxServer
@@ -16,10 +17,18 @@ from tests.factories import AmazonAccountFactory, ChannelAccountFactory
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = "/usr/bin/chromium"
 
-# Property tests: few examples in CI, more locally, many in `make property`; a failure prints the
-# seed and a @reproduce_failure blob (README: replaying a random failure).
+# Property tests: few examples in CI, more locally, many in `make property`; a failure prints its
+# example and a @reproduce_failure line (README: replaying a random failure). `make mutation` runs the
+# same examples for every mutant (derandomized, no example database), so its score is reproducible.
 for name, examples in (("ci", 10), ("dev", 25), ("thorough", 400)):
     hypothesis_settings.register_profile(name, max_examples=examples, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("mutation", max_examples=10, deadline=None, print_blob=True, derandomize=True,
+                                     database=None)
+# Inside a property test, factory_boy's and Faker's generators start every example from the same
+# state (hypothesis seeds registered generators per example, as it does `random`): an example's
+# data depends on the example alone, so a failing one replays with its @reproduce_failure line.
+register_random(factory.random.randgen)
+register_random(faker.generator.random)
 HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci" if IN_CI else "dev")
 hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
 

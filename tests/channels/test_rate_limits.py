@@ -49,6 +49,16 @@ def test_amazon_wait_is_one_request_at_the_x_amzn_ratelimit_limit_rate(value, wa
     assert result == (pytest.approx(wait) if wait is not None else None)
 
 
+def test_a_throttled_answer_without_the_header_asks_no_wait():
+    assert walmart_retry_after(answer()) is None
+    assert amazon_retry_after(answer()) is None
+
+
+def test_walmart_replenished_already_asks_no_wait_at_all():
+    past = str(int((time.time() - 60) * 1000))
+    assert walmart_retry_after(answer(**{"X-Next-Replenishment-Time": past})) == 0.0
+
+
 # -- the outbox waits at least as long as the channel asked ------------------------------------------
 
 def _throttled_once(action: ChannelAction) -> float:
@@ -129,6 +139,18 @@ def test_read_retries_stop_after_the_last_attempt_and_on_a_wait_too_long():
     with pytest.raises(RetryableChannelError):
         retry_reads(too_long)
     assert len(too_long.calls) == 1
+
+
+def test_read_retries_double_their_own_wait_and_wait_the_longest_allowed(monkeypatch):
+    """0.4, 0.8, 1.6 s between reads when the channel names no wait; a wait of exactly the
+    longest allowed is waited, not given up on. (time.sleep recorded, not slept.)"""
+    slept = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    assert retry_reads(Throttled([None, None, None]), attempts=4) == "read"
+    assert slept == pytest.approx([0.4, 0.8, 1.6])
+    slept.clear()
+    assert retry_reads(Throttled([READ_MAX_WAIT])) == "read"
+    assert slept == [READ_MAX_WAIT]
 
 
 @pytest.mark.django_db

@@ -101,7 +101,8 @@ operations = st.lists(
 
 
 @pytest.mark.django_db
-@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Examples from the hypothesis profile (tests/conftest.py): 10 in CI, 400 with `make property`.
+@hypothesis_settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=operations)
 def test_r_cm_9_random_shipments_cancels_and_memos_never_exceed_what_was_ordered_or_paid(sandbox, wm_account, steps):
     sandbox.reset()

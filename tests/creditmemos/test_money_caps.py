@@ -97,6 +97,19 @@ def test_r_cm_9_partial_memos_add_up_to_the_full_refund_to_the_cent(walmart_acco
     assert sum(taxes, Decimal("0")) == Decimal("1.00")
 
 
+def test_r_cm_9_cent_partial_memos_refund_exactly_what_was_paid(walmart_account):
+    """Four one-unit memos of a 0.06 line (0.01 each plus tax shares 0.00, 0.01, 0.01, 0.00) end at
+    exactly 0.06 refunded: the order's total is added as decimals, never as floats (on SQLite the
+    database's own addition made it 0.060000000000000005, refused by the paid cap)."""
+    order = order_with_lines(walmart_account, Line(qty=4, price="0.01", tax="0.02", shipped=4))
+    [item] = item_ids(order)
+    for _ in range(4):
+        credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item: 1}))
+
+    order.refresh_from_db()
+    assert order.refunded_total == order.grand_total == Decimal("0.06")
+
+
 def test_r_cm_4_cancel_without_buyer_request_is_not_sent_as_buyer_canceled(walmart_account):
     order = order_with_lines(walmart_account, Line(qty=2, price="10.00"), Line(qty=1, price="5.00",
                                                                              buyer_cancel_requested=True))

@@ -129,13 +129,19 @@ def test_random_ship_cancel_memo_sequences_never_credit_more_than_was_paid(walma
 
 # -- random sequences against the sandbox: its record equals ours -----------------------------------
 
-def assert_sandbox_agrees(order: Order, channel_order) -> None:
-    by_line = {line.number: line for line in channel_order.lines}
+def sandbox_record(sandbox, channel: str, channel_order_id: str) -> dict[str, tuple[int, int, Decimal]]:
+    """The channel's own figures per line: units shipped, units canceled, money refunded."""
+    if channel == "walmart":
+        return {line.number: (line.shipped, line.cancelled, -line.refunded)
+                for line in sandbox.walmart.orders[channel_order_id].lines}
+    return {item.item_id: (item.shipped, item.canceled, item.refunded)
+            for item in sandbox.amazon.orders[channel_order_id].items}
+
+
+def assert_sandbox_agrees(order: Order, record: dict[str, tuple[int, int, Decimal]]) -> None:
     for item in order.items.all():
-        [number] = item.channel_line_numbers
-        line = by_line[number]
-        assert (line.shipped, line.cancelled) == (item.qty_shipped, item.qty_canceled), item
-        assert -line.refunded == item.refunded_amount, item
+        [number] = item.channel_line_numbers or [item.channel_line_id]
+        assert record[number] == (item.qty_shipped, item.qty_canceled, item.refunded_amount), item
 
 
 sandbox_steps = st.lists(st.one_of(
@@ -147,17 +153,28 @@ sandbox_steps = st.lists(st.one_of(
 ), min_size=1, max_size=5)
 
 
+def create_channel_order(sandbox, channel: str, *, n_lines: int, qty: int, price: str) -> str:
+    if channel == "walmart":
+        [channel_order_id] = sandbox.walmart.create_orders(count=1, lines=n_lines, qty=qty, price=price)
+    else:
+        [channel_order_id] = sandbox.amazon.create_orders(count=1, items=n_lines, qty=qty, price=price)
+    return channel_order_id
+
+
 @pytest.mark.django_db
 @settings(WITH_DB, max_examples=SANDBOX_EXAMPLES)
-@example(n_lines=1, qty=1, price="9.99", sequence=[("ship", 0, 1), ("memo", [1], "0.00")])
-@given(n_lines=st.integers(1, 2), qty=st.integers(1, 3), price=st.sampled_from(["9.99", "10.00", "13.33", "24.95"]),
-       sequence=sandbox_steps)
-def test_random_sequences_against_the_sandbox_keep_its_record_equal_to_ours(sandbox, wm_account, n_lines, qty, price,
-                                                                           sequence):
-    [po] = sandbox.walmart.create_orders(count=1, lines=n_lines, qty=qty, price=price)
-    account_import_orders(account_id=wm_account.pk)
-    order = Order.objects.get(channel_order_id=po)
-    steps_here = {**STEPS, "reimport": lambda order: account_import_orders(account_id=wm_account.pk)}
+@example(channel="walmart", n_lines=1, qty=1, price="9.99", sequence=[("ship", 0, 1), ("memo", [1], "0.00")])
+@example(channel="amazon", n_lines=1, qty=2, price="13.33",
+         sequence=[("ship", 0, 2), ("memo", [1], "1.00"), ("reimport",), ("memo", [1], "0.00")])
+@given(channel=st.sampled_from(["walmart", "amazon"]), n_lines=st.integers(1, 2), qty=st.integers(1, 3),
+       price=st.sampled_from(["9.99", "10.00", "13.33", "24.95"]), sequence=sandbox_steps)
+def test_random_sequences_against_the_sandbox_keep_its_record_equal_to_ours(sandbox, wm_account, az_account, channel,
+                                                                           n_lines, qty, price, sequence):
+    account = wm_account if channel == "walmart" else az_account
+    channel_order_id = create_channel_order(sandbox, channel, n_lines=n_lines, qty=qty, price=price)
+    account_import_orders(account_id=account.pk)
+    order = Order.objects.get(channel_order_id=channel_order_id)
+    steps_here = {**STEPS, "reimport": lambda order: account_import_orders(account_id=account.pk)}
     for kind, *args in sequence:
         try:
             steps_here[kind](order, *args)
@@ -166,6 +183,6 @@ def test_random_sequences_against_the_sandbox_keep_its_record_equal_to_ours(sand
             note(f"{kind}{tuple(args)}: refused ({refused})")
         drain_actions()
         assert_within_what_was_paid(order)
-    account_import_orders(account_id=wm_account.pk)
+    account_import_orders(account_id=account.pk)
     assert_within_what_was_paid(order)
-    assert_sandbox_agrees(order, sandbox.walmart.orders[po])
+    assert_sandbox_agrees(order, sandbox_record(sandbox, channel, channel_order_id))

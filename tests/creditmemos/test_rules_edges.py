@@ -1,0 +1,190 @@
+"""The edges of creditmemos/rules.py that `make mutation` found unguarded: every refusal with its
+rule and its words, the caps at their boundaries, and shares of partly shipped lines (R-CM-6,
+R-CM-7, R-CM-9)."""
+
+from decimal import Decimal
+
+import pytest
+
+from creditmemos.models import CreditMemo
+from creditmemos.rules import MemoInput
+from creditmemos.services import credit_memo_create, credit_memo_shipping_for
+from orders.models import Order
+from tests.creditmemos.test_money_caps import refusal
+from tests.money import Line, item_ids, order_with_lines
+
+pytestmark = pytest.mark.django_db
+SHIPPED = Line(qty=1, price="10.00", tax="0.80", shipping="2.00", shipped=1)
+
+
+@pytest.mark.parametrize(("field", "words"), [("shipping_refund", "Amounts cannot be negative"),
+                                              ("adjustment_refund", "Amounts cannot be negative"),
+                                              ("adjustment_fee", "Amounts cannot be negative")])
+def test_r_cm_9_negative_amounts_are_refused(walmart_account, field, words):
+    order = order_with_lines(walmart_account, SHIPPED)
+    refused = refusal(order, MemoInput(quantities={item_ids(order)[0]: 1}, **{field: Decimal("-0.01")}))
+    assert (refused.rule, str(refused)) == ("R-CM-9", words)
+
+
+def test_r_cm_9_a_line_of_another_order_is_refused(walmart_account):
+    order, other = order_with_lines(walmart_account, SHIPPED), order_with_lines(walmart_account, SHIPPED)
+    refused = refusal(order, MemoInput(quantities={item_ids(other)[0]: 1}))
+    assert (refused.rule, str(refused)) == ("R-CM-9", "Some lines do not belong to this order")
+
+
+def test_r_cm_7_an_adjustment_fee_larger_than_the_refund_is_refused(walmart_account):
+    order = order_with_lines(walmart_account, Line(qty=1, price="1.00", shipped=1))
+    refused = refusal(order, MemoInput(quantities={item_ids(order)[0]: 1}, adjustment_fee=Decimal("5.00")))
+    assert (refused.rule, str(refused)) == ("R-CM-7", "The adjustment fee is larger than the refund")
+
+
+@pytest.mark.parametrize("shipping", ["2.00", "4.00"])
+def test_r_cm_9_shipping_the_refunded_lines_cannot_carry_is_refused_to_the_cent(walmart_account, shipping):
+    """Line 1 carries 1.50 of shipping: asking 2.00 leaves 0.50 nowhere to go, asking 4.00 leaves 2.50;
+    either is refused, never dropped from the refund while the memo claims it."""
+    order = order_with_lines(walmart_account, Line(qty=1, price="10.00", shipping="1.50", shipped=1),
+                             Line(qty=1, price="10.00", shipping="2.50", shipped=1))
+    refused = refusal(order, MemoInput(quantities={item_ids(order)[0]: 1}, shipping_refund=Decimal(shipping)))
+    assert (refused.rule, str(refused)) == (
+        "R-CM-9", "At most 11.50 can be refunded on these lines (price, tax and shipping of their shipped units, "
+        "less what was refunded): lower the shipping or adjustment refund")
+
+
+def test_r_cm_9_a_line_refunded_on_the_channel_already_is_refused_in_words(walmart_account):
+    order = order_with_lines(walmart_account, SHIPPED)
+    order.items.update(refunded_amount=Decimal("4.00"))
+    Order.objects.filter(pk=order.pk).update(refunded_total=Decimal("4.00"))
+    [item] = order.items.all()
+    refused = refusal(order, MemoInput(quantities={item.pk: 1}))
+    assert (refused.rule, str(refused)) == (
+        "R-CM-9", f"{item.sku}: at most 8.80 can be refunded on this line (price, tax and shipping of its shipped "
+        "units, less what was refunded)")
+
+
+def test_r_cm_9_a_partly_shipped_line_holds_the_shipped_share_of_its_tax_and_shipping(walmart_account):
+    """2 units, 1 shipped: the channel holds 10.00 + half of 2.00 tax and 2.00 shipping = 12.00 for
+    the shipped unit. Crediting both units cancels one (with its 1.00 shipping) and refunds the
+    other: 1.00 of shipping more fits, 1.50 does not."""
+    line = Line(qty=2, price="10.00", tax="2.00", shipping="2.00", shipped=1)
+    order = order_with_lines(walmart_account, line)
+    refused = refusal(order, MemoInput(quantities={item_ids(order)[0]: 2}, shipping_refund=Decimal("1.50")))
+    assert "At most 12.00 can be refunded on these lines" in str(refused)
+
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item_ids(order)[0]: 2},
+                                                                 shipping_refund=Decimal("1.00")))
+    assert memo.grand_total == order.grand_total == Decimal("24.00")
+
+
+def test_r_cm_6_canceled_units_never_credit_more_shipping_than_the_order_has_left(walmart_account):
+    """The lines carry 2.00 of shipping each, the order only 3.00 (a shipping discount): canceling
+    both credits 3.00 of shipping, 2.00 and then the 1.00 left."""
+    order = order_with_lines(walmart_account, Line(qty=1, price="10.00", shipping="2.00"),
+                             Line(qty=1, price="10.00", shipping="2.00"))
+    Order.objects.filter(pk=order.pk).update(shipping_total=Decimal("3.00"), grand_total=Decimal("23.00"))
+    first, second = item_ids(order)
+
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={first: 1, second: 1}))
+
+    assert memo.shipping_refund == Decimal("3.00") and memo.grand_total == Decimal("23.00")
+    assert CreditMemo.objects.get(pk=memo.pk).channel_action == "cancel"
+
+
+def test_r_cm_6_default_shipping_counts_only_the_lines_credited(walmart_account):
+    """The form's derived shipping for a memo that names one of two shipped lines: that line's."""
+    order = order_with_lines(walmart_account, Line(qty=1, price="10.00", shipping="1.50", shipped=1),
+                             Line(qty=2, price="10.00", shipping="2.50", shipped=2))
+    first, second = item_ids(order)
+    assert credit_memo_shipping_for(order_id=order.pk, quantities={first: 1}) == Decimal("1.50")
+    assert credit_memo_shipping_for(order_id=order.pk, quantities={second: 1}) == Decimal("1.25")
+
+
+@pytest.mark.parametrize("memo_kind", ["some units", "all units, less shipping"])
+def test_r_cm_7_any_adjustment_fee_on_the_order_means_the_full_memo(walmart_account, memo_kind):
+    """A 0.50 fee is enough; and the full memo is all units and all their shipping."""
+    order = order_with_lines(walmart_account, Line(qty=2, price="10.00", shipping="2.00", shipped=2))
+    Order.objects.filter(pk=order.pk).update(adjustment_fee=Decimal("0.50"))
+    [item] = item_ids(order)
+    memo = MemoInput(quantities={item: 1}) if memo_kind == "some units" else MemoInput(
+        quantities={item: 2}, shipping_refund=Decimal("1.00"))
+    refused = refusal(order, memo)
+    assert (refused.rule, str(refused)) == (
+        "R-CM-7", "An order with an adjustment fee cannot be refunded partially: it is refunded in full")
+
+
+def test_r_cm_7_the_full_memo_may_leave_out_a_line_with_nothing_left_to_credit(walmart_account):
+    order = order_with_lines(walmart_account, Line(qty=1, price="5.00", canceled=1),
+                             Line(qty=1, price="10.00", shipping="2.00", shipped=1))
+    Order.objects.filter(pk=order.pk).update(adjustment_fee=Decimal("0.50"))
+    _, shipped = item_ids(order)
+
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={shipped: 1},
+                                                                 shipping_refund=Decimal("2.00")))
+    assert memo.grand_total == Decimal("12.00")
+
+
+def test_r_cm_1_a_refund_reason_walmart_does_not_know_is_refused(walmart_account):
+    order = order_with_lines(walmart_account, SHIPPED)
+    refused = refusal(order, MemoInput(quantities={item_ids(order)[0]: 1}, refund_reason="Bogus"))
+    assert (refused.rule, str(refused)) == ("R-CM-1", "'Bogus' is not a Walmart refund reason")
+
+
+@pytest.mark.parametrize(("asked", "buyer_canceled"), [((True, False), True), ((False, True), True),
+                                                       ((False, False), False)])
+def test_r_cm_4_a_memo_is_logged_as_buyer_canceled_when_any_line_the_buyer_asked_is_canceled(
+        walmart_account, asked, buyer_canceled):
+    order = order_with_lines(walmart_account, *(Line(qty=1, price="10.00", buyer_cancel_requested=a) for a in asked))
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities=dict.fromkeys(item_ids(order), 1)))
+    skus = dict(order.items.values_list("pk", "sku"))
+    logged = order.logs.filter(message__startswith=f"Credit memo #{memo.pk}: canceled").get().message
+    canceled = ", ".join(f"canceled {skus[pk]} × 1" for pk in item_ids(order))
+    assert logged == (f"Credit memo #{memo.pk}: {canceled}{' (Buyer Canceled)' if buyer_canceled else ''}; "
+                      f"total {memo.grand_total} USD.")
+
+
+@pytest.mark.parametrize(("adjustment", "fee"), [("1.00", "0.00"), ("0.00", "1.00"), ("1.00", "1.00")])
+def test_r_cm_6_adjustments_on_a_memo_that_only_cancels_are_refused(walmart_account, adjustment, fee):
+    """Nothing is refunded, so an adjustment or a fee has nowhere to go, even when they net to zero
+    (the memo would show amounts the channel never saw)."""
+    order = order_with_lines(walmart_account, Line(qty=1, price="10.00"))
+    memo = MemoInput(quantities={item_ids(order)[0]: 1}, adjustment_refund=Decimal(adjustment),
+                     adjustment_fee=Decimal(fee))
+    refused = refusal(order, memo)
+    assert (refused.rule, str(refused)) == ("R-CM-6", "Shipping and adjustments are refunded with shipped items; "
+                                            "canceling unshipped items returns their money on the channel")
+
+
+def test_r_cm_9_a_cancel_of_several_units_credits_each_units_price_and_the_tax_to_the_cent(walmart_account):
+    """3 units, 2 shipped, tax 1.00: crediting all cancels the open one (0.33 tax) and refunds the
+    shipped two (0.67), 3 × 1.00 + 1.00 in all; two open units cancel at 2 × 10.00."""
+    order = order_with_lines(walmart_account, Line(qty=3, price="1.00", tax="1.00", shipped=2))
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item_ids(order)[0]: 3}))
+    assert sorted(memo.items.values_list("action", "qty", "amount", "tax")) == [
+        ("cancel", 1, Decimal("1.00"), Decimal("0.33")), ("refund", 2, Decimal("2.00"), Decimal("0.67"))]
+
+    two_open = order_with_lines(walmart_account, Line(qty=2, price="10.00"))
+    memo = credit_memo_create(order_id=two_open.pk, memo=MemoInput(quantities={item_ids(two_open)[0]: 2}))
+    assert memo.grand_total == Decimal("20.00")
+
+
+def test_r_cm_6_a_memo_refunding_shipping_and_canceling_credits_no_more_shipping_than_the_order_has(walmart_account):
+    """The order's shipping is 3.00 although its lines carry 2.00 each (a shipping discount): the
+    refund takes 2.00, the cancel the 1.00 left."""
+    order = order_with_lines(walmart_account, Line(qty=1, price="10.00", shipping="2.00", shipped=1),
+                             Line(qty=1, price="10.00", shipping="2.00"))
+    Order.objects.filter(pk=order.pk).update(shipping_total=Decimal("3.00"), grand_total=Decimal("23.00"))
+    shipped, open_ = item_ids(order)
+
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={shipped: 1, open_: 1},
+                                                                 shipping_refund=Decimal("2.00")))
+    assert memo.shipping_refund == Decimal("3.00") and memo.grand_total == Decimal("23.00")
+
+
+def test_r_cm_2_a_partial_amazon_unshipped_memo_says_what_to_ship_first(amazon_account):
+    order = order_with_lines(amazon_account, Line(qty=2, price="10.00"), Line(qty=1, price="5.00"))
+    first, second = item_ids(order)
+    refused = refusal(order, MemoInput(quantities={first: 1}))
+    assert (refused.rule, str(refused)) == (
+        "R-CM-2", "Amazon cannot refund part of an Unshipped order: ship the units you deliver first, then "
+        "create a credit memo for the rest")
+    assert refused.ship_first == {first: 1, second: 1}
+    assert refusal(order, MemoInput(quantities={first: 2})).ship_first == {second: 1}

@@ -7,11 +7,15 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import os
+import pickle
+import socket
 import threading
 import time
 import urllib.parse
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from .common import ApiError, FaultPlan, RecordedRequest, RequestLog, Response, to_ms, utcnow
@@ -56,10 +60,34 @@ class Sandbox:
             return self.amazon.handle(method, path, query, headers, body)
         raise ApiError(404, {"errors": [{"code": "NotFound", "message": f"No route for {method} {path}"}]})
 
+    # -- kept between runs (the demo) -----------------------------------------------------------
+    def state(self) -> bytes:
+        """Both marketplaces' orders, returns, feeds and tokens; faults and the request record are
+        left out. Pickle: the file is the sandbox's own (var/), written and read only by it."""
+        with self.walmart.lock, self.amazon.lock:
+            return pickle.dumps({"format": STATE_FORMAT, "walmart": self.walmart, "amazon": self.amazon})
+
+    def save(self, path: Path, state: bytes | None = None) -> None:
+        """Write the state (or `state`, taken earlier) whole or not at all."""
+        partial = path.with_name(path.name + ".partial")
+        partial.write_bytes(state if state is not None else self.state())
+        os.replace(partial, path)
+
+    @classmethod
+    def load(cls, path: Path) -> Sandbox:
+        kept = pickle.loads(path.read_bytes())
+        if kept.get("format") != STATE_FORMAT:
+            raise ValueError(f"{path} was written by another version of the sandbox")
+        sandbox = cls()
+        sandbox.walmart, sandbox.amazon = kept["walmart"], kept["amazon"]
+        return sandbox
+
     # -- control API ------------------------------------------------------------------------------
     def control(self, method: str, path: str, body: Any) -> Response:
         parts = [part for part in path.split("/") if part][1:]  # after "_sandbox"
         body = body or {}
+        if parts == [] and method == "GET":
+            return Response(body={"control_api": [dataclasses.asdict(route) for route in CONTROL_API]})
         if parts == ["reset"] and method == "POST":
             self.reset()
             return Response(body={"ok": True})
@@ -80,7 +108,7 @@ class Sandbox:
             return self._walmart_control(method, parts[1:], body)
         if parts[:1] == ["amazon"]:
             return self._amazon_control(method, parts[1:], body)
-        raise ApiError(404, {"error": f"no control route {method} {path}"})
+        raise ApiError(404, {"error": f"no control route {method} {path}; GET /_sandbox/ lists them"})
 
     def _walmart_control(self, method: str, parts: list[str], body: dict) -> Response:
         market = self.walmart
@@ -89,24 +117,13 @@ class Sandbox:
         if parts == ["credentials"] and method == "POST":
             market.credentials = dict(body)
             return Response(body={"ok": True})
-        if len(parts) == 3 and parts[0] == "orders" and method == "POST":
-            po, verb = parts[1], parts[2]
-            actions = {
-                "ship": market.channel_ship,
-                "cancel": market.channel_cancel,
-                "request-cancellation": market.request_cancellation,
-                "return": market.create_return,
-                "malform": market.malform,  # body {"set": {path: value}, "delete": [path]}: see common.malform
-                "mend": market.mend,
-            }
-            if verb in actions:
-                result = actions[verb](po, **body)
-                return Response(body={"ok": True, "result": result})
+        if len(parts) == 3 and parts[0] == "orders" and method == "POST" and parts[2] in WALMART_ORDER_VERBS:
+            result = getattr(market, WALMART_ORDER_VERBS[parts[2]].method)(parts[1], **body)
+            return Response(body={"ok": True, "result": result})
         if len(parts) == 2 and parts[0] == "orders" and method == "GET":
             with market.lock:
                 return Response(body=market.render(market._get(parts[1])))
-        raise ApiError(404, {"error": f"no walmart control route {method} {'/'.join(parts)}"})
-
+        raise ApiError(404, {"error": f"no walmart control route {method} {'/'.join(parts)}; GET /_sandbox/ lists them"})
 
     def _amazon_control(self, method: str, parts: list[str], body: dict) -> Response:
         market = self.amazon
@@ -115,14 +132,81 @@ class Sandbox:
         if parts == ["feeds", "process"] and method == "POST":
             market.process_feeds()
             return Response(body={"ok": True})
-        if len(parts) == 3 and parts[0] == "orders" and method == "POST":
-            actions = {"pay": market.pay, "cancel": market.channel_cancel, "ship": market.channel_ship,
-                       "request-cancellation": market.request_cancellation, "malform": market.malform,
-                       "mend": market.mend}
-            if parts[2] in actions:
-                actions[parts[2]](parts[1], **body)
-                return Response(body={"ok": True})
-        raise ApiError(404, {"error": f"no amazon control route {method} {'/'.join(parts)}"})
+        if len(parts) == 3 and parts[0] == "orders" and method == "POST" and parts[2] in AMAZON_ORDER_VERBS:
+            getattr(market, AMAZON_ORDER_VERBS[parts[2]].method)(parts[1], **body)
+            return Response(body={"ok": True})
+        raise ApiError(404, {"error": f"no amazon control route {method} {'/'.join(parts)}; GET /_sandbox/ lists them"})
+
+
+STATE_FORMAT = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderVerb:
+    method: str  # of the marketplace
+    what: str
+    body: str = ""
+
+
+MALFORM_BODY = '{"set": {"dotted.path": value}, "delete": ["dotted.path"]}'
+WALMART_ORDER_VERBS = {
+    "ship": OrderVerb("channel_ship", "the seller shipped on Walmart's site (every line, or those named)",
+                      '{"line_numbers": ["1"], "tracking_number": "1Z…"}'),
+    "cancel": OrderVerb("channel_cancel", "canceled on Walmart's site", '{"line_numbers": ["1"], "reason": '
+                        '"SELLER_CANCEL_OUT_OF_STOCK"}'),
+    "request-cancellation": OrderVerb("request_cancellation", "the buyer asks to cancel (intentToCancel)",
+                                      '{"line_numbers": ["1"]}'),
+    "return": OrderVerb("create_return", "the buyer returns shipped lines; answers the return order id",
+                        '{"line_numbers": ["1"]}'),
+    "malform": OrderVerb("malform", "from now on the order is sent malformed (paths under the order)", MALFORM_BODY),
+    "mend": OrderVerb("mend", "the order is sent readable again"),
+}
+AMAZON_ORDER_VERBS = {
+    "pay": OrderVerb("pay", "a Pending order is paid: Unshipped"),
+    "ship": OrderVerb("channel_ship", "the seller shipped on Seller Central (every item, or those named)",
+                      '{"item_ids": ["…"]}'),
+    "cancel": OrderVerb("channel_cancel", "canceled on Seller Central"),
+    "request-cancellation": OrderVerb("request_cancellation", "the buyer asks to cancel",
+                                      '{"reason": "Found cheaper somewhere else."}'),
+    "malform": OrderVerb("malform", "from now on the order is sent malformed (paths under order. and items.)",
+                         MALFORM_BODY),
+    "mend": OrderVerb("mend", "the order is sent readable again"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ControlRoute:
+    method: str
+    path: str
+    what: str
+    body: str = ""
+
+
+CONTROL_API = [
+    ControlRoute("GET", "/_sandbox/", "this list"),
+    ControlRoute("POST", "/_sandbox/reset", "forget every order, fault and recorded request"),
+    ControlRoute("GET", "/_sandbox/faults", "the faults not used up yet"),
+    ControlRoute("POST", "/_sandbox/faults", "fail the next matching channel requests (kind: 429, 500, 503, timeout, "
+                 "drop, malformed)", '{"kind": "500", "path": "regex", "method": "POST", "count": 1, '
+                 '"when": "before|after", "delay": 3.0, "retry_after_ms": 1000}'),
+    ControlRoute("DELETE", "/_sandbox/faults", "drop the faults not used up yet"),
+    ControlRoute("GET", "/_sandbox/requests", "every channel request received (credentials masked)"),
+    ControlRoute("DELETE", "/_sandbox/requests", "forget the recorded requests"),
+    ControlRoute("POST", "/_sandbox/walmart/orders", "sell Walmart orders; answers their purchaseOrderIds",
+                 '{"count": 1, "lines": 1, "qty": 1, "duplicate_lines": false, "intent_to_cancel": false, '
+                 '"acknowledged": false, "price": "9.99", "skus": ["SKU"], "products": [["SKU", "name", "9.99"]]}'),
+    ControlRoute("GET", "/_sandbox/walmart/orders/<purchaseOrderId>", "the order as Walmart sends it"),
+    ControlRoute("POST", "/_sandbox/walmart/credentials", "accept only these client ids and secrets (empty: any)",
+                 '{"client-id": "client-secret"}'),
+    *(ControlRoute("POST", f"/_sandbox/walmart/orders/<purchaseOrderId>/{name}", verb.what, verb.body)
+      for name, verb in WALMART_ORDER_VERBS.items()),
+    ControlRoute("POST", "/_sandbox/amazon/orders", "sell Amazon orders; answers their AmazonOrderIds",
+                 '{"count": 1, "items": 1, "qty": 1, "paid": true, "buyer_cancel": false, "price": "9.99", '
+                 '"products": [["SKU", "title", "9.99"]]}'),
+    ControlRoute("POST", "/_sandbox/amazon/feeds/process", "process every submitted feed now"),
+    *(ControlRoute("POST", f"/_sandbox/amazon/orders/<AmazonOrderId>/{name}", verb.what, verb.body)
+      for name, verb in AMAZON_ORDER_VERBS.items()),
+]
 
 
 AMAZON_PREFIXES = ("/auth/o2/", "/orders/", "/feeds/", "/_feeds/")
@@ -130,7 +214,18 @@ AMAZON_PREFIXES = ("/auth/o2/", "/orders/", "/feeds/", "/_feeds/")
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm the body then waits for the
+    # client's delayed ACK (~40 ms a request on Linux), which made every sandbox call take 40 ms.
+    disable_nagle_algorithm = True
     sandbox: Sandbox  # set on the subclass made by SandboxServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.open_connections.add(self.connection)
+
+    def finish(self) -> None:
+        super().finish()
+        self.server.open_connections.discard(self.connection)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
@@ -164,7 +259,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as bad:
             self._send(Response(status=bad.status, body=bad.body))
             return
-        if url.path.startswith("/_sandbox/"):
+        if url.path == "/_sandbox" or url.path.startswith("/_sandbox/"):
             self._send(self._answer(lambda: self.sandbox.control(self.command, url.path, body)))
             return
 
@@ -247,6 +342,7 @@ class SandboxServer:
         handler = type("SandboxHandler", (_Handler,), {"sandbox": self.sandbox})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
+        self.httpd.open_connections = set()  # kept-alive ones too: closed by stop()
         self._thread: threading.Thread | None = None
         self._publish_url()
 
@@ -267,8 +363,15 @@ class SandboxServer:
         self.httpd.serve_forever()
 
     def stop(self) -> None:
+        """Stop answering, on kept-alive connections too (a client must not go on talking to a
+        stopped sandbox's state while a new one serves the port)."""
         self.httpd.shutdown()
         self.httpd.server_close()
+        for connection in list(self.httpd.open_connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # closed meanwhile
         if self._thread:
             self._thread.join(timeout=5)
 

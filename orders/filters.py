@@ -1,5 +1,7 @@
 """The order grid's filters (R-GRID-2), defined once: the admin grid and the CSV export both use them."""
 
+import functools
+
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -22,8 +24,8 @@ class OrderFilterSet(django_filters.FilterSet):
     search = django_filters.CharFilter(
         label="Search",
         method="filter_search",
-        help_text="Store order #, start of a channel or customer order #, SKU, tracking #, buyer name or email, "
-        "item title.",
+        help_text="Store order #, start of a channel or customer order #, SKU, tracking #, buyer name, start of "
+        "a buyer email, item title.",
     )
     account = django_filters.ModelChoiceFilter(queryset=ChannelAccount.objects.all(), empty_label="All accounts")
     marketplace = django_filters.ModelChoiceFilter(queryset=Marketplace.objects.all(), empty_label="All marketplaces")
@@ -65,7 +67,8 @@ class OrderFilterSet(django_filters.FilterSet):
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """What operators type: store order #, the start of a channel or customer order #, a SKU or
-        tracking # in any case, a buyer's email or name, words of an item title. Each branch has its
+        tracking # in any case, a buyer's name, the start of a buyer's email (relay addresses are
+        long: operators paste the part they have), words of an item title. Each branch has its
         index (btree with pattern ops for prefixes, upper-case expression indexes for SKU and
         tracking #, trigram indexes for names and titles on PostgreSQL), so PostgreSQL combines them
         with a bitmap OR. Orders matched through items and shipments are looked up first, in one
@@ -73,8 +76,8 @@ class OrderFilterSet(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        if "@" in value:
-            return queryset.filter(buyer_email=value.lower())
+        if "@" in value:  # an address, whole or its start (emails are stored in lower case)
+            return queryset.filter(buyer_email__startswith=value.lower())
         if len(value) < SEARCH_MIN_PARTIAL:  # a part this short matches everything: whole numbers only
             return queryset.filter(Q(channel_order_id=value) | Q(customer_order_id=value) | Q(store_order_number=value))
         matched_order_ids = list(
@@ -90,6 +93,7 @@ class OrderFilterSet(django_filters.FilterSet):
             | Q(channel_order_id__startswith=value)
             | Q(customer_order_id__startswith=value)
             | Q(buyer_name__icontains=value)
+            | Q(buyer_email__startswith=value.lower())
             | Q(pk__in=matched_order_ids)
         )
 
@@ -119,8 +123,10 @@ class OrderFilterSet(django_filters.FilterSet):
         return queryset.exclude(sync_state=SyncState.ERROR)
 
 
-def filter_param_names(filterset_class: type[django_filters.FilterSet] = OrderFilterSet) -> set[str]:
-    """Every query-string key the filterset reads (range filters read two)."""
+@functools.cache
+def filter_param_names(filterset_class: type[django_filters.FilterSet] = OrderFilterSet) -> frozenset[str]:
+    """Every query-string key the filterset reads (range filters read two); built once, as it
+    builds the whole filter form."""
     names = set()
     for name, field in filterset_class().form.fields.items():
         widget = field.widget
@@ -130,4 +136,4 @@ def filter_param_names(filterset_class: type[django_filters.FilterSet] = OrderFi
             names.update(f"{name}{suffix}" for suffix in widget.widgets_names)
         else:
             names.add(name)
-    return names
+    return frozenset(names)

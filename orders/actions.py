@@ -16,11 +16,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import outbox
+from .batching import settle_when_drained
 from .bulk import BulkResult, run_for_each_order
 from .forms import CancelForm, ShipForm, tracking_from_params
 from .handoff import hand_off
 from .models import BulkJob, ChannelAction
-from .selectors import ship_form_kwargs
+from .selectors import cancel_form_kwargs, ship_form_kwargs
 from .services.acknowledge import order_acknowledge
 from .services.cancel import order_cancel
 from .services.shipments import order_resend_shipping, order_ship
@@ -56,7 +57,7 @@ ACTIONS = {
         OrderAction("acknowledge", "Acknowledge", order_acknowledge),
         OrderAction("mark_shipped", "Mark as Shipped", _ship, ShipForm, ship_form_kwargs),
         OrderAction("resend_shipping", "Resend Shipping Information", order_resend_shipping),
-        OrderAction("cancel", "Cancel", order_cancel, CancelForm),
+        OrderAction("cancel", "Cancel", order_cancel, CancelForm, cancel_form_kwargs),
         OrderAction("retry_failed_sync", "Retry Failed Sync", outbox.order_retry_failed_actions),
     )
 }
@@ -112,7 +113,7 @@ def bulk_job_settle(*, job_id: int) -> BulkJob:
     Waiting for the channel again when one of them is retried. Lock order: the order row (held by
     an outcome being recorded), then its bulk job."""
     with transaction.atomic():
-        job = BulkJob.objects.select_for_update().get(pk=job_id)
+        job = BulkJob.objects.select_for_update().only("state", "finished_at").get(pk=job_id)
         if job.state not in (BulkJob.State.WAITING, BulkJob.State.DONE):
             return job  # still running: bulk_job_run settles it at its end
         waiting = job.actions.filter(state__in=ChannelAction.OPEN_STATES).exists()
@@ -123,9 +124,14 @@ def bulk_job_settle(*, job_id: int) -> BulkJob:
     return job
 
 
+def bulk_jobs_settle_waiting() -> None:
+    for job_id in BulkJob.objects.filter(state=BulkJob.State.WAITING).values_list("pk", flat=True):
+        bulk_job_settle(job_id=job_id)
+
+
 @outbox.on_action_outcome
 def _settle_bulk_job_of(action: ChannelAction) -> None:
-    if action.bulk_job_id:
+    if action.bulk_job_id and not settle_when_drained(action.bulk_job_id):
         bulk_job_settle(job_id=action.bulk_job_id)
 
 

@@ -244,6 +244,8 @@ class OrderAdmin(ShippingViews, admin.ModelAdmin):
             "status_html": status_html(order),
             "can_refund": request.user.has_perm("orders.refund_order"),
             "has_operator_shipment": any(s.source == Shipment.Source.OPERATOR for s in order.shipments.all()),
+            # Buttons offer what is still to do: units neither shipped nor canceled, here or on their way.
+            "has_open_units": order.status != OrderStatus.PENDING and any(item.qty_open for item in order.items.all()),
         }
         return TemplateResponse(request, "admin/orders/order/detail.html", context)
 

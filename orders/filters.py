@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from channels.models import Channel, ChannelAccount, Marketplace
 
 from .models import Fulfillment, Order, OrderItem, OrderReturn, OrderStatus, Shipment, SyncState
+from .status import orders_shown_with_status
 
 YES_NO = [("true", "Yes"), ("false", "No")]
 SEARCH_ITEM_LIMIT = 5000  # orders matched through their items; a search wider than that needs narrowing
@@ -30,7 +31,11 @@ class OrderFilterSet(django_filters.FilterSet):
     account = django_filters.ModelChoiceFilter(queryset=ChannelAccount.objects.all(), empty_label="All accounts")
     marketplace = django_filters.ModelChoiceFilter(queryset=Marketplace.objects.all(), empty_label="All marketplaces")
     channel = django_filters.ChoiceFilter(choices=Channel.choices, empty_label="All channels")
-    status = django_filters.ChoiceFilter(choices=OrderStatus.choices, empty_label="All statuses")
+    status = django_filters.ChoiceFilter(
+        choices=OrderStatus.choices, empty_label="All statuses", method="filter_status",
+        help_text="As the Status column shows it: an order with a change on its way is found under the status "
+        "it is heading for (after →); one whose change failed under the status the channel confirmed.",
+    )
     store_order_created = django_filters.ChoiceFilter(
         label="Store order created",
         choices=YES_NO,
@@ -96,6 +101,9 @@ class OrderFilterSet(django_filters.FilterSet):
             | Q(buyer_email__startswith=value.lower())
             | Q(pk__in=matched_order_ids)
         )
+
+    def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return orders_shown_with_status(queryset, value)
 
     def filter_buyer_cancel_requested(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(buyer_cancel_requested=value == "true")

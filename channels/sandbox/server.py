@@ -187,8 +187,9 @@ CONTROL_API = [
     ControlRoute("POST", "/_sandbox/reset", "forget every order, fault and recorded request"),
     ControlRoute("GET", "/_sandbox/faults", "the faults not used up yet"),
     ControlRoute("POST", "/_sandbox/faults", "fail the next matching channel requests (kind: 429, 500, 503, timeout, "
-                 "drop, malformed)", '{"kind": "500", "path": "regex", "method": "POST", "count": 1, '
-                 '"when": "before|after", "delay": 3.0, "retry_after_ms": 1000}'),
+                 "drop, malformed; a drop `when` before or after the change is applied)",
+                 '{"kind": "500", "path": "regex", "method": "POST", "count": 1, "when": "after", "delay": 3.0, '
+                 '"retry_after_ms": 1000}'),
     ControlRoute("DELETE", "/_sandbox/faults", "drop the faults not used up yet"),
     ControlRoute("GET", "/_sandbox/requests", "every channel request received (credentials masked)"),
     ControlRoute("DELETE", "/_sandbox/requests", "forget the recorded requests"),

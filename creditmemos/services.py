@@ -21,7 +21,7 @@ from orders.services.stock import release_reservation, restock
 from orders.status import order_refresh_status
 
 from .models import CreditMemo, CreditMemoItem
-from .rules import (CANCEL, CENT, REFUND, CreditMemoRefused, MemoInput, MemoPlan, full_memo, plan_credit_memo,
+from .rules import (CANCEL, CENT, CreditMemoRefused, MemoInput, MemoPlan, full_memo, plan_credit_memo,
                     shipping_for_quantities)
 
 ZERO = Decimal("0")

@@ -33,9 +33,9 @@ def run_until(condition, *, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-def test_status_messages_and_bulk_job_say_what_walmart_confirmed(live_server, page, sandbox, wm_account, shots,
-                                                                 monkeypatch, fast_retries, django_user_model):
-    django_user_model.objects.create_superuser("status-admin", "s@example.com", "status-pass-123")
+def test_status_messages_and_bulk_job_say_what_walmart_confirmed(admin_page, sandbox, wm_account, shots,
+                                                                 monkeypatch, fast_retries):
+    page = admin_page
     monkeypatch.setattr(actions, "INLINE_LIMIT", 2)  # three orders make a bulk job, as 201 would
     wm_account.create_store_order = False
     wm_account.save()
@@ -45,20 +45,13 @@ def test_status_messages_and_bulk_job_say_what_walmart_confirmed(live_server, pa
     sandbox.faults.add(kind="500", path=f"/{failed_po}/acknowledge$", count=20)  # fails on every attempt
     sandbox.faults.add(kind="429", path=f"/{waiting_po}/acknowledge$", retry_after_ms=600_000)  # retried in 10 min
 
-    page.set_viewport_size({"width": 1440, "height": 900})
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/orders/order/")
-    page.fill("#id_username", "status-admin")
-    page.fill("#id_password", "status-pass-123")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#result_list")
-
     # One order from its page: the message says queued, not done.
-    page.goto(f"{live_server.url}/admin/orders/order/{order[single_po].pk}/change/")
+    page.go(f"/admin/orders/order/{order[single_po].pk}/change/")
     page.click("#acknowledge")
     assert page.locator(".messagelist li").first.inner_text() == "Acknowledge: queued."
 
     # Three from the grid: a bulk job.
-    page.goto(f"{live_server.url}/admin/orders/order/?status=created")
+    page.go("/admin/orders/order/?status=created")
     for po in (done_po, failed_po, waiting_po):
         page.check(f"#result_list tr:has(a:text-is('{po}')) input.action-select")
     page.select_option("select[name=action]", "acknowledge_action")
@@ -72,7 +65,7 @@ def test_status_messages_and_bulk_job_say_what_walmart_confirmed(live_server, pa
               and ChannelAction.objects.filter(order=order[done_po], state=State.SUCCEEDED).exists()
               and ChannelAction.objects.filter(order=order[waiting_po], attempts__gte=1).exists())
 
-    page.goto(f"{live_server.url}/admin/orders/order/?o=-1")
+    page.go("/admin/orders/order/?o=-1")
     page.wait_for_selector("#result_list")
     page.screenshot(path=str(shots / "status-grid.png"))
 
@@ -86,7 +79,7 @@ def test_status_messages_and_bulk_job_say_what_walmart_confirmed(live_server, pa
     failed = status_cell(failed_po).inner_text()
     assert failed.startswith("Created\nError: Acknowledge") and failed.endswith("Retry")
 
-    page.goto(f"{live_server.url}/admin/orders/bulkjob/{job.pk}/change/")
+    page.go(f"/admin/orders/bulkjob/{job.pk}/change/")
     page.screenshot(path=str(shots / "status-bulk-job.png"), full_page=True)
     assert page.inner_text(".field-state .readonly") == "Waiting for the channel"  # not Done while one waits
     assert "On the channel: 1 done, 1 failed, 1 waiting." in page.inner_text(".field-summary")
@@ -101,6 +94,6 @@ def test_status_messages_and_bulk_job_say_what_walmart_confirmed(live_server, pa
     page.click("#action-confirmation input[type=submit]")
     assert page.locator(".messagelist li").first.inner_text() == "Retry Failed Sync: queued."
     run_until(lambda: ChannelAction.objects.filter(order=order[failed_po], state=State.SUCCEEDED).exists())
-    page.goto(f"{live_server.url}/admin/orders/bulkjob/{job.pk}/change/")
+    page.go(f"/admin/orders/bulkjob/{job.pk}/change/")
     assert "On the channel: 2 done, 0 failed, 1 waiting." in page.inner_text(".field-summary")
     assert sandbox.walmart.orders[failed_po].acknowledged and not sandbox.walmart.orders[waiting_po].acknowledged

@@ -88,7 +88,7 @@ def test_unknown_order_is_404(operator_client):
 
 
 @pytest.mark.parametrize("shipped, canceled, offered", [
-    ((1, 0), (0, 1), False),  # Walmart Partially Shipped: the rest canceled, nothing open to ship
+    ((2, 0), (0, 2), False),  # Walmart Partially Shipped: the rest canceled, nothing open to ship
     ((2, 2), (0, 0), False),  # every unit shipped (or its shipment on its way)
     ((1, 0), (0, 0), True),   # one unit of the first line and the whole second one still to ship
 ])

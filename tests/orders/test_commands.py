@@ -7,7 +7,6 @@ from channels.models import ChannelAccount
 from channels.registry import forget_clients
 from channels.sandbox.demo import CATALOGUE
 from channels.sandbox.server import Sandbox, SandboxServer
-from orders import outbox
 from orders.models import ChannelAction, Order, OrderReturn, OrderStatus
 from orders.services.acknowledge import order_acknowledge
 from orders.services.cancel import order_cancel

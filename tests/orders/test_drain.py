@@ -7,9 +7,8 @@ from django.db import transaction
 
 from orders import tasks
 from orders.bulk import run_for_each_order
-from orders.models import BulkJob, ChannelAction, Order
+from orders.models import BulkJob, ChannelAction
 from orders.services.acknowledge import order_acknowledge
-from orders.services.importing import account_import_orders
 from orders.services.shipments import Tracking, order_ship
 from tests.factories import BulkJobFactory
 from tests.helpers import ups_tracking
@@ -19,12 +18,8 @@ State = ChannelAction.State
 
 
 @pytest.fixture
-def created_orders(sandbox, wm_account):
-    wm_account.create_store_order = False
-    wm_account.save()
-    sandbox.walmart.create_orders(count=4)
-    account_import_orders(account_id=wm_account.pk)
-    return list(Order.objects.order_by("pk"))
+def created_orders(import_walmart_orders):
+    return import_walmart_orders(4)
 
 
 def test_a_batch_asks_for_its_drains_once_not_a_message_per_action(created_orders, settings,

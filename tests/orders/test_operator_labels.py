@@ -1,62 +1,16 @@
-"""Issue 10 §6: titles and labels for people — every admin list is titled by what it lists, no
-"PK"/"ID" column, no "Model object (2)" anywhere; confirmation pages list the orders they act on."""
+"""Issue 10 §5 and §6: confirmation pages list the orders they act on; reasons are words with the
+channel's code (the labels of every admin page: test_admin_pages)."""
 
 import re
 
 import pytest
-from django.contrib import admin
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from orders.admin_confirm import PREVIEW_SIZE
 from orders.models import OrderStatus
-from tests.factories import (
-    BulkJobFactory,
-    ChannelActionFactory,
-    CreditMemoItemFactory,
-    OrderLogFactory,
-    OrderReturnLineFactory,
-    ProductFactory,
-    ShipmentItemFactory,
-    create_order,
-)
+from tests.factories import create_order
 
 pytestmark = pytest.mark.django_db
-OBJECT_REPR = re.compile(r"\b[A-Z][A-Za-z]+ object \(\d+\)")
-ID_COLUMN = re.compile(r'<th scope="col"[^>]*>\s*<div class="text">(?:<a [^>]*>)?\s*(PK|Id|ID)\s*<', re.I)
-
-
-@pytest.fixture
-def one_of_everything(walmart_account):
-    order = create_order(account=walmart_account, status=OrderStatus.SHIPPED)
-    item = order.items.first()
-    ChannelActionFactory(order=order)
-    CreditMemoItemFactory(credit_memo__order=order, order_item=item)
-    OrderReturnLineFactory(order_return__order=order, order_item=item)
-    BulkJobFactory(order_ids=[order.pk])
-    OrderLogFactory(order=order)
-    ShipmentItemFactory(shipment__order=order, order_item=item)
-    ProductFactory()
-    return order
-
-
-def test_every_admin_page_is_labelled_for_people(admin_client, one_of_everything):
-    for model in admin.site._registry:
-        opts = model._meta
-        try:
-            changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
-        except NoReverseMatch:
-            continue
-        html = admin_client.get(changelist).content.decode()
-        plural = str(opts.verbose_name_plural)
-        assert f"<h1>{plural[:1].upper()}{plural[1:]}</h1>" in html, changelist
-        assert "Select " not in re.search(r"<title>(.*?)</title>", html, re.S).group(1), changelist
-        assert not ID_COLUMN.search(html), changelist
-        assert not OBJECT_REPR.search(html), (changelist, OBJECT_REPR.search(html))
-        first = model._default_manager.first()
-        if first is None or opts.model_name == "order":
-            continue
-        page = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[first.pk]))
-        assert not OBJECT_REPR.search(page.content.decode()), (opts.model_name, OBJECT_REPR.search(page.content.decode()))
 
 
 def test_confirmation_page_lists_the_first_orders_and_counts_the_rest(operator_client, walmart_account):

@@ -9,7 +9,6 @@ from orders.actions import bulk_job_run
 from orders.admin import status_html
 from orders.models import BulkJob, ChannelAction, Order, OrderStatus
 from orders.selectors import order_detail
-from orders.services.importing import account_import_orders
 from orders.services.shipments import Tracking, order_ship
 from tests.helpers import drain_actions, ups_tracking
 
@@ -18,12 +17,8 @@ UPS = Tracking(carrier="UPS", tracking_number="1Z999AA10123456784")
 
 
 @pytest.fixture
-def walmart_orders(sandbox, wm_account):
-    wm_account.create_store_order = False
-    wm_account.save()
-    sandbox.walmart.create_orders(count=3)
-    account_import_orders(account_id=wm_account.pk)
-    return list(Order.objects.order_by("pk"))
+def walmart_orders(import_walmart_orders):
+    return import_walmart_orders(3)
 
 
 def shown(order: Order) -> str:

@@ -10,6 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("CHANNEL_EXTRA_HOSTS", "127.0.0.1,localhost")  # the sandbox
 
 import django  # noqa: E402
 

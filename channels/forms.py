@@ -10,6 +10,8 @@ OPTION_FIELDS = ["title", "seller_id", "is_active", "create_store_order", "refun
                  "auto_shipment"]
 # What must be typed again when the address they are sent to changes, per channel.
 RESEND_SECRETS = {Channel.WALMART: ("client_secret",), Channel.AMAZON: ("client_secret", "refresh_token")}
+# What an account authenticates with, per channel: all typed again when no key can read what is stored.
+ALL_SECRETS = {Channel.WALMART: ("client_id", "client_secret"), Channel.AMAZON: SECRET_FIELDS}
 
 
 class ChannelAccountForm(forms.ModelForm):
@@ -43,9 +45,15 @@ class ChannelAccountForm(forms.ModelForm):
         marketplace = cleaned.get("marketplace")
         if marketplace and channel and marketplace.channel != channel:
             self.add_error("marketplace", "This marketplace belongs to another channel.")
-        stored = self.instance.credentials if self.instance.pk and self.instance.credentials_readable else {}
+        unreadable = bool(self.instance.pk) and not self.instance.credentials_readable
+        stored = self.instance.credentials if self.instance.pk and not unreadable else {}
+        if unreadable:
+            # Re-entering them is the recovery the account's health asks for: nothing stored is kept.
+            for name in ALL_SECRETS.get(channel, ("client_id", "client_secret")):
+                if not cleaned.get(name):
+                    self.add_error(name, "The stored credentials cannot be decrypted: type every one again.")
         for name in ("client_id", "client_secret"):
-            if not cleaned.get(name) and not stored.get(name):
+            if not unreadable and not cleaned.get(name) and not stored.get(name):
                 self.add_error(name, "Required for a new account.")
         if channel and cleaned.get("base_url"):
             self._check_destination(channel, cleaned, stored)

@@ -94,8 +94,10 @@ class ChannelAccount(models.Model):
         return decrypt_credentials(self.encrypted_credentials)
 
     def set_credentials(self, **values: str) -> None:
-        """Merge values into the stored credentials; empty values keep what is stored."""
-        merged = self.credentials
+        """Merge values into the stored credentials; empty values keep what is stored. Credentials
+        no configured key can read are replaced, not merged: re-entering them is how they are
+        recovered, so the caller gives every one (ChannelAccountForm requires them)."""
+        merged = self.credentials if self.credentials_readable else {}
         merged.update({key: value for key, value in values.items() if value})
         self.encrypted_credentials = encrypt_credentials(merged)
 

@@ -79,8 +79,7 @@ MIDDLEWARE = [
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins for one username, or from
 # one IP address, further attempts are refused (HTTP 429) for AXES_COOLOFF_TIME, even with the right
 # password. Administrators see attempts and lockouts in the admin (Axes); `manage.py axes_reset`
-# (or axes_reset_username / axes_reset_ip) lifts them. The address is REMOTE_ADDR: behind a
-# proxy, have the proxy set it (or install django-ipware and set AXES_IPWARE_PROXY_COUNT).
+# (or axes_reset_username / axes_reset_ip) lifts them. The address: see TRUSTED_PROXY_COUNT below.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -90,6 +89,24 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per user and per IP
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+# Whose address a failed login counts against (django-axes asks django-ipware). Behind reverse
+# proxies REMOTE_ADDR is the nearest proxy's, the same for everyone: five failures would lock
+# everybody out. TRUSTED_PROXY_COUNT is how many proxies stand in front of the app, each appending
+# to X-Forwarded-For the address it got the request from (nginx's $proxy_add_x_forwarded_for, AWS
+# ALB, Heroku); 0 (the default): none, the address is REMOTE_ADDR and the header is ignored. The
+# client is then the entry just left of the last N (the proxies) in the chain X-Forwarded-For +
+# REMOTE_ADDR; ipware counts only the proxies named in the header (all but the nearest, which is
+# REMOTE_ADDR), hence the - 1. A header with any other number of entries (the client wrote some
+# itself) is not believed: such requests count against the proxy's address. Set it only when the
+# app can be reached through the proxies alone, or anyone could name any address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT > 0:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1
+    AXES_IPWARE_PROXY_ORDER = "left-most"  # the header as proxies write it: client first
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+    AXES_IPWARE_PROXY_COUNT = None
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -163,8 +180,17 @@ if not DEBUG:
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport.
 REDIS_URL = env("REDIS_URL", default="")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or REDIS_URL
+# A web request publishing to a broker host that does not answer waits at most about
+# (connect + socket timeout) x (1 + retries): every publisher has a sweep behind it
+# (orders.handoff, the outbox), so giving up soon loses nothing and keeps the page answering.
+CELERY_BROKER_CONNECT_TIMEOUT = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=2.0)
+CELERY_BROKER_SOCKET_TIMEOUT = env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": env.int("CELERY_PUBLISH_MAX_RETRIES", default=1),
+                                    "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 if CELERY_BROKER_URL:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60,
+                                       "socket_connect_timeout": CELERY_BROKER_CONNECT_TIMEOUT,
+                                       "socket_timeout": CELERY_BROKER_SOCKET_TIMEOUT}
 else:
     _broker_dir = Path(env("CELERY_FILESYSTEM_BROKER_DIR", default=str(VAR_DIR / "broker")))
     CELERY_BROKER_URL = "filesystem://"
@@ -190,6 +216,7 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.import_account_orders": {"queue": "long"},
     "orders.tasks.reimport_account_orders": {"queue": "long"},
     "orders.tasks.run_bulk_job": {"queue": "long"},
+    "orders.tasks.archive_history": {"queue": "long"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -229,11 +256,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.sweep_channel_actions",
         "schedule": CHANNEL_ACTION_SWEEP_SECONDS,
     },
+    "archive-history": {
+        "task": "orders.tasks.archive_history",
+        "schedule": 24 * 60 * 60.0,
+    },
     "sweep-handoffs": {
         "task": "orders.tasks.sweep_handoffs",
         "schedule": CHANNEL_ACTION_SWEEP_SECONDS,
     },
 }
+# Order Log lines and succeeded channel actions older than this move to the archive (orders.services.retention).
+HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=730)
 # Drain tasks started per batch of bulk-queued actions (orders.batching): one per worker process.
 CHANNEL_ACTION_DRAINS = env.int("CHANNEL_ACTION_DRAINS", default=2)
 CHANNEL_FEED_POLL_SECONDS = env.float("CHANNEL_FEED_POLL_SECONDS", default=10.0)

@@ -17,7 +17,7 @@ from orders.models import ChannelAction, Order, OrderItem, OrderReturnLine
 from orders.outbox import enqueue_action, on_action_outcome
 from orders.services.cancel import enqueue_cancel_lines
 from orders.services.channel_lines import lines_to_cancel, lines_to_refund
-from orders.services.stock import release_reservation, restock
+from orders.services.stock import release_reservation, restock, stock_moves
 from orders.status import order_refresh_status
 
 from .models import CreditMemo, CreditMemoItem
@@ -52,7 +52,7 @@ def credit_memo_defaults(*, order_id: int) -> MemoInput:
 def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser | None = None) -> CreditMemo:
     """Validate under the order's row lock (two memos at once cannot both pass), apply the local
     changes, and queue the channel's cancel / refund actions in the same transaction."""
-    with transaction.atomic():
+    with transaction.atomic(), stock_moves():  # stock written last, products in pk order (orders.locks)
         order = lock_order(order_id)
         items = list(order.items.select_for_update().order_by("pk"))
         plan = plan_credit_memo(order=order, items=items, memo=memo, shipping_refunded=shipping_refunded(order))

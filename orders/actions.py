@@ -20,11 +20,13 @@ from .batching import settle_when_drained
 from .bulk import BulkResult, run_for_each_order
 from .forms import CancelForm, ShipForm, tracking_from_params
 from .handoff import hand_off
+from .locks import lock_orders
 from .models import BulkJob, ChannelAction
 from .selectors import cancel_form_kwargs, ship_form_kwargs
 from .services.acknowledge import order_acknowledge
 from .services.cancel import order_cancel
 from .services.shipments import order_resend_shipping, order_ship
+from .services.stock import stock_moves
 from .services.store_orders import order_create_store_order
 
 INLINE_LIMIT = 200  # larger selections run in the background
@@ -89,9 +91,11 @@ def bulk_job_run(*, job_id: int) -> BulkJob:
         for start in range(0, len(remaining), PROGRESS_EVERY):
             chunk = remaining[start:start + PROGRESS_EVERY]
             # One transaction per chunk, progress included: a worker that dies redoes the chunk, never
-            # half of it, and the database takes one commit (SQLite: one write lock) per chunk.
-            with transaction.atomic():
-                result = run_for_each_order(order_ids=chunk, action=action.service, bulk_job_id=job.pk,
+            # half of it, and the database takes one commit (SQLite: one write lock) per chunk. The
+            # chunk's orders are locked first, in pk order, and their stock written last (orders.locks).
+            with transaction.atomic(), stock_moves():
+                locked = [order.pk for order in lock_orders(chunk)]
+                result = run_for_each_order(order_ids=locked, action=action.service, bulk_job_id=job.pk,
                                             user=job.created_by, **job.params)
                 skipped.update(result.skipped)
                 job.done += result.done

@@ -24,7 +24,7 @@ from .admin_shipping import ShippingViews
 from .exports import orders_csv_lines
 from .filters import OrderFilterSet, filter_param_names
 from .models import BulkJob, ChannelAction, Order, OrderLog, OrderStatus, Product, Shipment, SyncState
-from .selectors import order_detail, order_grid_queryset, order_list
+from .selectors import order_detail, order_grid_queryset, order_history, order_list
 from .services.store_orders import store_order_refusal
 from .templatetags.safe_links import http_link
 from .datetimes import operator_datetime
@@ -236,7 +236,7 @@ class OrderAdmin(ShippingViews, admin.ModelAdmin):
             "subtitle": None,
             "opts": self.opts,
             "order": order,
-            "logs": order.logs.all(),
+            "logs": order_history(order),
             "can_operate": self.has_operate_permission(request),
             "store_order_refusal": store_order_refusal(order),
             "has_failed_actions": order.sync_state == SyncState.ERROR,

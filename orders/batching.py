@@ -11,8 +11,9 @@ skips what only a message-per-action worker needs (handing the order's next acti
 bulk job after every outcome): its loop takes the next action, and it settles the bulk jobs it
 touched once, when it ends (beat's sweep settles any a dying drain left Waiting).
 
-An action queued on its own (one order from its detail page, an import's automatic acknowledge)
-still gets its own message when its transaction commits, the quickest path for one.
+An action queued on its own (one order from its detail page) still gets its own message when its
+transaction commits, the quickest path for one; several queued in one go outside a batch (an import's
+automation, outbox.enqueue_actions) start drains too.
 """
 
 from collections.abc import Iterator

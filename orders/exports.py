@@ -2,6 +2,7 @@
 grid shows it (what the channel confirmed, and what is on its way to it)."""
 
 import csv
+import re
 from collections.abc import Iterator
 
 from django.db.models import QuerySet
@@ -32,11 +33,19 @@ HEADER = [
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
 # defusedcsv covers the first four but not a leading tab or carriage return, hence this.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# ...except a plain negative number (a refund, -5.00): the spreadsheet reads it as the number it is.
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def looks_like_formula(value: str) -> bool:
+    """Would a spreadsheet run this cell? (The one rule for every CSV we write or read.)"""
+    return value.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(value)
 
 
 def neutralise_cell(value: str) -> str:
-    """Data from outside is never code: a leading apostrophe makes a spreadsheet show it as text."""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+    """Data from outside is never code: a leading apostrophe makes a spreadsheet show it as text.
+    Plain numbers stay numbers, so a negative amount still adds up in the sheet."""
+    return f"'{value}" if looks_like_formula(value) else value
 
 
 class _Echo:

@@ -2,7 +2,10 @@
 the caller's transaction), sent once that transaction commits, and if the broker is down the page
 still answers: `sweep_handoffs` (beat) sends whatever was not delivered once the broker is back.
 Every hand-off to Celery goes through here or through the outbox (tests/orders/test_handoff.py
-checks the source for others). Tasks sent this way must be safe to run twice."""
+checks our source, and every admin class and action on the site, a library's too: access/admin.py
+re-routes django-celery-beat's "Run selected tasks"). Tasks sent this way must be safe to run twice.
+How long a publish may wait on a broker that does not answer is bounded in settings
+(CELERY_BROKER_CONNECT_TIMEOUT, CELERY_BROKER_SOCKET_TIMEOUT, the publish retry policy)."""
 
 import datetime as dt
 import logging

@@ -4,8 +4,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
 
-from .copy import copy_insert
+from .copy import copy_rows
 from .models import Order, OrderLog
 
 Type = OrderLog.Type
@@ -35,16 +36,13 @@ def order_log_write(
 
 
 def order_log_write_many(*, entries: Iterable[LogEntry]) -> int:
-    """One INSERT for a batch (imports, bulk actions)."""
+    """One write for a batch (imports, bulk actions): plain rows, no model instances."""
+    now = timezone.now()
     rows = [
-        OrderLog(
-            order_id=entry.order_id,
-            message=entry.message,
-            type=entry.type,
-            initiator=Initiator.USER if entry.user_id else entry.initiator,
-            user_id=entry.user_id,
-        )
+        (entry.order_id, now, entry.type, Initiator.USER if entry.user_id else entry.initiator, entry.user_id,
+         entry.message)
         for entry in entries
     ]
-    copy_insert(rows)
+    if rows:
+        copy_rows(OrderLog, ("order", "created_at", "type", "initiator", "user", "message"), rows)
     return len(rows)

@@ -361,6 +361,12 @@ class ChannelAction(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    class Lane(models.TextChoices):
+        # Someone is waiting for it: an operator's click. Claimed before any bulk action.
+        INTERACTIVE = "interactive", "Interactive"
+        # Bulk actions and the import's automation; claimed fairly between accounts.
+        BULK = "bulk", "Bulk or automatic"
+
     OPEN_STATES = (State.PENDING, State.IN_FLIGHT, State.SUBMITTED)
     BLOCKING_STATES = (State.PENDING, State.IN_FLIGHT, State.SUBMITTED, State.FAILED)
 
@@ -375,6 +381,7 @@ class ChannelAction(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     description = models.CharField(max_length=255, help_text="What the Order Log calls this action.")
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    lane = models.CharField(max_length=12, choices=Lane.choices, default=Lane.INTERACTIVE)
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=6)
     next_attempt_at = models.DateTimeField()
@@ -397,7 +404,13 @@ class ChannelAction(models.Model):
     class Meta:
         ordering = ["pk"]
         indexes = [
-            models.Index(fields=["state", "next_attempt_at"], name="action_due_idx"),
+            # What is due, not the whole history: these stay small however many actions are settled.
+            models.Index(fields=["next_attempt_at", "id"], name="action_due_interactive_idx",
+                         condition=Q(state="pending", lane="interactive")),
+            models.Index(fields=["account", "next_attempt_at", "id"], name="action_due_bulk_idx",
+                         condition=Q(state="pending", lane="bulk")),
+            models.Index(fields=["next_attempt_at"], name="action_submitted_due_idx", condition=Q(state="submitted")),
+            models.Index(fields=["lease_expires_at"], name="action_in_flight_idx", condition=Q(state="in_flight")),
             models.Index(fields=["order", "state"], name="action_order_state_idx"),
             models.Index(fields=["account", "state"], name="action_account_state_idx"),
             models.Index(fields=["bulk_job", "state"], name="action_bulk_job_state_idx"),
@@ -531,3 +544,50 @@ class TaskHandoff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{tuple(self.args)}"
+
+
+class OrderLogArchive(models.Model):
+    """Order Log lines older than the retention period, moved out of the working table so its lists
+    stay fast for years (orders.services.retention). Still the order's history: the order page
+    shows them with the rest. Nothing is deleted."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="archived_logs")
+    created_at = models.DateTimeField()
+    type = models.CharField(max_length=8, choices=OrderLog.Type.choices)
+    initiator = models.CharField(max_length=8, choices=OrderLog.Initiator.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    message = models.TextField()
+    archived_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(F("order"), F("created_at").desc(), name="order_log_archive_order_idx")]
+
+    def __str__(self) -> str:
+        return self.message[:80]
+
+
+class ChannelActionArchive(models.Model):
+    """Channel actions that succeeded longer ago than the retention period, moved out of the outbox
+    (what it sent, when, and what the channel answered). Failed actions are never archived: they
+    are an order's Error until someone retries them."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="archived_actions")
+    account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=ChannelAction.Kind.choices)
+    description = models.CharField(max_length=255)
+    payload = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField()
+    idempotency_key = models.UUIDField(unique=True)
+    channel_reference = models.CharField(max_length=128, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["order", "created_at"], name="action_archive_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.order_id} (archived)"

@@ -1,6 +1,6 @@
 """The outbox of channel actions (SPEC §6, R-SYNC-3/4, R-REL-2).
 
-A service writes an action with its local change (`enqueue_action`, inside the same transaction);
+A service writes an action with its local change (`enqueue_actions`, inside the same transaction);
 it is dispatched to a worker when that transaction commits, and swept by beat as a safety net.
 A worker claims it (SKIP LOCKED, plus a lease so a dead worker's claim expires), calls the channel
 outside any transaction, and records the outcome. Ambiguous failures (timeouts, dropped
@@ -16,8 +16,9 @@ import datetime as dt
 import logging
 import random
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
@@ -38,19 +39,22 @@ from channels.clients import (
     ShipmentRequest,
 )
 from channels.capabilities import rules_for
+from channels.models import Channel, ChannelAccount
 from channels.registry import client_for
 
 from . import verification
-from .batching import current_batch, draining
+from .batching import current_batch, dispatch_drains, draining
+from .copy import copy_insert, new_row, reserve_ids
 from .fencing import StaleClaim, fenced_update, hold_claim, lease_end, lease_kept, log_backed_off, new_claim_token
 from .locks import lock_order
-from .log import Initiator, Type, order_log_write
+from .log import Initiator, LogEntry, Type, order_log_write, order_log_write_many
 from .models import ChannelAction, Order, Shipment, SyncState
 from .services.errors import OrderActionRefused
 
 logger = logging.getLogger("orders.outbox")
 State = ChannelAction.State
 Kind = ChannelAction.Kind
+Lane = ChannelAction.Lane
 STALE = "stale"  # the outcome of a worker that lost its claim: it did nothing
 
 
@@ -76,6 +80,17 @@ def _notify(action: ChannelAction) -> None:
 
 # -- writing --------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class QueuedAction:
+    """One channel change to queue: what `enqueue_actions` writes as an outbox row."""
+
+    order: Order
+    kind: str
+    description: str
+    payload: dict = field(default_factory=dict)
+    shipment: Shipment | None = None
+
+
 def enqueue_action(
     *,
     order: Order,
@@ -85,30 +100,82 @@ def enqueue_action(
     shipment: Shipment | None = None,
     user: AbstractBaseUser | None = None,
 ) -> ChannelAction:
-    """Queue a channel change. Call inside the transaction that makes the local change."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("enqueue_action() must run inside the transaction of the local change")
-    batch = current_batch()
-    action = ChannelAction.objects.create(
-        order=order,
-        bulk_job_id=batch.bulk_job_id if batch else None,
-        account_id=order.account_id,
-        shipment=shipment,
-        kind=kind,
-        description=description,
-        payload=payload or {},
-        next_attempt_at=timezone.now(),
-        max_attempts=settings.CHANNEL_ACTION_MAX_ATTEMPTS,
-        idempotency_key=uuid.uuid4(),
-        created_by=user if user and user.pk else None,
-    )
-    order_log_write(order=order, message=f"{description}: queued for {order.get_channel_display()}.", user=user)
-    order_refresh_sync_state(order=order)
-    if batch:
-        batch.queued += 1  # the batch's drain tasks carry it out
-    else:
-        transaction.on_commit(lambda: dispatch(action.pk))
+    """Queue one channel change. Call inside the transaction that makes the local change."""
+    [action] = enqueue_actions(actions=[QueuedAction(order, kind, description, payload or {}, shipment)], user=user)
+    order.sync_state, order.sync_error = Order.objects.values_list("sync_state", "sync_error").get(pk=order.pk)
     return action
+
+
+def enqueue_actions(*, actions: Sequence[QueuedAction], user: AbstractBaseUser | None = None,
+                    new_orders: bool = False, log: bool = True, lane: str | None = None) -> list[ChannelAction]:
+    """Queue channel changes, inside the transaction of the local change (orders locked by it).
+
+    One action is handed to a worker on its own when the transaction commits, the quickest path
+    for a single click; several are written in one go and carried out by drain tasks
+    (orders.batching). `new_orders`: the orders were created by this very transaction and have no
+    other action (the import's automation marked them Waiting already, `mark_waiting`). `log=False`:
+    the caller writes the "queued" lines (`queued_lines`) with its own, in story order.
+
+    Lanes (issue 14): actions of a bulk job or of the import's automation go to the bulk lane; the
+    rest — an operator's click — to the interactive lane, which workers serve first. An interactive
+    action's order takes its earlier bulk actions along (a ship must not wait behind its order's
+    acknowledgement stuck in the bulk lane)."""
+    if not actions:
+        return []
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("enqueue_actions() must run inside the transaction of the local change")
+    batch = current_batch()
+    lane = lane or (Lane.BULK if batch or new_orders else Lane.INTERACTIVE)
+    now = timezone.now()
+    created_by = user if user and user.pk else None
+    rows = [
+        new_row(
+            ChannelAction,
+            order_id=queued.order.pk,
+            bulk_job_id=batch.bulk_job_id if batch else None,
+            account_id=queued.order.account_id,
+            shipment_id=queued.shipment.pk if queued.shipment else None,
+            kind=queued.kind,
+            description=queued.description,
+            payload=queued.payload,
+            lane=lane,
+            next_attempt_at=now,
+            max_attempts=settings.CHANNEL_ACTION_MAX_ATTEMPTS,
+            idempotency_key=uuid.uuid4(),
+            created_by_id=created_by.pk if created_by else None,
+        )
+        for queued in actions
+    ]
+    for row, pk in zip(rows, reserve_ids(ChannelAction, len(rows))):
+        row.pk = pk
+    copy_insert(rows, with_pk=True)
+    if log:
+        order_log_write_many(entries=queued_lines(actions=actions, user_id=created_by.pk if created_by else None))
+    if lane == Lane.INTERACTIVE:
+        ChannelAction.objects.filter(order_id__in={queued.order.pk for queued in actions}, state=State.PENDING,
+                                     lane=Lane.BULK).update(lane=Lane.INTERACTIVE)
+    if not new_orders:
+        orders_refresh_sync_state(order_ids=[queued.order.pk for queued in actions])
+    if batch:
+        batch.queued += len(rows)  # the batch's drain tasks carry them out
+    elif len(rows) == 1:
+        transaction.on_commit(lambda pk=rows[0].pk: dispatch(pk))
+    else:
+        transaction.on_commit(dispatch_drains)
+    return rows
+
+
+def queued_lines(*, actions: Sequence[QueuedAction], user_id: int | None) -> list[LogEntry]:
+    channels = dict(Channel.choices)
+    return [LogEntry(queued.order.pk, f"{queued.description}: queued for {channels[queued.order.channel]}.",
+                     user_id=user_id) for queued in actions]
+
+
+def mark_waiting(orders: Iterable[Order]) -> None:
+    """Orders this transaction creates with actions queued: Waiting, as `orders_refresh_sync_state`
+    would decide (no other action of theirs exists, so none failed)."""
+    for order in orders:
+        order.sync_state, order.sync_error = SyncState.PENDING, ""
 
 
 def dispatch(action_id: int, *, countdown: float = 0) -> None:
@@ -135,22 +202,37 @@ def dispatch_drain() -> None:
 
 
 def order_refresh_sync_state(*, order: Order) -> None:
+    orders_refresh_sync_state(order_ids=[order.pk])
+    order.sync_state, order.sync_error = Order.objects.values_list("sync_state", "sync_error").get(pk=order.pk)
+
+
+def orders_refresh_sync_state(*, order_ids: Iterable[int]) -> None:
     """The one place that decides an order's sync state: Error while an action has failed, Waiting
-    while one is open, In sync otherwise. The order row is locked first, so a worker recording an
-    outcome and an operator queuing a new action cannot overwrite each other's state."""
+    while one is open, In sync otherwise. The order rows are locked first (pk order), so a worker
+    recording an outcome and an operator queuing a new action cannot overwrite each other's state."""
+    ids = sorted(set(order_ids))
     with transaction.atomic():
-        current = Order.objects.select_for_update().only("sync_state", "sync_error").get(pk=order.pk)
-        actions = ChannelAction.objects.filter(order=order)
-        failed = actions.filter(state=State.FAILED).order_by("-pk").first()
-        if failed:
-            state, error = SyncState.ERROR, f"{failed.description}: {failed.last_error}"
-        elif actions.filter(state__in=ChannelAction.OPEN_STATES).exists():
-            state, error = SyncState.PENDING, ""
-        else:
-            state, error = SyncState.OK, ""
-        if (current.sync_state, current.sync_error) != (state, error):
-            Order.objects.filter(pk=order.pk).update(sync_state=state, sync_error=error, updated_at=timezone.now())
-        order.sync_state, order.sync_error = state, error
+        current = dict((pk, (state, error)) for pk, state, error in Order.objects.select_for_update(of=("self",))
+                       .filter(pk__in=ids).order_by("pk").values_list("pk", "sync_state", "sync_error"))
+        failed: dict[int, str] = {}
+        for order_id, description, error in (ChannelAction.objects.filter(order_id__in=ids, state=State.FAILED)
+                                              .order_by("order_id", "-pk")
+                                              .values_list("order_id", "description", "last_error")):
+            failed.setdefault(order_id, f"{description}: {error}")
+        waiting = set(ChannelAction.objects.filter(order_id__in=ids, state__in=ChannelAction.OPEN_STATES)
+                      .values_list("order_id", flat=True).distinct())
+        changes: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for pk, now_shown in current.items():
+            if pk in failed:
+                wanted = (SyncState.ERROR, failed[pk])
+            elif pk in waiting:
+                wanted = (SyncState.PENDING, "")
+            else:
+                wanted = (SyncState.OK, "")
+            if wanted != now_shown:
+                changes[wanted].append(pk)
+        for (state, error), pks in changes.items():
+            Order.objects.filter(pk__in=pks).update(sync_state=state, sync_error=error, updated_at=timezone.now())
 
 
 # -- claiming and running -------------------------------------------------------------------------
@@ -171,19 +253,18 @@ def _due_actions(now: dt.datetime):
 
 
 def claim(*, action_id: int | None = None) -> ChannelAction | None:
-    """Take one due action (that one, or the oldest due) for this worker, or None."""
+    """Take one due action for this worker (that one, or the next one due), or None.
+
+    The interactive lane first, oldest first; then the bulk lane, fair between accounts: one
+    account with due bulk work is drawn at random for each claim, so 10,000 actions of one account
+    never hold back another's. Each query reads a partial index of what is due (orders.models),
+    whatever the size of the history."""
     now = timezone.now()
     with transaction.atomic():
-        candidates = _due_actions(now)
         if action_id is not None:
-            candidates = candidates.filter(pk=action_id)
-        action = (
-            candidates.select_for_update(skip_locked=True, of=("self",))
-            .select_related("order", "account", "shipment")
-            .defer("order__raw_payload", "order__shipping_address")  # large JSON no action reads
-            .order_by("next_attempt_at", "pk")
-            .first()
-        )
+            action = _claim_first(_due_actions(now).filter(pk=action_id))
+        else:
+            action = _claim_first(_due_actions(now).filter(lane=Lane.INTERACTIVE)) or _claim_bulk(now)
         if action is None:
             return None
         action.state = State.IN_FLIGHT
@@ -192,6 +273,25 @@ def claim(*, action_id: int | None = None) -> ChannelAction | None:
         action.claim_token = new_claim_token()
         action.save(update_fields=["state", "attempts", "lease_expires_at", "claim_token", "updated_at"])
     return action
+
+
+def _claim_first(candidates) -> ChannelAction | None:
+    return (candidates.select_for_update(skip_locked=True, of=("self",))
+            .select_related("order", "account", "shipment")
+            .defer("order__raw_payload", "order__shipping_address")  # large JSON no action reads
+            .order_by("next_attempt_at", "pk").first())
+
+
+def _claim_bulk(now: dt.datetime) -> ChannelAction | None:
+    due_bulk = ChannelAction.objects.filter(account=OuterRef("pk"), state=State.PENDING, lane=Lane.BULK,
+                                            next_attempt_at__lte=now)
+    accounts = list(ChannelAccount.objects.filter(Exists(due_bulk)).values_list("pk", flat=True))
+    random.shuffle(accounts)
+    for account_id in accounts:
+        action = _claim_first(_due_actions(now).filter(lane=Lane.BULK, account_id=account_id))
+        if action is not None:
+            return action
+    return None
 
 
 def claim_poll(*, action_id: int | None = None) -> ChannelAction | None:
@@ -248,11 +348,15 @@ def recover_expired_leases() -> int:
     )
 
 
-def due_action_ids(*, limit: int = 500) -> list[int]:
+def sweep_due_actions() -> bool:
+    """Beat's safety net: take over dead workers' claims, and start drains if anything is due
+    (an action whose message was lost, a retry whose backoff ended, a submission to read)."""
+    recover_expired_leases()
     now = timezone.now()
-    due = list(_due_actions(now).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
-    due += ChannelAction.objects.filter(state=State.SUBMITTED, next_attempt_at__lte=now).values_list(
-        "pk", flat=True)[:limit]
+    due = _due_actions(now).exists() or ChannelAction.objects.filter(state=State.SUBMITTED,
+                                                                     next_attempt_at__lte=now).exists()
+    if due:
+        dispatch_drains()
     return due
 
 
@@ -485,13 +589,18 @@ def order_retry_failed_actions(*, order_id: int, user: AbstractBaseUser | None =
         if not failed:
             raise OrderActionRefused("no failed channel action")
         now = timezone.now()
+        batch = current_batch()  # Retry Failed Sync on many orders: the bulk lane, carried out by drains
         for action in failed:
             action.state = State.PENDING
             action.attempts = 0
             action.next_attempt_at = now
-            action.save(update_fields=["state", "attempts", "next_attempt_at", "updated_at"])
+            action.lane = Lane.BULK if batch else Lane.INTERACTIVE
+            action.save(update_fields=["state", "attempts", "next_attempt_at", "lane", "updated_at"])
             order_log_write(order=order, message=f"{action.description}: retry requested.", user=user)
             _notify(action)
-            transaction.on_commit(lambda pk=action.pk: dispatch(pk))
+            if batch:
+                batch.queued += 1
+            else:
+                transaction.on_commit(lambda pk=action.pk: dispatch(pk))
         order_refresh_sync_state(order=order)
     return len(failed)

@@ -7,7 +7,7 @@ from django.db.models import Prefetch, QuerySet
 from channels.models import Channel
 
 from .filters import OrderFilterSet
-from .models import Order, OrderItem, OrderLog, Shipment
+from .models import Order, OrderItem, OrderLog, OrderLogArchive, Shipment
 from .status import unsettled_actions_prefetch
 
 
@@ -35,12 +35,18 @@ def order_detail(*, order_id: int) -> Order:
                 queryset=Shipment.objects.prefetch_related("items__order_item").order_by("shipped_at", "pk"),
             ),
             Prefetch("logs", queryset=OrderLog.objects.select_related("user").order_by("-created_at", "-pk")),
+            Prefetch("archived_logs", queryset=OrderLogArchive.objects.select_related("user")),
             "credit_memos__items__order_item",
             "returns__lines__order_item",
             unsettled_actions_prefetch(),
         )
         .get(pk=order_id)
     )
+
+
+def order_history(order: Order) -> list[OrderLog | OrderLogArchive]:
+    """The order's whole Order Log, newest first: its lines and those archived (retention)."""
+    return sorted([*order.logs.all(), *order.archived_logs.all()], key=lambda line: line.created_at, reverse=True)
 
 
 def usual_carrier(*, account_id: int) -> str:

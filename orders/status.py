@@ -4,7 +4,7 @@ Status follows from line quantities plus the few channel facts that quantities
 cannot express (Walmart acknowledgement, Amazon payment and its extra values).
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -12,10 +12,11 @@ from typing import Protocol
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from channels.models import Channel
 
-from .log import Initiator, Type, order_log_write
+from .log import Initiator, LogEntry, Type, order_log_write_many
 from .models import ChannelAction, Order, OrderItem, OrderStatus, SyncState
 
 AMAZON_UNPAID_STATUSES = frozenset({"Pending", "PendingAvailability"})
@@ -59,11 +60,11 @@ def derive_status(
     return OrderStatus.UNSHIPPED if is_acknowledged else OrderStatus.CREATED
 
 
-def order_status_of(order: Order) -> OrderStatus:
+def order_status_of(order: Order, items: Iterable[LineQuantities] | None = None) -> OrderStatus:
     """The status the order should have now, from its items (prefetched ones are used as they are)."""
     return derive_status(
         channel=order.channel,
-        lines=order.items.all(),
+        lines=order.items.all() if items is None else items,
         is_acknowledged=order.acknowledged_at is not None,
         is_paid=order.is_paid,
         channel_status=order.channel_status,
@@ -77,20 +78,36 @@ def order_refresh_status(
     user: AbstractBaseUser | None = None,
 ) -> bool:
     """Bring order.status in line with its items; a change is saved and logged. True if it changed."""
-    new_status = order_status_of(order)
-    if new_status == order.status:
-        return False
-    old_label = OrderStatus(order.status).label
-    order.status = new_status
-    order.save(update_fields=["status", "updated_at"])
-    order_log_write(
-        order=order,
-        message=f"Status changed from {old_label} to {new_status.label}.",
-        type=Type.NOTICE,
-        initiator=initiator,
-        user=user,
-    )
-    return True
+    entries = orders_refresh_status(orders=[order], items_by_order={order.pk: list(order.items.all())},
+                                    initiator=initiator, user_id=user.pk if user else None)
+    order_log_write_many(entries=entries)
+    return bool(entries)
+
+
+def orders_refresh_status(
+    *,
+    orders: Iterable[Order],
+    items_by_order: dict[int, list[LineQuantities]],
+    initiator: str = Initiator.SYSTEM,
+    user_id: int | None = None,
+    save: bool = True,
+) -> list[LogEntry]:
+    """Bring each order's status in line with its items (given per order pk). Changes are set on
+    the objects and, with `save`, written (one UPDATE per new status); returns the Order Log lines
+    that tell them, for the caller to write with its others. `save=False`: orders not written yet."""
+    entries, changed = [], defaultdict(list)
+    for order in orders:
+        new_status = order_status_of(order, items_by_order.get(order.pk, []))
+        if new_status == order.status:
+            continue
+        entries.append(LogEntry(order.pk, f"Status changed from {OrderStatus(order.status).label} to {new_status.label}.",
+                                Type.NOTICE, initiator, user_id))
+        order.status = new_status
+        changed[new_status].append(order.pk)
+    if save:
+        for status, pks in changed.items():
+            Order.objects.filter(pk__in=pks).update(status=status, updated_at=timezone.now())
+    return entries
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from . import handoff, outbox
 from .actions import bulk_job_run, bulk_job_settle, bulk_jobs_settle_waiting
 from .batching import draining_channel_actions
 from .schedules import sync_import_schedules
-from .services import importing
+from .services import importing, retention
 from .services.import_runs import import_is_due
 
 logger = logging.getLogger("orders.tasks")
@@ -34,16 +34,12 @@ def drain_channel_actions() -> int:
 
 
 @shared_task(ignore_result=True)
-def sweep_channel_actions() -> int:
-    """Safety net (beat): take over actions of dead workers, dispatch whatever is due, settle bulk
-    jobs a dead drain left Waiting; also gives new accounts their import schedule."""
+def sweep_channel_actions() -> bool:
+    """Safety net (beat): take over actions of dead workers, drain whatever is due, settle bulk jobs
+    a dead drain left Waiting; also gives new accounts their import schedule."""
     sync_import_schedules()
-    outbox.recover_expired_leases()
     bulk_jobs_settle_waiting()
-    due = outbox.due_action_ids()
-    for action_id in due:
-        outbox.dispatch(action_id)
-    return len(due)
+    return outbox.sweep_due_actions()
 
 
 @shared_task(ignore_result=True)
@@ -67,6 +63,12 @@ def reimport_account_orders(account_id: int, created_from: str, created_to: str)
 @shared_task(ignore_result=True, acks_late=True)
 def run_bulk_job(job_id: int) -> None:
     bulk_job_run(job_id=job_id)
+
+
+@shared_task(ignore_result=True)
+def archive_history() -> str:
+    """Daily (beat): move what is past the retention period to the archive."""
+    return str(retention.history_archive())
 
 
 @shared_task(ignore_result=True)

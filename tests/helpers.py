@@ -57,3 +57,14 @@ def ups_tracking(serial: int = 0) -> str:
     body = f"999AA101{serial:07d}"
     total = sum((int(c) if c.isdigit() else (ord(c) - 63) % 10) * (2 if i % 2 else 1) for i, c in enumerate(body))
     return f"1Z{body}{(10 - total % 10) % 10}"
+
+
+def wait_for(condition: Callable[[], object], *, timeout: float = 30.0, what: str | Callable[[], str] = "") -> float:
+    """Seconds until `condition()` is true; fails the test after `timeout`, saying `what` (or what
+    `what()` says then)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if condition():
+            return time.monotonic() - started
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")

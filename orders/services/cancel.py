@@ -13,7 +13,7 @@ from ..outbox import enqueue_action
 from ..status import order_refresh_status
 from .channel_lines import lines_to_cancel
 from .errors import OrderActionRefused
-from .stock import release_reservation
+from .stock import release_reservation, stock_moves
 
 
 def enqueue_cancel_lines(*, order: Order, lines: list[dict], reason: str, description: str, user=None) -> list[ChannelAction]:
@@ -34,7 +34,7 @@ def enqueue_cancel_lines(*, order: Order, lines: list[dict], reason: str, descri
 
 def order_cancel(*, order_id: int, reason: str, user: AbstractBaseUser | None = None) -> Order:
     """Cancel every open unit and queue the cancel for the channel. Shipped units stay (R-CAN-2)."""
-    with transaction.atomic():
+    with transaction.atomic(), stock_moves():  # stock written last, products in pk order (orders.locks)
         order = lock_order(order_id)
         rules = rules_for(order.channel)
         channel_reason = rules.cancel_reason(reason)

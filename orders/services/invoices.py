@@ -1,15 +1,18 @@
-from django.db import transaction
+"""Invoices of store orders (R-ACC-4), made for many orders at once."""
 
-from ..log import LogEntry, Type, order_log_write_many
+from __future__ import annotations
+
+from ..copy import new_row
+from ..log import LogEntry, Type
 from ..models import Invoice, Order
-from ..numbers import INVOICE, allocate_number
+from ..numbers import INVOICE, allocate_numbers
 
 
-def order_create_invoice(*, order: Order) -> Invoice | None:
-    """Invoice the store order (R-ACC-4); None when it has one already or no store order."""
-    if not order.store_order_number or Invoice.objects.filter(order=order).exists():
-        return None
-    with transaction.atomic():
-        invoice = Invoice.objects.create(order=order, number=allocate_number(sequence=INVOICE), amount=order.grand_total)
-        order_log_write_many(entries=[LogEntry(order.pk, f"Invoice #{invoice.number} created.", Type.SUCCESS)])
-    return invoice
+def invoice_orders(*, orders: list[Order]) -> tuple[list[Invoice], list[LogEntry]]:
+    """Invoices for these orders (the caller checked each has a store order and none yet), with
+    their Order Log lines; the caller writes both."""
+    numbers = allocate_numbers(sequence=INVOICE, count=len(orders))
+    invoices = [new_row(Invoice, order_id=order.pk, number=number, amount=order.grand_total)
+                for order, number in zip(orders, numbers)]
+    return invoices, [LogEntry(invoice.order_id, f"Invoice #{invoice.number} created.", Type.SUCCESS)
+                      for invoice in invoices]

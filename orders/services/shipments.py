@@ -14,7 +14,7 @@ from ..status import order_refresh_status
 from .acknowledge import order_acknowledge
 from .channel_lines import lines_to_ship, shipped_lines
 from .errors import OrderActionRefused
-from .stock import consume_for_shipment
+from .stock import consume_for_shipment, stock_moves
 from .tracking import Tracking, validate_tracking
 
 
@@ -27,7 +27,7 @@ def order_ship(
     user: AbstractBaseUser | None = None,
 ) -> Shipment:
     """Ship some or all open units (`quantities`: item id → units; None ships everything open)."""
-    with transaction.atomic():
+    with transaction.atomic(), stock_moves():  # stock written last, products in pk order (orders.locks)
         order = lock_order(order_id)
         tracking = validate_tracking(channel=order.channel, tracking=tracking)
         if order.status == OrderStatus.CANCELED:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from ..exports import looks_like_formula
 from ..models import Order, OrderStatus
 from .errors import OrderActionRefused
 from .shipments import order_ship
@@ -22,7 +23,6 @@ from .tracking import Tracking, validate_tracking
 
 MAX_BYTES = 1_000_000
 MAX_ROWS = 2_000
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Header (lower case, spaces and punctuation removed) → column.
 COLUMNS = {
     "channelorder#": "order", "channelorder": "order", "channelorderid": "order", "order": "order", "order#": "order",
@@ -158,7 +158,7 @@ def _row(number: int, columns: list[str], cells: list[str]) -> UploadRow:
     values: dict[str, str] = {}
     formula = ""
     for column, cell in zip(columns, cells):
-        if column and cell.startswith(FORMULA_START):
+        if column and looks_like_formula(cell):
             formula = formula or f"the {column if column != 'order' else 'channel order #'} cell starts with " \
                                  f"{cell[:1]!r} like a spreadsheet formula; formulas are not accepted"
         if column:

@@ -8,13 +8,17 @@ roles in its row and 403 (or the login redirect, for anonymous) for everyone els
 action is checked the same way, both offered (get_actions) and refused when posted anyway.
 """
 
+import datetime as dt
 import re
 from urllib.parse import urlsplit
 
 import pytest
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
+from django.core import signing
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
@@ -28,7 +32,8 @@ from django_celery_beat.models import (
 
 from access.roles import ROLES
 from orders.actions import ACTIONS
-from orders.models import ChannelAction, ImportProblem, OrderStatus, TaskHandoff
+from orders.admin_shipping import UPLOAD_SALT
+from orders.models import ChannelAction, ImportProblem, OrderStatus, Shipment, TaskHandoff
 from tests.factories import (
     BulkJobFactory,
     ChannelAccountFactory,
@@ -40,6 +45,7 @@ from tests.factories import (
     ShipmentFactory,
     create_order,
 )
+from tests.helpers import ups_tracking
 
 pytestmark = pytest.mark.django_db
 
@@ -378,3 +384,105 @@ def test_role_groups_are_restored_to_their_table_after_a_flush_or_migrate():
 
     call_command("flush", verbosity=0, interactive=False)
     test_the_roles_are_the_groups_the_data_migration_made()
+
+
+def _every_row():
+    """Every row of our apps, and of every model the admin shows: what a refused request must leave as it was."""
+    models = {model for model in apps.get_models() if model._meta.app_label in ("channels", "orders", "creditmemos")}
+    return {model._meta.label_lower: list(model.objects.order_by("pk").values())
+            for model in models | set(admin.site._registry)}
+
+
+@pytest.fixture
+def submissions(objects, people):
+    """(view, url, POST data, whether it changes anything when allowed) for every custom view: the
+    data a real submission of its page sends, each on its own order so none depends on another."""
+    account = objects["channels.channelaccount"]
+
+    def order(status=OrderStatus.UNSHIPPED, **kwargs):
+        return create_order(account=account, status=status, **kwargs)
+
+    tracking = {"carrier": "UPS", "method": "Standard"}
+    acting_on = {
+        "create_store_order": order(OrderStatus.CREATED),
+        "acknowledge": order(OrderStatus.CREATED),
+        "mark_shipped": order(),
+        "resend_shipping": order(OrderStatus.SHIPPED),
+        "cancel": order(OrderStatus.CREATED),
+        "retry_failed_sync": order(),
+    }
+    ShipmentFactory(order=acting_on["resend_shipping"], source=Shipment.Source.OPERATOR)
+    ChannelActionFactory(order=acting_on["retry_failed_sync"], state=ChannelAction.State.FAILED)
+    rows = [(f"orders_order_action {name}", reverse("admin:orders_order_action", args=[target.pk, name]),
+             {"confirm_action": "yes", "reason": "out_of_stock", **tracking, "tracking_number": ups_tracking(1)}, True)
+            for name, target in acting_on.items()]
+
+    to_ship = order()
+    rows.append(("orders_order_ship", reverse("admin:orders_order_ship", args=[to_ship.pk]),
+                 {**tracking, "tracking_number": ups_tracking(2),
+                  **{f"qty_{item.pk}": item.qty_ordered for item in to_ship.items.all()}}, True))
+    shipped = order(OrderStatus.SHIPPED)
+    shipment = ShipmentFactory(order=shipped, source=Shipment.Source.OPERATOR)
+    rows.append(("orders_shipment_correct", reverse("admin:orders_shipment_correct", args=[shipment.pk]),
+                 {"carrier": "UPS", "tracking_number": ups_tracking(3)}, True))
+
+    upload_target = order()
+    csv_text = f"Channel Order #,Carrier,Method,Tracking #\n{upload_target.channel_order_id},UPS,Standard,{ups_tracking(4)}\n"
+    upload = reverse("admin:orders_order_upload_tracking")
+    rows.append(("orders_order_upload_tracking preview", upload,
+                 {"file": SimpleUploadedFile("tracking.csv", csv_text.encode())}, False))
+    # the confirmation step with a genuinely signed file: what an attacker would replay
+    rows.append(("orders_order_upload_tracking confirm", upload,
+                 {"signed_file": signing.dumps(csv_text, salt=UPLOAD_SALT, compress=True)}, True))
+
+    to_refund = order(OrderStatus.SHIPPED)
+    rows.append(("creditmemos_creditmemo_create_for_order",
+                 reverse("admin:creditmemos_creditmemo_create_for_order", args=[to_refund.pk]),
+                 {**{f"qty_{item.pk}": item.qty_ordered for item in to_refund.items.all()}, "shipping_refund": "0",
+                  "adjustment_refund": "0", "adjustment_fee": "0", "refund_reason": "CustomerChangedMind",
+                  "comment": "", "_save": "Save"}, True))
+    today = timezone.localdate()
+    rows.append(("channels_channelaccount_reimport", reverse("admin:channels_channelaccount_reimport",
+                                                             args=[account.pk]),
+                 {"created_from": today - dt.timedelta(days=2), "created_to": today}, True))
+    failed_in_job = order()
+    job = BulkJobFactory(order_ids=[failed_in_job.pk])
+    ChannelActionFactory(order=failed_in_job, bulk_job=job, state=ChannelAction.State.FAILED)
+    rows.append(("orders_bulkjob_retry", reverse("admin:orders_bulkjob_retry", args=[job.pk]),
+                 {"confirm_action": "yes"}, True))
+    rows.append(("orders_order_export", reverse("admin:orders_order_export"), {}, False))
+    rows.append(("auth_user_password_change", reverse("admin:auth_user_password_change",
+                                                      args=[objects["auth.user"].pk]),
+                 {"password1": "a new long passphrase 11", "password2": "a new long passphrase 11"}, True))
+    return rows
+
+
+POSTED_VIEWS = {
+    "orders_order_action": OPERATORS, "orders_order_ship": OPERATORS, "orders_shipment_correct": OPERATORS,
+    "orders_order_upload_tracking": OPERATORS, "creditmemos_creditmemo_create_for_order": REFUNDERS,
+    "channels_channelaccount_reimport": OPERATORS, "orders_bulkjob_retry": OPERATORS,
+    "orders_order_export": EVERY_ROLE, "auth_user_password_change": ONLY_SUPERUSER,
+}
+
+
+def test_every_custom_view_is_posted_to_in_the_matrix(submissions):
+    assert POSTED_VIEWS == {name: CUSTOM_VIEWS[name] for name in CUSTOM_VIEWS}
+    assert {view.split()[0] for view, *_ in submissions} == set(CUSTOM_VIEWS)
+
+
+@pytest.mark.parametrize("person", [p for p in PEOPLE if p != ANONYMOUS])
+def test_posting_to_each_custom_view_is_allowed_or_refused_with_nothing_changed(client, people, submissions, person):
+    """A page one may not open is no less closed to a hand-made POST; and the same POST, allowed,
+    does its work (so a refusal above is the permission, not bad data)."""
+    client.force_login(people[person])
+    wrong = []
+    for view, url, data, changes in submissions:
+        allowed = person in POSTED_VIEWS[view.split()[0]]
+        before = _every_row()
+        response = client.post(url, data)
+        changed = _every_row() != before
+        if not allowed and (response.status_code != 403 or changed):
+            wrong.append((view, response.status_code, "changed" if changed else "unchanged", "expected 403"))
+        elif allowed and (response.status_code not in (200, 302) or changed != changes):
+            wrong.append((view, response.status_code, "changed" if changed else "unchanged", "expected it to work"))
+    assert not wrong, f"{person}: {wrong}"

@@ -4,6 +4,7 @@ over what was never delivered. The test runs its own redis-server on a free port
 
 import base64
 import datetime as dt
+import inspect
 import json
 import re
 import shutil
@@ -14,14 +15,18 @@ from pathlib import Path
 
 import pytest
 import redis
-from kombu import pools as kombu_pools
+from django.contrib import admin
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+from kombu import pools as kombu_pools
 
 from config.celery import app as celery_app
 from orders import actions
 from orders.handoff import sweep_handoffs
 from orders.models import BulkJob, OrderStatus, TaskHandoff
+from orders.schedules import IMPORT_TASK, import_task_name, sync_import_schedules
 from tests.conftest import _unavailable
 from tests.factories import create_order
 
@@ -139,7 +144,127 @@ def test_a_recent_handoff_is_left_to_its_own_request(db):
     assert sweep_handoffs() == 0
 
 
+def test_run_selected_periodic_tasks_with_redis_down_is_saved_and_swept(broker, client, django_user_model, wm_account,
+                                                                       django_capture_on_commit_callbacks):
+    """django-celery-beat's own action published straight to the broker: a 500, and nothing kept."""
+    from django.contrib.auth.models import Group
+
+    account_admin = django_user_model.objects.create_user("schedules", is_staff=True)
+    account_admin.groups.add(Group.objects.get(name="Account admin"))
+    client.force_login(account_admin)
+    sync_import_schedules()
+    schedule = PeriodicTask.objects.get(name=import_task_name(wm_account.pk))
+    keyword = PeriodicTask.objects.create(name="with keywords", task=IMPORT_TASK, interval=schedule.interval,
+                                          kwargs=json.dumps({"account_id": wm_account.pk}))
+    broker.stop()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:django_celery_beat_periodictask_changelist"), {
+            "action": "run_tasks", "_selected_action": [schedule.pk, keyword.pk], "index": 0}, follow=True)
+
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown == ["1 task(s) queued to run now. Not run now (keyword arguments or their own queue, which only "
+                     "their schedule sends): with keywords."]
+    handoff = TaskHandoff.objects.get()
+    assert (handoff.task, handoff.args, handoff.sent_at) == (IMPORT_TASK, [wm_account.pk], None)
+
+    broker.start()
+    assert sweep_handoffs(grace=dt.timedelta(0)) == 1
+    assert _queued_tasks(broker.port) == [(IMPORT_TASK, [wm_account.pk])]
+
+
+class SilentBroker:
+    """A port that takes no connection (`accepts_nothing`: its one-place backlog is already full,
+    so a connect waits for ever) or takes it and never answers: a broker host that does not answer."""
+
+    def __init__(self, *, accepts_nothing: bool) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(0 if accepts_nothing else 8)
+        self.port = self.server.getsockname()[1]
+        self.queued = []
+        if accepts_nothing:
+            filler = socket.create_connection(("127.0.0.1", self.port))
+            self.queued.append(filler)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def close(self) -> None:
+        for sock in (*self.queued, self.server):
+            sock.close()
+
+
+# Test-sized timeouts; the settings' defaults (2 s connect, 5 s socket, 1 retry) bound the same way.
+QUICK_TIMEOUTS = {"socket_connect_timeout": 0.3, "socket_timeout": 0.3}
+
+
+@pytest.mark.parametrize("accepts_nothing", [True, False], ids=["accepts-nothing", "answers-nothing"])
+def test_a_broker_host_that_does_not_answer_holds_the_page_only_as_long_as_the_timeouts(
+        operator_client, operator, wm_account, django_capture_on_commit_callbacks, accepts_nothing):
+    """Without connect and socket timeouts kombu waits for the kernel (minutes) or for ever."""
+    from django.contrib.auth.models import Group
+
+    operator.groups.add(Group.objects.get(name="Operator"))
+    silent = SilentBroker(accepts_nothing=accepts_nothing)
+    options = celery_app.conf.broker_transport_options
+    # The prefixed name, as settings give it: it wins over broker_transport_options.
+    celery_app.conf.CELERY_BROKER_TRANSPORT_OPTIONS = {**options, **QUICK_TIMEOUTS}
+    _point_celery_at(silent.url)
+    try:
+        started = time.monotonic()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = operator_client.post(reverse("admin:channels_channelaccount_changelist"), {
+                "action": "import_now", "_selected_action": [wm_account.pk], "index": 0})
+        waited = time.monotonic() - started
+    finally:
+        celery_app.conf.CELERY_BROKER_TRANSPORT_OPTIONS = options
+        _point_celery_at(None)
+        silent.close()
+    assert response.status_code == 302
+    handoff = TaskHandoff.objects.get()
+    assert handoff.sent_at is None and "Timeout" in handoff.last_error
+    policy = celery_app.conf.task_publish_retry_policy
+    bound = (1 + policy["max_retries"]) * (sum(QUICK_TIMEOUTS.values()) + policy["interval_max"])
+    assert waited < bound + 2, f"the page waited {waited:.1f} s on a silent broker (bound {bound:.1f} s)"
+
+
+def test_publishing_is_bounded_by_the_settings(settings):
+    options = celery_app.conf.broker_transport_options
+    assert options["socket_connect_timeout"] == settings.CELERY_BROKER_CONNECT_TIMEOUT == 2.0
+    assert options["socket_timeout"] == settings.CELERY_BROKER_SOCKET_TIMEOUT == 5.0
+    assert celery_app.conf.task_publish_retry_policy["max_retries"] == 1
+
+
 HANDOFF_CALL = re.compile(r"\.(delay|apply_async|send_task)\(")
+
+
+def _publishing_admin_code(model_admins, *, superuser) -> list[str]:
+    """Admin classes (ours or a library's) and admin actions whose code publishes to Celery itself."""
+    superuser_request = RequestFactory().get("/admin/")
+    superuser_request.user = superuser
+    offenders = []
+    for model_admin in model_admins:
+        # Every method the admin class really uses (an override hides what it replaces), but Django's own.
+        for name, method in inspect.getmembers(type(model_admin), inspect.isfunction):
+            if method.__module__.startswith("django.contrib.admin"):
+                continue
+            if HANDOFF_CALL.search(inspect.getsource(inspect.unwrap(method))):
+                offenders.append(f"{type(model_admin).__name__}.{name}")
+        for function, name, _label in model_admin.get_actions(superuser_request).values():
+            if HANDOFF_CALL.search(inspect.getsource(inspect.unwrap(function))):
+                offenders.append(f"{type(model_admin).__name__} action {name}")
+    return sorted(set(offenders))
+
+
+def test_no_admin_page_or_action_on_our_site_publishes_to_celery_itself(admin_user):
+    """Third-party admins too: django-celery-beat's "Run selected tasks" called apply_async."""
+    assert _publishing_admin_code(admin.site._registry.values(), superuser=admin_user) == []
+    # The check does catch one that does: the library's own periodic task admin.
+    from django_celery_beat.admin import PeriodicTaskAdmin
+
+    library_admin = PeriodicTaskAdmin(PeriodicTask, admin.site)
+    assert _publishing_admin_code([library_admin], superuser=admin_user) == [
+        "PeriodicTaskAdmin action run_tasks", "PeriodicTaskAdmin.run_tasks"]
 
 
 def test_every_handoff_to_celery_goes_through_the_handoff_or_the_outbox():

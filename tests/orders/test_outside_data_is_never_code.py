@@ -5,10 +5,11 @@ import csv
 import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template import Context, Template
 from django.urls import reverse
 
-from orders.exports import neutralise_cell
+from orders.exports import looks_like_formula, neutralise_cell
 from orders.models import OrderStatus
 from orders.templatetags.safe_links import http_link
 from tests.factories import ShipmentFactory, create_order
@@ -75,9 +76,17 @@ def test_a_real_tracking_url_is_a_link_on_the_order_page(admin_client):
     ("+1 555", "'+1 555"),
     ("\t=1+1", "'\t=1+1"),
     ("\r=1+1", "'\r=1+1"),
+    ("-5.00+1", "'-5.00+1"),
+    ("-5.00 ", "'-5.00 "),
+    ("-SUM(A1)", "'-SUM(A1)"),
     ("Ann Buyer", "Ann Buyer"),
     ("ann@example.com", "ann@example.com"),
     ("", ""),
+    # plain numbers stay numbers: a negative amount must still add up in the sheet
+    ("-5.00", "-5.00"),
+    ("-0.99", "-0.99"),
+    ("-12", "-12"),
+    ("12.50", "12.50"),
 ])
 def test_cells_a_spreadsheet_would_run_get_an_apostrophe(raw, safe):
     assert neutralise_cell(raw) == safe
@@ -90,8 +99,8 @@ def _rows(body: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body)))
 
 
-def test_both_export_paths_neutralise_buyer_fields(admin_client):
-    order = create_order(**FORMULAS)
+def test_both_export_paths_neutralise_buyer_fields_and_keep_numbers_numbers(admin_client):
+    order = create_order(**FORMULAS, customer_order_id="-5.00")
     create_order(buyer_name="@SUM(1+1)", buyer_email="\tcmd@x.com")
     export = b"".join(admin_client.get(reverse("admin:orders_order_export")).streaming_content).decode()
     action = b"".join(admin_client.post(reverse("admin:orders_order_changelist"), {
@@ -100,5 +109,26 @@ def test_both_export_paths_neutralise_buyer_fields(admin_client):
         rows = _rows(body)
         cells = [cell for row in rows[1:] for cell in row]
         assert "'" + FORMULAS["buyer_name"] in cells and "'-2+3@x.com" in cells
-        assert not any(cell[:1] in ("=", "+", "-", "@", "\t", "\r") for cell in cells), cells
+        assert not any(looks_like_formula(cell) for cell in cells), cells
+        [exported] = [dict(zip(rows[0], row)) for row in rows[1:] if order.channel_order_id in row]
+        assert exported["Customer Order #"] == "-5.00"  # a number, not '-5.00 text
+        assert exported["Total Paid"] == f"{order.grand_total:.2f}"
     assert "'@SUM(1+1)" in [cell for row in _rows(export) for cell in row]
+
+
+def test_the_tracking_upload_preview_refuses_formulas_but_reads_a_negative_number_as_one(client, operator):
+    from django.contrib.auth.models import Group
+
+    operator.groups.add(Group.objects.get(name="Operator"))
+    client.force_login(operator)
+    order = create_order(status=OrderStatus.UNSHIPPED)
+    csv_text = ("Channel Order #,Carrier,Method,Tracking #,Quantity\n"
+                f"{order.channel_order_id},UPS,Standard,=HYPERLINK(\"http://evil\"),1\n"
+                f"{order.channel_order_id},UPS,Standard,1Z999AA10123456784,-1\n"
+                f"{order.channel_order_id},UPS,Standard,-2+3,1\n")
+    upload = SimpleUploadedFile("tracking.csv", csv_text.encode())
+    response = client.post(reverse("admin:orders_order_upload_tracking"), {"file": upload})
+    errors = {row.number: row.error for row in response.context["check"].bad}
+    assert "like a spreadsheet formula" in errors[2] and "like a spreadsheet formula" in errors[4]
+    assert errors[3] == "quantity '-1' is not a whole number of units above 0"
+    assert 'href="http://evil' not in response.content.decode()

@@ -91,7 +91,9 @@ def test_r_ord_2_reserves_stock_of_linked_products(walmart_account):
     item.refresh_from_db()
     assert product.reserved_qty == item.qty_ordered
     assert item.qty_reserved == item.qty_ordered
-    assert OrderLog.objects.filter(order=order, message=f"Reserved {item.qty_ordered} × LINKED-1.").exists()
+    number = Order.objects.get(pk=order.pk).store_order_number
+    assert OrderLog.objects.filter(
+        order=order, message=f"Store order #{number} created; reserved {item.qty_ordered} × LINKED-1.").exists()
 
 
 def test_r_ord_2_links_unlinked_items_by_sku(walmart_account):

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from channels.hosts import UntrustedChannelHost, check_channel_url, default_token_url
 from channels.models import Channel, ChannelAccount, Marketplace
 
 DEFAULT_MARKETPLACES = {
@@ -27,6 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         channel = opts["channel"]
+        self._check_destinations(channel=channel, base_url=opts["base_url"])
         defaults = DEFAULT_MARKETPLACES[channel]
         code = opts["marketplace"] or defaults["code"]
         marketplace, _ = Marketplace.objects.get_or_create(
@@ -50,3 +52,14 @@ class Command(BaseCommand):
         )
         account.save()
         self.stdout.write(f"Added account {account.pk}: {account.title} ({account.get_channel_display()}).")
+
+    def _check_destinations(self, *, channel: str, base_url: str) -> None:
+        """The same host check as the admin form: the secrets go only to the channel's own hosts."""
+        destinations = [(base_url, "api")]
+        if channel == Channel.AMAZON:
+            destinations.append((default_token_url(base_url=base_url), "token"))
+        try:
+            for url, purpose in destinations:
+                check_channel_url(channel=channel, url=url, purpose=purpose)
+        except UntrustedChannelHost as refusal:
+            raise CommandError(f"{refusal}.") from None

@@ -6,8 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('channels', '0004_operator_help_texts'),
-        ('orders', '0012_bulk_job_actions_and_search_indexes'),
+        ('orders', '0014_history_archive'),
     ]
 
     operations = [

@@ -17,17 +17,17 @@ from django.utils import timezone
 
 from . import outbox
 from .batching import settle_when_drained
-from .bulk import BulkResult, run_for_each_order
+from .bulk import BulkResult, ServiceForMany, run_for_each_order
 from .forms import CancelForm, ShipForm, tracking_from_params
 from .handoff import hand_off
 from .locks import lock_orders
 from .models import BulkJob, ChannelAction
 from .selectors import cancel_form_kwargs, ship_form_kwargs
-from .services.acknowledge import order_acknowledge
+from .services.acknowledge import order_acknowledge, orders_acknowledge
 from .services.cancel import order_cancel
 from .services.shipments import order_resend_shipping, order_ship
 from .services.stock import stock_moves
-from .services.store_orders import order_create_store_order
+from .services.store_orders import order_create_store_order, orders_create_store_orders
 
 INLINE_LIMIT = 200  # larger selections run in the background
 PROGRESS_EVERY = 50
@@ -42,6 +42,7 @@ class OrderAction:
     # Extra keyword arguments of the form, read from the orders it acts on.
     form_kwargs: Callable[..., dict] | None = None
     queues_channel_change: bool = True  # its result is "queued" until the channel confirms
+    service_for_many: ServiceForMany | None = None  # the service on many orders in one call (orders.bulk)
 
     @property
     def done_word(self) -> str:
@@ -55,8 +56,9 @@ def _ship(*, order_id: int, user=None, **params):
 ACTIONS = {
     action.name: action
     for action in (
-        OrderAction("create_store_order", "Create Store Order", order_create_store_order, queues_channel_change=False),
-        OrderAction("acknowledge", "Acknowledge", order_acknowledge),
+        OrderAction("create_store_order", "Create Store Order", order_create_store_order, queues_channel_change=False,
+                    service_for_many=orders_create_store_orders),
+        OrderAction("acknowledge", "Acknowledge", order_acknowledge, service_for_many=orders_acknowledge),
         OrderAction("mark_shipped", "Mark as Shipped", _ship, ShipForm, ship_form_kwargs),
         OrderAction("resend_shipping", "Resend Shipping Information", order_resend_shipping),
         OrderAction("cancel", "Cancel", order_cancel, CancelForm, cancel_form_kwargs),
@@ -69,7 +71,8 @@ def run_action(*, name: str, order_ids: list[int], params: dict, user: AbstractB
     """Run now (small selections) or hand to a worker as a BulkJob (large ones)."""
     action = ACTIONS[name]
     if len(order_ids) <= INLINE_LIMIT:
-        return run_for_each_order(order_ids=order_ids, action=action.service, user=user, **params)
+        return run_for_each_order(order_ids=order_ids, action=action.service, action_for_many=action.service_for_many,
+                                  user=user, **params)
     with transaction.atomic():
         job = BulkJob.objects.create(action=name, label=action.label, params=params, order_ids=order_ids,
                                      total=len(order_ids), created_by=user if user and user.pk else None)
@@ -96,7 +99,8 @@ def bulk_job_run(*, job_id: int) -> BulkJob:
             with transaction.atomic(), stock_moves():
                 locked = [order.pk for order in lock_orders(chunk)]
                 result = run_for_each_order(order_ids=locked, action=action.service, bulk_job_id=job.pk,
-                                            user=job.created_by, **job.params)
+                                            action_for_many=action.service_for_many, user=job.created_by,
+                                            **job.params)
                 skipped.update(result.skipped)
                 job.done += result.done
                 job.processed += len(chunk)

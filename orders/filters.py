@@ -4,6 +4,8 @@ import functools
 
 import django_filters
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from channels.models import Channel, ChannelAccount, Marketplace
@@ -14,6 +16,18 @@ from .status import orders_shown_with_status
 YES_NO = [("true", "Yes"), ("false", "No")]
 SEARCH_ITEM_LIMIT = 5000  # orders matched through their items; a search wider than that needs narrowing
 SEARCH_MIN_PARTIAL = 3  # shorter searches match whole order numbers only (a trigram needs 3 characters)
+
+
+class QuickSelect(forms.Select):
+    """A select written out directly: rendering the sidebar's selects option by option through the
+    template engine took a sixth of the grid page's server time."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = set(self.format_value(value))
+        options = format_html_join("", '<option value="{}"{}>{}</option>', (
+            (str(option), " selected" if str(option) in chosen else "", label) for option, label in self.choices))
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(self.build_attrs(self.attrs, attrs)),
+                           options)
 
 
 class DateInputRange(django_filters.widgets.DateRangeWidget):
@@ -28,17 +42,20 @@ class OrderFilterSet(django_filters.FilterSet):
         help_text="Store order #, start of a channel or customer order #, SKU, tracking #, buyer name, start of "
         "a buyer email, item title.",
     )
-    account = django_filters.ModelChoiceFilter(queryset=ChannelAccount.objects.all(), empty_label="All accounts")
-    marketplace = django_filters.ModelChoiceFilter(queryset=Marketplace.objects.all(), empty_label="All marketplaces")
-    channel = django_filters.ChoiceFilter(choices=Channel.choices, empty_label="All channels")
+    account = django_filters.ModelChoiceFilter(queryset=ChannelAccount.objects.all(), empty_label="All accounts",
+                                              widget=QuickSelect)
+    marketplace = django_filters.ModelChoiceFilter(queryset=Marketplace.objects.all(), empty_label="All marketplaces",
+                                                  widget=QuickSelect)
+    channel = django_filters.ChoiceFilter(choices=Channel.choices, empty_label="All channels", widget=QuickSelect)
     status = django_filters.ChoiceFilter(
-        choices=OrderStatus.choices, empty_label="All statuses", method="filter_status",
+        choices=OrderStatus.choices, empty_label="All statuses", method="filter_status", widget=QuickSelect,
         help_text="As the Status column shows it: an order with a change on its way is found under the status "
         "it is heading for (after →); one whose change failed under the status the channel confirmed.",
     )
     store_order_created = django_filters.ChoiceFilter(
         label="Store order created",
         choices=YES_NO,
+        widget=QuickSelect,
         method="filter_store_order_created",
         empty_label="Any",
     )
@@ -49,19 +66,22 @@ class OrderFilterSet(django_filters.FilterSet):
     sync_error = django_filters.ChoiceFilter(
         label="Sync error",
         choices=YES_NO,
+        widget=QuickSelect,
         method="filter_sync_error",
         empty_label="Any",
     )
-    fulfillment = django_filters.ChoiceFilter(choices=Fulfillment.choices, empty_label="Any fulfillment")
+    fulfillment = django_filters.ChoiceFilter(choices=Fulfillment.choices, empty_label="Any fulfillment", widget=QuickSelect)
     buyer_cancel_requested = django_filters.ChoiceFilter(
         label="Buyer asked to cancel",
         choices=YES_NO,
+        widget=QuickSelect,
         method="filter_buyer_cancel_requested",
         empty_label="Any",
     )
     has_return = django_filters.ChoiceFilter(
         label="Has return",
         choices=YES_NO,
+        widget=QuickSelect,
         method="filter_has_return",
         empty_label="Any",
     )

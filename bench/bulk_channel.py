@@ -32,12 +32,12 @@ args = parser.parse_args()
 work = Path(tempfile.mkdtemp(prefix="bench_bulk_channel_"))
 database_url = os.environ.get("DATABASE_URL", "")
 env = {**os.environ, "SECRET_KEY": "bench-only-not-a-secret", "SECURE_SSL_REDIRECT": "false",
-       "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+       "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost", "CHANNEL_EXTRA_HOSTS": "127.0.0.1",
        "CELERY_FILESYSTEM_BROKER_DIR": str(work / "broker"), "CELERY_BROKER_URL": os.environ.get("REDIS_URL", "")}
 if database_url:
     import psycopg
 
-    admin_url = database_url
+    admin_url = urlunparse(urlparse(database_url)._replace(path="/postgres"))  # the bench database is made from here
     bench_db = f"bench_{urlparse(database_url).path.lstrip('/')}_bulk_channel"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{bench_db}"')
@@ -92,6 +92,7 @@ try:
                                       cwd=ROOT, env=env))
     time.sleep(8)  # workers up
 
+    load_before = os.getloadavg()[0]
     client = Client()
     client.force_login(get_user_model().objects.create_superuser("bench", "b@example.com", "bench-password-1"))
     started = time.perf_counter()
@@ -102,21 +103,24 @@ try:
     returned = time.perf_counter() - started
     assert response.status_code == 302, response.status_code
     job = BulkJob.objects.get()
-    queued_at = None
+    queued_at, done_when_queued = None, 0
     while time.perf_counter() - started < args.timeout:
         job.refresh_from_db()
         if queued_at is None and job.processed == job.total:
             queued_at = time.perf_counter() - started
+            done_when_queued = ChannelAction.objects.filter(bulk_job=job, state=ChannelAction.State.SUCCEEDED).count()
         if job.state == BulkJob.State.DONE:
             break
         time.sleep(0.2)
     elapsed = time.perf_counter() - started
     succeeded = ChannelAction.objects.filter(bulk_job=job, state=ChannelAction.State.SUCCEEDED).count()
+    failed = ChannelAction.objects.filter(bulk_job=job, state=ChannelAction.State.FAILED).count()
     print(f"machine: {platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{connection.vendor}, broker {'redis' if env['CELERY_BROKER_URL'] else 'filesystem'}")
+          f"{connection.vendor}, broker {'redis' if env['CELERY_BROKER_URL'] else 'filesystem'}; load average "
+          f"before {load_before:.1f}, now {os.getloadavg()[0]:.1f} (other work on the machine)")
     print(f"Acknowledge on {job.total:,} orders (select all): page returned in {returned * 1000:.0f} ms; "
-          f"all queued after {queued_at or float('nan'):.1f}s; job {job.get_state_display()} after {elapsed:.1f}s: "
-          f"{succeeded:,} acknowledged on the channel ({succeeded / elapsed:.0f}/s)")
+          f"all queued after {queued_at or float('nan'):.1f}s ({done_when_queued:,} done on the channel by then); job {job.get_state_display()} after {elapsed:.1f}s: "
+          f"{succeeded:,} acknowledged on the channel ({succeeded / elapsed:.0f}/s), {failed:,} failed")
 finally:
     for process in processes:
         process.terminate()

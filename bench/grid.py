@@ -121,6 +121,7 @@ try:
         "search SKU, lower case": {"search": "sku-4242"},
         "search tracking #": {"search": f"1Z999AA1{middle - middle % 6 + 3:010d}"},
         "search buyer email": {"search": f"buyer{middle}@example.com"},
+        "search buyer email, its start": {"search": f"buyer{middle}@exam"},
         "search buyer name": {"search": f"Buyer {middle}"},
     }
     print(f"{'case':32} {'median ms':>10} {'max ms':>8} {'queries':>8} {'rows':>8}")

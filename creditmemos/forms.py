@@ -5,12 +5,12 @@ from django import forms
 
 from channels.capabilities import rules_for
 from channels.models import Channel
+from channels.reasons import reason_label
 from orders.models import OrderStatus
 
 from .models import CreditMemo
-from .reasons import reason_label
-from .rules import (AMAZON_SHIPPED_REFUND_REASON, AMAZON_UNSHIPPED_REFUND_REASON, REFUND, MemoInput, MemoPlan,
-                    creditable_qty)
+from .rules import (AMAZON_SHIPPED_REFUND_REASON, AMAZON_UNSHIPPED_REFUND_REASON, MemoInput, MemoPlan,
+                    creditable_qty, refunds_units)
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0")}
 
@@ -47,12 +47,15 @@ class CreditMemoForm(forms.Form):
         self.fields["shipping_refund"].initial = defaults.shipping_refund
         self.fields["derived_shipping"].initial = defaults.shipping_refund
         self.fields["shipping_refund"].help_text = ("Follows the refunded units until you type another amount.")
-        # The reason is asked only where shipped units can be refunded; canceling needs none.
-        refundable = any(item.qty_shipped > item.qty_refunded for item in items)
+        # A refund reason is a field wherever shipped units could be refunded (Walmart; Amazon's is
+        # fixed). It is asked only when the quantities entered refund some (asks_reason), so it is
+        # decided again on every "Update totals".
+        may_refund = any(item.qty_shipped > item.qty_refunded for item in items)
         self.reason_note = ""
-        if order.channel == Channel.AMAZON or not refundable:
+        self.reason_was_asked = self.add_prefix("refund_reason") in self.data
+        if order.channel == Channel.AMAZON or not may_refund:
             del self.fields["refund_reason"]
-            if order.channel == Channel.AMAZON and refundable:
+            if order.channel == Channel.AMAZON and may_refund:
                 reason = (AMAZON_UNSHIPPED_REFUND_REASON if order.status == OrderStatus.UNSHIPPED
                           else AMAZON_SHIPPED_REFUND_REASON)
                 self.reason_note = (f"Refund reason: {reason_label(reason)}. Amazon takes "
@@ -61,6 +64,9 @@ class CreditMemoForm(forms.Form):
         else:
             self.fields["refund_reason"].choices = [(reason, reason_label(reason)) for reason in rules.refund_reasons]
             self.fields["refund_reason"].initial = rules.default_refund_reason
+            if self.is_bound and not self.reason_was_asked:  # shown from now on with the usual reason chosen
+                self.data = self.data.copy()
+                self.data[self.add_prefix("refund_reason")] = rules.default_refund_reason
         if full_only:
             self.fields["shipping_refund"].disabled = True
             self.full_only_note = (f"This order has an adjustment fee ({order.adjustment_fee} {order.currency}): it "
@@ -71,6 +77,31 @@ class CreditMemoForm(forms.Form):
     @staticmethod
     def qty_field(item) -> str:
         return f"qty_{item.pk}"
+
+    def entered_quantities(self) -> dict[int, int]:
+        """The units to credit per line as entered (unreadable entries count as none); the defaults
+        before anything is entered."""
+        quantities = {}
+        for item in self.items:
+            field = self.fields[self.qty_field(item)]
+            entered = field.initial if field.disabled or not self.is_bound else self.data.get(
+                self.add_prefix(self.qty_field(item)))
+            try:
+                quantities[item.pk] = int(entered or 0)
+            except (TypeError, ValueError):
+                quantities[item.pk] = 0
+        return quantities
+
+    @property
+    def asks_reason(self) -> bool:
+        """Whether the quantities entered refund shipped units: only then is a refund reason asked."""
+        return refunds_units(self.items, self.entered_quantities())
+
+    def clean(self):
+        cleaned = super().clean()
+        if "refund_reason" in self.fields and "_save" in self.data and self.asks_reason and not self.reason_was_asked:
+            self.add_error("refund_reason", "These quantities refund shipped units: choose the refund reason.")
+        return cleaned
 
     def item_rows(self):
         return [(item, self[self.qty_field(item)], creditable_qty(item)) for item in self.items]
@@ -128,7 +159,6 @@ class Preview:
     adjustment_refund: Decimal
     adjustment_fee: Decimal
     grand_total: Decimal
-    asks_reason: bool
     channel_action: str
 
 
@@ -142,6 +172,5 @@ def memo_preview(plan: MemoPlan) -> Preview:
         adjustment_refund=plan.adjustment_refund,
         adjustment_fee=plan.adjustment_fee,
         grand_total=plan.grand_total,
-        asks_reason=any(line.action == REFUND for line in plan.lines),
         channel_action=CreditMemo.ChannelAction(plan.channel_action).label,
     )

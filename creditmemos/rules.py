@@ -125,6 +125,17 @@ def line_refundable(item: OrderItem) -> Decimal:
     return charged - item.refunded_amount
 
 
+def refunded_units(item: OrderItem, qty: int) -> int:
+    """Of `qty` units credited on a line, those refunded: its unshipped units are canceled first,
+    the shipped ones refunded."""
+    return qty - min(qty, item.qty_open)
+
+
+def refunds_units(items: list[OrderItem], quantities: dict[int, int]) -> bool:
+    """Whether a memo of `quantities` refunds any shipped unit (and so needs a refund reason)."""
+    return any(refunded_units(item, quantities.get(item.pk, 0)) > 0 for item in items)
+
+
 def remaining_shipping(order: Order, shipping_refunded: Decimal) -> Decimal:
     return max(order.shipping_total - shipping_refunded, ZERO)
 
@@ -136,9 +147,9 @@ def shipping_for_quantities(order: Order, items: list[OrderItem], quantities: di
     shipping back from the cancellation on the channel."""
     shipping = ZERO
     for item in items:
-        refunded_units = quantities.get(item.pk, 0) - min(quantities.get(item.pk, 0), item.qty_open)
-        if refunded_units > 0:
-            shipping += (item.shipping_charge * refunded_units / item.qty_ordered).quantize(CENT)
+        refunded = refunded_units(item, quantities.get(item.pk, 0))
+        if refunded > 0:
+            shipping += (item.shipping_charge * refunded / item.qty_ordered).quantize(CENT)
     return min(shipping, remaining_shipping(order, shipping_refunded))
 
 
@@ -208,8 +219,8 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
         qty = memo.quantities.get(item.pk, 0)
         if qty <= 0:
             continue
-        cancel_qty = min(qty, item.qty_open)  # unshipped units are canceled, shipped ones refunded
-        refund_qty = qty - cancel_qty
+        refund_qty = refunded_units(item, qty)
+        cancel_qty = qty - refund_qty
         credited = item.qty_canceled + item.qty_refunded
         if cancel_qty:
             # R-CM-4: what the buyer asked to cancel goes out as the buyer's cancellation.

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F, Sum
 
+from channels.reasons import reason_label
 from orders.locks import lock_order
 from orders.log import Type, order_log_write
 from orders.models import ChannelAction, Order, OrderItem, OrderReturnLine
@@ -20,7 +21,7 @@ from orders.services.stock import release_reservation, restock, stock_moves
 from orders.status import order_refresh_status
 
 from .models import CreditMemo, CreditMemoItem
-from .rules import (CANCEL, CENT, REFUND, CreditMemoRefused, MemoInput, MemoPlan, full_memo, plan_credit_memo,
+from .rules import (CANCEL, CENT, CreditMemoRefused, MemoInput, MemoPlan, full_memo, plan_credit_memo,
                     shipping_for_quantities)
 
 ZERO = Decimal("0")
@@ -109,7 +110,7 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
             actions = []
             for reason, lines in cancels.items():
                 actions += enqueue_cancel_lines(order=order, lines=lines, reason=reason, user=user,
-                                                description=f"Credit memo #{credit_memo.pk}: cancel ({reason})")
+                                                description=f"Credit memo #{credit_memo.pk}: cancel, {reason_label(reason)}")
             for return_id, lines in refunds.items():
                 via = f" through return {return_id}" if return_id else ""
                 actions.append(enqueue_action(

@@ -17,18 +17,17 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from . import outbox
-from .batching import batched_channel_actions
-from .bulk import BulkResult, run_for_each_order
+from .batching import settle_when_drained
+from .bulk import BulkResult, ServiceForMany, run_for_each_order
 from .forms import CancelForm, ShipForm, tracking_from_params
 from .handoff import hand_off
 from .locks import lock_orders
 from .models import BulkJob, ChannelAction, Order
-from .selectors import order_list, ship_form_kwargs
+from .selectors import cancel_form_kwargs, order_list, ship_form_kwargs
 from .services.acknowledge import order_acknowledge, orders_acknowledge
 from .services.cancel import order_cancel
 from .services.shipments import order_resend_shipping, order_ship
 from .services.stock import stock_moves
-from .services.errors import OrderActionRefused
 from .services.store_orders import order_create_store_order, orders_create_store_orders
 
 INLINE_LIMIT = 200  # larger selections run in the background
@@ -43,21 +42,11 @@ class OrderAction:
     # Extra keyword arguments of the form, read from the orders it acts on.
     form_kwargs: Callable[..., dict] | None = None
     queues_channel_change: bool = True  # its result is "queued" until the channel confirms
-    # The same work for many orders at once: many_service(order_ids=…, user=…) → (done, refused by id).
-    many_service: Callable[..., tuple[list, dict[int, OrderActionRefused]]] | None = None
+    service_for_many: ServiceForMany | None = None  # the service on many orders in one call (orders.bulk)
 
     @property
     def done_word(self) -> str:
         return "queued" if self.queues_channel_change else "done"
-
-    def run(self, *, order_ids: list[int], user, bulk_job_id: int | None = None, **params) -> BulkResult:
-        """Carry the action out on these orders: set-based when it can be, else order by order."""
-        if self.many_service is None:
-            return run_for_each_order(order_ids=order_ids, action=self.service, bulk_job_id=bulk_job_id, user=user,
-                                      **params)
-        with batched_channel_actions(bulk_job_id=bulk_job_id):
-            done, refused = self.many_service(order_ids=order_ids, user=user, **params)
-        return BulkResult(done=len(done), skipped=Counter(refusal.reason for refusal in refused.values()))
 
 
 def _ship(*, order_id: int, user=None, **params):
@@ -68,11 +57,11 @@ ACTIONS = {
     action.name: action
     for action in (
         OrderAction("create_store_order", "Create Store Order", order_create_store_order, queues_channel_change=False,
-                    many_service=orders_create_store_orders),
-        OrderAction("acknowledge", "Acknowledge", order_acknowledge, many_service=orders_acknowledge),
+                    service_for_many=orders_create_store_orders),
+        OrderAction("acknowledge", "Acknowledge", order_acknowledge, service_for_many=orders_acknowledge),
         OrderAction("mark_shipped", "Mark as Shipped", _ship, ShipForm, ship_form_kwargs),
         OrderAction("resend_shipping", "Resend Shipping Information", order_resend_shipping),
-        OrderAction("cancel", "Cancel", order_cancel, CancelForm),
+        OrderAction("cancel", "Cancel", order_cancel, CancelForm, cancel_form_kwargs),
         OrderAction("retry_failed_sync", "Retry Failed Sync", outbox.order_retry_failed_actions),
     )
 }
@@ -86,7 +75,8 @@ def run_action(*, name: str, params: dict, user: AbstractBaseUser | None, order_
     list of ids, and the worker resolves them in chunks."""
     action = ACTIONS[name]
     if filters is None and len(order_ids) <= INLINE_LIMIT:
-        return action.run(order_ids=order_ids, user=user, **params)
+        return run_for_each_order(order_ids=order_ids, action=action.service, action_for_many=action.service_for_many,
+                                  user=user, **params)
     with transaction.atomic():
         job = BulkJob.objects.create(action=name, label=action.label, params=params, order_ids=order_ids or [],
                                      filters=filters, total=len(order_ids or []),
@@ -107,13 +97,15 @@ def bulk_job_run(*, job_id: int) -> BulkJob:
     job.save(update_fields=["state", "total"])
     skipped = Counter(job.skipped)
     try:
-        for chunk in _chunks(job, size=CHUNK[action.many_service is not None]):
+        for chunk in _chunks(job, size=CHUNK[action.service_for_many is not None]):
             # One transaction per chunk, progress included: a worker that dies redoes the chunk, never
             # half of it, and the database takes one commit (SQLite: one write lock) per chunk. The
             # chunk's orders are locked first, in pk order, and their stock written last (orders.locks).
             with transaction.atomic(), stock_moves():
                 locked = [order.pk for order in lock_orders(chunk)]
-                result = action.run(order_ids=locked, bulk_job_id=job.pk, user=job.created_by, **job.params)
+                result = run_for_each_order(order_ids=locked, action=action.service, bulk_job_id=job.pk,
+                                            action_for_many=action.service_for_many, user=job.created_by,
+                                            **job.params)
                 skipped.update(result.skipped)
                 job.done += result.done
                 job.processed += len(chunk)
@@ -157,7 +149,7 @@ def bulk_job_settle(*, job_id: int) -> BulkJob:
     Waiting for the channel again when one of them is retried. Lock order: the order row (held by
     an outcome being recorded), then its bulk job."""
     with transaction.atomic():
-        job = BulkJob.objects.select_for_update().get(pk=job_id)
+        job = BulkJob.objects.select_for_update().only("state", "finished_at").get(pk=job_id)
         if job.state not in (BulkJob.State.WAITING, BulkJob.State.DONE):
             return job  # still running: bulk_job_run settles it at its end
         waiting = job.actions.filter(state__in=ChannelAction.OPEN_STATES).exists()
@@ -168,9 +160,14 @@ def bulk_job_settle(*, job_id: int) -> BulkJob:
     return job
 
 
+def bulk_jobs_settle_waiting() -> None:
+    for job_id in BulkJob.objects.filter(state=BulkJob.State.WAITING).values_list("pk", flat=True):
+        bulk_job_settle(job_id=job_id)
+
+
 @outbox.on_action_outcome
 def _settle_bulk_job_of(action: ChannelAction) -> None:
-    if action.bulk_job_id:
+    if action.bulk_job_id and not settle_when_drained(action.bulk_job_id):
         bulk_job_settle(job_id=action.bulk_job_id)
 
 

@@ -1,6 +1,8 @@
+import functools
 import json
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -9,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import get_script_prefix, path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -120,6 +122,13 @@ class OrderAdmin(ShippingViews, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return order_grid_queryset()
 
+    def action_checkbox(self, obj: Order):
+        """Django's row checkbox written out directly: rendering 50 checkbox widgets through the
+        form renderer took a quarter of the grid page's server time."""
+        return format_html('<input type="checkbox" name="{}" value="{}" class="action-select" '
+                           'aria-label="Select this object for an action - {}">',
+                           helpers.ACTION_CHECKBOX_NAME, obj.pk, obj)
+
     def get_changelist(self, request: HttpRequest, **kwargs):
         return OrderChangeList
 
@@ -132,7 +141,7 @@ class OrderAdmin(ShippingViews, admin.ModelAdmin):
         return _datetime_cell(order.ship_by_date)
 
     def _detail_url(self, order: Order) -> str:
-        return reverse("admin:orders_order_change", args=[order.pk])
+        return row_url("admin:orders_order_change", order.pk)
 
     @admin.display(description="Store Order #")
     def store_order_column(self, order: Order):
@@ -234,6 +243,8 @@ class OrderAdmin(ShippingViews, admin.ModelAdmin):
             "status_html": status_html(order),
             "can_refund": request.user.has_perm("orders.refund_order"),
             "has_operator_shipment": any(s.source == Shipment.Source.OPERATOR for s in order.shipments.all()),
+            # Buttons offer what is still to do: units neither shipped nor canceled, here or on their way.
+            "has_open_units": order.status != OrderStatus.PENDING and any(item.qty_open for item in order.items.all()),
         }
         return TemplateResponse(request, "admin/orders/order/detail.html", context)
 
@@ -306,13 +317,25 @@ def _datetime_cell(value) -> str:
 
 def two_lines(first, second="", *, hover: str = "") -> str:
     """A grid cell of at most two lines, each cut short with an ellipsis; the full text on hover."""
-    second_line = format_html('<div class="line second">{}</div>', second) if second else ""
-    return format_html('<div class="cell" title="{}"><div class="line">{}</div>{}</div>', hover, first, second_line)
+    if not second:
+        return format_html('<div class="cell" title="{}"><div class="line">{}</div></div>', hover, first)
+    return format_html('<div class="cell" title="{}"><div class="line">{}</div><div class="line second">{}</div></div>',
+                       hover, first, second)
+
+
+@functools.cache
+def _url_pattern(name: str, script_prefix: str) -> str:
+    return reverse(name, args=[0]).replace("/0/", "/{}/")
+
+
+def row_url(name: str, pk: int) -> str:
+    """reverse() of a URL taking one id, without resolving it again for every row of the grid."""
+    return _url_pattern(name, get_script_prefix()).format(pk)
 
 
 def _sku_html(item):
     if item.product_id:
-        return format_html('<a href="{}">{}</a>', reverse("admin:orders_product_change", args=[item.product_id]), item.sku)
+        return format_html('<a href="{}">{}</a>', row_url("admin:orders_product_change", item.product_id), item.sku)
     return item.sku
 
 

@@ -2,10 +2,18 @@
 message each.
 
 The embedded broker (kombu's filesystem transport) delivers roughly one message a second, so one
-message per action made a 1,000-order bulk action take a quarter of an hour. A drain task claims
-due actions one after another, with the same claim as a single action (SKIP LOCKED and a lease),
-until none is due; a few drains run side by side on the worker's processes and split the work.
-A single operator action still gets its own message, which is the quickest path for one.
+message per action made a 1,000-order bulk action take a quarter of an hour. Actions queued inside
+`batched_channel_actions` (every bulk action, inline or as a BulkJob) send no message of their own:
+once their transaction commits, CHANNEL_ACTION_DRAINS drain tasks are started, each claiming due
+actions one after another, with the same claim as a single action (SKIP LOCKED and a lease), until
+none is due; the drains run side by side on the worker's processes and split the work. A drain also
+skips what only a message-per-action worker needs (handing the order's next action on, settling the
+bulk job after every outcome): its loop takes the next action, and it settles the bulk jobs it
+touched once, when it ends (beat's sweep settles any a dying drain left Waiting).
+
+An action queued on its own (one order from its detail page) still gets its own message when its
+transaction commits, the quickest path for one; several queued in one go outside a batch (an import's
+automation, outbox.enqueue_actions) start drains too.
 """
 
 from collections.abc import Iterator
@@ -24,7 +32,7 @@ class ActionBatch:
 
 
 _batch: ContextVar[ActionBatch | None] = ContextVar("channel_action_batch", default=None)
-_draining: ContextVar[bool] = ContextVar("draining_channel_actions", default=False)
+_draining: ContextVar[set[int] | None] = ContextVar("draining_channel_actions", default=None)
 
 
 def current_batch() -> ActionBatch | None:
@@ -34,7 +42,16 @@ def current_batch() -> ActionBatch | None:
 
 def draining() -> bool:
     """True inside a drain task: an action that becomes due is taken by its loop, no message needed."""
-    return _draining.get()
+    return _draining.get() is not None
+
+
+def settle_when_drained(bulk_job_id: int) -> bool:
+    """Inside a drain, note the bulk job to settle when the drain ends (True); outside, False."""
+    jobs = _draining.get()
+    if jobs is None:
+        return False
+    jobs.add(bulk_job_id)
+    return True
 
 
 @contextmanager
@@ -51,10 +68,12 @@ def batched_channel_actions(*, bulk_job_id: int | None = None) -> Iterator[Actio
 
 
 @contextmanager
-def draining_channel_actions() -> Iterator[None]:
-    token = _draining.set(True)
+def draining_channel_actions() -> Iterator[set[int]]:
+    """Yields the ids of the bulk jobs whose actions the drain settled, for it to settle at its end."""
+    jobs: set[int] = set()
+    token = _draining.set(jobs)
     try:
-        yield
+        yield jobs
     finally:
         _draining.reset(token)
 

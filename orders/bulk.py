@@ -31,13 +31,26 @@ class BulkResult:
         return text + "."
 
 
+ServiceForMany = Callable[..., tuple[list, dict[int, OrderActionRefused]]]
+
+
 def run_for_each_order(
-    *, order_ids: Iterable[int], action: Callable[..., object], bulk_job_id: int | None = None, **kwargs: object
+    *, order_ids: Iterable[int], action: Callable[..., object], bulk_job_id: int | None = None,
+    action_for_many: ServiceForMany | None = None, **kwargs: object
 ) -> BulkResult:
     """Call `action(order_id=…, **kwargs)` for every order; a refusal skips that order only. The
-    channel actions they queue are carried out together (orders.batching), tagged with the job."""
+    channel actions they queue are carried out together (orders.batching), tagged with the job.
+
+    With `action_for_many` (the same service for many orders at once: what it did, and why it
+    refused the others) the orders go to it in one call instead: one lock, one write of each kind
+    and one log write for all of them, several times quicker than one call per order."""
     result = BulkResult()
     with batched_channel_actions(bulk_job_id=bulk_job_id):
+        if action_for_many is not None:
+            done, refused = action_for_many(order_ids=list(order_ids), **kwargs)
+            result.done += len(done)
+            result.skipped.update(refusal.reason for refusal in refused.values())
+            return result
         for order_id in order_ids:
             try:
                 action(order_id=order_id, **kwargs)

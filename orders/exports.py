@@ -1,4 +1,5 @@
-"""CSV export of orders (R-GRID-3): the rows the grid shows, streamed in chunks."""
+"""CSV export of orders (R-GRID-3): the rows the grid shows, streamed in chunks; the status as the
+grid shows it (what the channel confirmed, and what is on its way to it)."""
 
 import csv
 import re
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 
 from .datetimes import iso_datetime
+from .status import order_status_shown
 
 HEADER = [
     "Sale Date",
@@ -62,7 +64,7 @@ def _row(order) -> list[str]:
         order.marketplace.name,
         order.channel_order_id,
         order.customer_order_id,
-        order.get_status_display(),
+        order_status_shown(order, order.unsettled_actions).text,
         order.get_sync_state_display(),
         order.buyer_name,
         order.buyer_email,
@@ -74,7 +76,8 @@ def _row(order) -> list[str]:
 
 
 def orders_csv_lines(*, orders: QuerySet, chunk_size: int = 2000) -> Iterator[str]:
-    """CSV lines for a grid queryset (items prefetched per chunk, so memory stays flat)."""
+    """CSV lines for a grid queryset (orders.selectors.order_grid_queryset: items and unsettled
+    actions prefetched per chunk, so memory stays flat)."""
     writer = csv.writer(_Echo())
     yield writer.writerow(HEADER)
     for order in orders.iterator(chunk_size=chunk_size):

@@ -1,5 +1,9 @@
 from django import forms
 
+from channels.capabilities import rules_for
+from channels.models import Channel
+from channels.reasons import cancel_reason_label
+
 from .services.errors import OrderActionRefused
 from .services.tracking import Tracking, carrier_choices, validate_tracking
 
@@ -112,15 +116,16 @@ def tracking_from_params(params: dict) -> Tracking:
 
 
 class CancelForm(forms.Form):
-    """R-CAN-1: a reason is required; it is translated to each channel's own value."""
+    """R-CAN-1: a reason is required; it is translated to each channel's own value, which is shown
+    beside its words (channels.reasons, the style of every reason an operator reads)."""
 
-    reason = forms.ChoiceField(choices=[
-        ("out_of_stock", "Out of stock"),
-        ("pricing_error", "Pricing error"),
-        ("fraud", "Fraud / stop shipment"),
-        ("address_undeliverable", "Address not serviceable"),
-        ("buyer_requested", "Buyer requested cancellation"),
-    ])
+    reason = forms.ChoiceField()
+
+    def __init__(self, *args, channels: tuple[str, ...] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        channels = tuple(channels) or tuple(Channel.values)
+        keys = [key for key, _ in rules_for(channels[0]).cancel_reason_by_key]
+        self.fields["reason"].choices = [(key, cancel_reason_label(key, channels)) for key in keys]
 
     def to_params(self) -> dict:
         return {"reason": self.cleaned_data["reason"]}

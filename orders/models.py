@@ -177,7 +177,7 @@ class Order(models.Model):
             models.Index(
                 fields=["customer_order_id"], name="order_customer_order_id_idx", opclasses=["varchar_pattern_ops"]
             ),
-            models.Index(fields=["buyer_email"], name="order_buyer_email_idx"),
+            models.Index(fields=["buyer_email"], name="order_buyer_email_idx", opclasses=["varchar_pattern_ops"]),
             # The cockpit's deadlines (cockpit.selectors) and the grid's "To ship" filter: the few orders
             # still waiting to be shipped by the merchant, by account and ship-by date.
             models.Index(

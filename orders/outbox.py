@@ -278,7 +278,9 @@ def claim(*, action_id: int | None = None) -> ChannelAction | None:
 
 def _claim_first(candidates) -> ChannelAction | None:
     return (candidates.select_for_update(skip_locked=True, of=("self",))
-            .select_related("order", "account", "shipment").order_by("next_attempt_at", "pk").first())
+            .select_related("order", "account", "shipment")
+            .defer("order__raw_payload", "order__shipping_address")  # large JSON no action reads
+            .order_by("next_attempt_at", "pk").first())
 
 
 def _claim_bulk(now: dt.datetime) -> ChannelAction | None:
@@ -507,8 +509,10 @@ def _succeeded(action: ChannelAction, receipt: ActionReceipt | None, *, verified
                         type=Type.SUCCESS, initiator=Initiator.CHANNEL)
         order_refresh_sync_state(order=action.order)
         _notify(action)
-        # The order's next action waited behind this one: hand it to a worker now.
-        successor = ChannelAction.objects.filter(order=action.order, state=State.PENDING, pk__gt=action.pk).order_by("pk").first()
+        # The order's next action waited behind this one: hand it to a worker now (a drain's loop
+        # takes it by itself).
+        successor = None if draining() else ChannelAction.objects.filter(
+            order=action.order, state=State.PENDING, pk__gt=action.pk).order_by("pk").first()
         if successor:
             transaction.on_commit(lambda: dispatch(successor.pk))
     return Outcome(action.pk, State.SUCCEEDED)

@@ -4,20 +4,11 @@ from collections.abc import Mapping
 
 from django.db.models import Prefetch, QuerySet
 
+from channels.models import Channel
+
 from .filters import OrderFilterSet
-from .models import ChannelAction, Order, OrderItem, OrderLog, OrderLogArchive, Shipment
-
-
-def unsettled_actions_prefetch() -> Prefetch:
-    """The actions the channel has not confirmed (open or failed), as order.unsettled_actions: the
-    status shown is the confirmed one plus what is on its way (orders.status.order_status_shown)."""
-    return Prefetch(
-        "channel_actions",
-        queryset=ChannelAction.objects.filter(state__in=ChannelAction.BLOCKING_STATES)
-        .only("order_id", "kind", "state", "payload", "description", "last_error")
-        .order_by("pk"),
-        to_attr="unsettled_actions",
-    )
+from .models import Order, OrderItem, OrderLog, OrderLogArchive, Shipment
+from .status import unsettled_actions_prefetch
 
 
 def order_grid_queryset() -> QuerySet[Order]:
@@ -75,3 +66,9 @@ def ship_form_kwargs(*, orders: QuerySet[Order]) -> dict:
         "usual_carrier": usual_carrier(account_id=accounts.pop()) if len(accounts) == 1 else "",
         "order_count": orders.count(),
     }
+
+
+def cancel_form_kwargs(*, orders: QuerySet[Order]) -> dict:
+    """The cancel form shows the reason each channel among the orders is sent."""
+    present = set(orders.order_by().values_list("channel", flat=True).distinct())
+    return {"channels": tuple(channel for channel in Channel.values if channel in present)}

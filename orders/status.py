@@ -11,12 +11,13 @@ from types import SimpleNamespace
 from typing import Protocol
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from channels.models import Channel
 
 from .log import Initiator, LogEntry, Type, order_log_write_many
-from .models import ChannelAction, Order, OrderStatus
+from .models import ChannelAction, Order, OrderItem, OrderStatus, SyncState
 
 AMAZON_UNPAID_STATUSES = frozenset({"Pending", "PendingAvailability"})
 AMAZON_KEPT_STATUSES = {
@@ -125,6 +126,12 @@ class StatusShown:
             return self.confirmed.label
         return f"{self.confirmed.label} → {self.on_its_way.label}, waiting for {self.waiting_for}"
 
+    @property
+    def heading_for(self) -> OrderStatus:
+        """The status the grid's Status filter finds the order under: where it is heading (the right
+        of "→") while a change is on its way, else what the channel confirmed."""
+        return self.on_its_way or self.confirmed
+
 
 def order_status_shown(order: Order, unsettled_actions: Iterable[ChannelAction]) -> StatusShown:
     """The order's status as the channel confirmed it: its status without the effect of the actions
@@ -166,3 +173,28 @@ def order_status_shown(order: Order, unsettled_actions: Iterable[ChannelAction])
 
 def _units_by_line(payload: dict) -> Counter:
     return Counter({str(line["line_number"]): int(line["qty"]) for line in payload.get("lines", [])})
+
+
+def unsettled_actions_prefetch() -> Prefetch:
+    """The actions the channel has not confirmed (open or failed), as order.unsettled_actions, for
+    order_status_shown."""
+    return Prefetch(
+        "channel_actions",
+        queryset=ChannelAction.objects.filter(state__in=ChannelAction.BLOCKING_STATES)
+        .only("order_id", "kind", "state", "payload", "description", "last_error")
+        .order_by("pk"),
+        to_attr="unsettled_actions",
+    )
+
+
+def orders_shown_with_status(orders: QuerySet[Order], status: str) -> QuerySet[Order]:
+    """The orders whose status the grid shows as `status` (StatusShown.heading_for). Order.status
+    already is that for every order but those with a failed action (its effect is in Order.status,
+    not on the channel); these few, waiting for an operator, are worked out one by one."""
+    failed = (Order.objects.filter(sync_state=SyncState.ERROR, channel_actions__state=ChannelAction.State.FAILED)
+              .distinct().only("channel", "status", "acknowledged_at", "is_paid", "channel_status")
+              .prefetch_related(Prefetch("items", queryset=OrderItem.objects.only(
+                  "order_id", "qty_ordered", "qty_shipped", "qty_canceled", "channel_line_id", "channel_line_numbers")),
+                  unsettled_actions_prefetch()))
+    shown_so = [order.pk for order in failed if order_status_shown(order, order.unsettled_actions).heading_for == status]
+    return orders.filter((Q(status=status) & ~Q(pk__in=failed.values("pk"))) | Q(pk__in=shown_so))

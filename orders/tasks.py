@@ -8,7 +8,7 @@ from django.utils import timezone
 from channels.models import ChannelAccount
 
 from . import handoff, outbox
-from .actions import bulk_job_run
+from .actions import bulk_job_run, bulk_job_settle, bulk_jobs_settle_waiting
 from .batching import draining_channel_actions
 from .schedules import sync_import_schedules
 from .services import csv_exports, importing, retention
@@ -26,15 +26,19 @@ def process_channel_action(action_id: int) -> str | None:
 @shared_task(ignore_result=True)
 def drain_channel_actions() -> int:
     """Carry out every due channel action, one after another, until none is due (orders.batching)."""
-    with draining_channel_actions():
-        return len(outbox.process_due_actions())
+    with draining_channel_actions() as bulk_jobs:
+        outcomes = outbox.process_due_actions()
+    for job_id in sorted(bulk_jobs):
+        bulk_job_settle(job_id=job_id)
+    return len(outcomes)
 
 
 @shared_task(ignore_result=True)
 def sweep_channel_actions() -> bool:
-    """Safety net (beat): take over actions of dead workers, drain whatever is due; also gives
-    new accounts their import schedule."""
+    """Safety net (beat): take over actions of dead workers, drain whatever is due, settle bulk jobs
+    a dead drain left Waiting; also gives new accounts their import schedule."""
     sync_import_schedules()
+    bulk_jobs_settle_waiting()
     return outbox.sweep_due_actions()
 
 

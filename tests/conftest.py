@@ -175,3 +175,20 @@ def az_account(db, sandbox_url):
 def wm_account(db, sandbox_url):
     """A Walmart account talking to the sandbox, with every order option on."""
     return ChannelAccountFactory(title="Walmart sandbox", base_url=sandbox_url)
+
+
+@pytest.fixture
+def import_walmart_orders(sandbox, wm_account):
+    """sell(count): Walmart orders sold in the sandbox and imported, store orders off (they stay
+    Created), oldest first."""
+    from orders.models import Order
+    from orders.services.importing import account_import_orders
+
+    def sell(count: int = 3) -> list:
+        wm_account.create_store_order = False
+        wm_account.save()
+        sandbox.walmart.create_orders(count=count)
+        account_import_orders(account_id=wm_account.pk)
+        return list(Order.objects.order_by("pk"))
+
+    return sell

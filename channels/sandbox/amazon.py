@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .common import ApiError, RateLimits, Response, malform, money, utcnow
+from .common import ApiError, KeptBetweenRuns, RateLimits, Response, malform, money, utcnow
 
 MARKETPLACE_US = "ATVPDKIKX0DER"
 UNPAID = {"Pending", "PendingAvailability"}
@@ -139,7 +139,10 @@ class Feed:
     result_document_id: str = ""
 
 
-class AmazonMarketplace:
+class AmazonMarketplace(KeptBetweenRuns):
+    # Made anew when loaded: the lock, the per-thread caller, the throttling buckets.
+    TRANSIENT = {"lock": threading.RLock, "request": threading.local, "limits": lambda: RateLimits(LIMITS)}
+
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.orders: dict[str, AmazonOrder] = {}
@@ -163,16 +166,20 @@ class AmazonMarketplace:
     # -- control ----------------------------------------------------------------------------------
     def create_orders(self, *, count: int = 1, items: int = 1, qty: int = 1, paid: bool = True,
                       buyer_cancel: bool = False, purchase_date: dt.datetime | None = None,
-                      price: str | None = None, seller: str | None = None) -> list[str]:
+                      price: str | None = None, seller: str | None = None,
+                      products: list[tuple[str, str, str]] | None = None) -> list[str]:
+        """`products` (sku, title, unit price), when given, are the items: one item per product."""
         created = []
         with self.lock:
             for _ in range(count):
                 seq = next(self._seq)
                 order_id = f"902-{3159896 + seq:07d}-{1390916 + seq:07d}"
                 lines = []
-                for index in range(items):
+                for index in range(len(products) if products else items):
                     title, sku = SKUS[(seq + index) % len(SKUS)]
                     unit = money(price) if price else money(12 + seq % 30)
+                    if products:
+                        sku, title, unit = products[index][0], products[index][1], money(products[index][2])
                     lines.append(Item(item_id=f"{68828574383266 + seq * 100 + index}", asin=f"B0{seq:08d}",
                                       sku=sku, title=title, qty=qty, item_price=unit * qty,
                                       item_tax=money(unit * qty * Decimal("0.08")), shipping=money("1.26"),
@@ -225,11 +232,13 @@ class AmazonMarketplace:
             order.refresh_status()
             order.touch()
 
-    def channel_ship(self, order_id: str) -> None:
+    def channel_ship(self, order_id: str, *, item_ids: list[str] | None = None) -> None:
+        """The seller shipped on Seller Central (every item, or those named)."""
         with self.lock:
             order = self._get(order_id)
             for item in order.items:
-                item.shipped = item.qty - item.canceled
+                if item_ids is None or item.item_id in item_ids:
+                    item.shipped = item.qty - item.canceled
             order.refresh_status()
             order.touch()
 

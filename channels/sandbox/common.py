@@ -25,6 +25,21 @@ def money(value: Any) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
+class KeptBetweenRuns:
+    """A marketplace whose state the demo keeps in a file between runs (Sandbox.save / load): all
+    of it but what `TRANSIENT` names (its lock, its caches), which is made anew when loaded."""
+
+    TRANSIENT: dict[str, Any] = {"lock": threading.RLock}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: value for name, value in self.__dict__.items() if name not in self.TRANSIENT}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        for name, make in self.TRANSIENT.items():
+            setattr(self, name, make())
+
+
 class ApiError(Exception):
     """An error answer: HTTP status plus the channel-shaped body."""
 

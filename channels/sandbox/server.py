@@ -7,11 +7,15 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import os
+import pickle
+import socket
 import threading
 import time
 import urllib.parse
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from .common import ApiError, FaultPlan, RecordedRequest, RequestLog, Response, to_ms, utcnow
@@ -62,11 +66,35 @@ class Sandbox:
             return self.amazon.handle(method, path, query, headers, body)
         raise ApiError(404, {"errors": [{"code": "NotFound", "message": f"No route for {method} {path}"}]})
 
+    # -- kept between runs (the demo) -----------------------------------------------------------
+    def state(self) -> bytes:
+        """Both marketplaces' orders, returns, feeds and tokens; faults and the request record are
+        left out. Pickle: the file is the sandbox's own (var/), written and read only by it."""
+        with self.walmart.lock, self.amazon.lock:
+            return pickle.dumps({"format": STATE_FORMAT, "walmart": self.walmart, "amazon": self.amazon})
+
+    def save(self, path: Path, state: bytes | None = None) -> None:
+        """Write the state (or `state`, taken earlier) whole or not at all."""
+        partial = path.with_name(path.name + ".partial")
+        partial.write_bytes(state if state is not None else self.state())
+        os.replace(partial, path)
+
+    @classmethod
+    def load(cls, path: Path) -> Sandbox:
+        kept = pickle.loads(path.read_bytes())
+        if kept.get("format") != STATE_FORMAT:
+            raise ValueError(f"{path} was written by another version of the sandbox")
+        sandbox = cls()
+        sandbox.walmart, sandbox.amazon = kept["walmart"], kept["amazon"]
+        return sandbox
+
     # -- control API ------------------------------------------------------------------------------
     def control(self, method: str, path: str, body: Any) -> Response:
         self.walmart.request.caller = self.amazon.request.caller = None  # the control API sees every order
         parts = [part for part in path.split("/") if part][1:]  # after "_sandbox"
         body = body or {}
+        if parts == [] and method == "GET":
+            return Response(body={"control_api": [dataclasses.asdict(route) for route in CONTROL_API]})
         if parts == ["reset"] and method == "POST":
             self.reset()
             return Response(body={"ok": True})
@@ -90,7 +118,7 @@ class Sandbox:
             return self._walmart_control(method, parts[1:], body)
         if parts[:1] == ["amazon"]:
             return self._amazon_control(method, parts[1:], body)
-        raise ApiError(404, {"error": f"no control route {method} {path}"})
+        raise ApiError(404, {"error": f"no control route {method} {path}; GET /_sandbox/ lists them"})
 
     def _walmart_control(self, method: str, parts: list[str], body: dict) -> Response:
         market = self.walmart
@@ -111,24 +139,13 @@ class Sandbox:
             with market.lock:
                 return Response(body=[{k: v for k, v in d.items() if k != "document"} | {"event": d["document"]}
                                       for d in market.deliveries])
-        if len(parts) == 3 and parts[0] == "orders" and method == "POST":
-            po, verb = parts[1], parts[2]
-            actions = {
-                "ship": market.channel_ship,
-                "cancel": market.channel_cancel,
-                "request-cancellation": market.request_cancellation,
-                "return": market.create_return,
-                "malform": market.malform,  # body {"set": {path: value}, "delete": [path]}: see common.malform
-                "mend": market.mend,
-            }
-            if verb in actions:
-                result = actions[verb](po, **body)
-                return Response(body={"ok": True, "result": result})
+        if len(parts) == 3 and parts[0] == "orders" and method == "POST" and parts[2] in WALMART_ORDER_VERBS:
+            result = getattr(market, WALMART_ORDER_VERBS[parts[2]].method)(parts[1], **body)
+            return Response(body={"ok": True, "result": result})
         if len(parts) == 2 and parts[0] == "orders" and method == "GET":
             with market.lock:
                 return Response(body=market.render(market._get(parts[1])))
-        raise ApiError(404, {"error": f"no walmart control route {method} {'/'.join(parts)}"})
-
+        raise ApiError(404, {"error": f"no walmart control route {method} {'/'.join(parts)}; GET /_sandbox/ lists them"})
 
     def _amazon_control(self, method: str, parts: list[str], body: dict) -> Response:
         market = self.amazon
@@ -137,14 +154,88 @@ class Sandbox:
         if parts == ["feeds", "process"] and method == "POST":
             market.process_feeds()
             return Response(body={"ok": True})
-        if len(parts) == 3 and parts[0] == "orders" and method == "POST":
-            actions = {"pay": market.pay, "cancel": market.channel_cancel, "ship": market.channel_ship,
-                       "request-cancellation": market.request_cancellation, "malform": market.malform,
-                       "mend": market.mend}
-            if parts[2] in actions:
-                actions[parts[2]](parts[1], **body)
-                return Response(body={"ok": True})
-        raise ApiError(404, {"error": f"no amazon control route {method} {'/'.join(parts)}"})
+        if len(parts) == 3 and parts[0] == "orders" and method == "POST" and parts[2] in AMAZON_ORDER_VERBS:
+            getattr(market, AMAZON_ORDER_VERBS[parts[2]].method)(parts[1], **body)
+            return Response(body={"ok": True})
+        raise ApiError(404, {"error": f"no amazon control route {method} {'/'.join(parts)}; GET /_sandbox/ lists them"})
+
+
+STATE_FORMAT = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderVerb:
+    method: str  # of the marketplace
+    what: str
+    body: str = ""
+
+
+MALFORM_BODY = '{"set": {"dotted.path": value}, "delete": ["dotted.path"]}'
+WALMART_ORDER_VERBS = {
+    "ship": OrderVerb("channel_ship", "the seller shipped on Walmart's site (every line, or those named)",
+                      '{"line_numbers": ["1"], "tracking_number": "1Z…"}'),
+    "cancel": OrderVerb("channel_cancel", "canceled on Walmart's site", '{"line_numbers": ["1"], "reason": '
+                        '"SELLER_CANCEL_OUT_OF_STOCK"}'),
+    "request-cancellation": OrderVerb("request_cancellation", "the buyer asks to cancel (intentToCancel)",
+                                      '{"line_numbers": ["1"]}'),
+    "return": OrderVerb("create_return", "the buyer returns shipped lines; answers the return order id",
+                        '{"line_numbers": ["1"]}'),
+    "malform": OrderVerb("malform", "from now on the order is sent malformed (paths under the order)", MALFORM_BODY),
+    "mend": OrderVerb("mend", "the order is sent readable again"),
+}
+AMAZON_ORDER_VERBS = {
+    "pay": OrderVerb("pay", "a Pending order is paid: Unshipped"),
+    "ship": OrderVerb("channel_ship", "the seller shipped on Seller Central (every item, or those named)",
+                      '{"item_ids": ["…"]}'),
+    "cancel": OrderVerb("channel_cancel", "canceled on Seller Central"),
+    "request-cancellation": OrderVerb("request_cancellation", "the buyer asks to cancel",
+                                      '{"reason": "Found cheaper somewhere else."}'),
+    "malform": OrderVerb("malform", "from now on the order is sent malformed (paths under order. and items.)",
+                         MALFORM_BODY),
+    "mend": OrderVerb("mend", "the order is sent readable again"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ControlRoute:
+    method: str
+    path: str
+    what: str
+    body: str = ""
+
+
+CONTROL_API = [
+    ControlRoute("GET", "/_sandbox/", "this list"),
+    ControlRoute("POST", "/_sandbox/reset", "forget every order, fault and recorded request"),
+    ControlRoute("POST", "/_sandbox/limits", "enforce the channels' published rate limits, or not", '{"enabled": false}'),
+    ControlRoute("GET", "/_sandbox/faults", "the faults not used up yet"),
+    ControlRoute("POST", "/_sandbox/faults", "fail the next matching channel requests (kind: 429, 500, 503, timeout, "
+                 "drop, malformed; a drop `when` before or after the change is applied)",
+                 '{"kind": "500", "path": "regex", "method": "POST", "count": 1, "when": "after", "delay": 3.0, '
+                 '"retry_after_ms": 1000}'),
+    ControlRoute("DELETE", "/_sandbox/faults", "drop the faults not used up yet"),
+    ControlRoute("GET", "/_sandbox/requests", "every channel request received (credentials masked)"),
+    ControlRoute("DELETE", "/_sandbox/requests", "forget the recorded requests"),
+    ControlRoute("POST", "/_sandbox/walmart/orders", "sell Walmart orders; answers their purchaseOrderIds",
+                 '{"count": 1, "lines": 1, "qty": 1, "duplicate_lines": false, "intent_to_cancel": false, '
+                 '"acknowledged": false, "price": "9.99", "skus": ["SKU"], "products": [["SKU", "name", "9.99"]], '
+                 '"seller": "<client id seeing it alone>"}'),
+    ControlRoute("GET", "/_sandbox/walmart/orders/<purchaseOrderId>", "the order as Walmart sends it"),
+    ControlRoute("POST", "/_sandbox/walmart/webhooks", "deliver ORDER_UPDATES notifications to this URL, signed",
+                 '{"url": "https://…/webhooks/walmart/<account id>/", "secret": "…", "header": "X-Walmart-Signature"}'),
+    ControlRoute("GET", "/_sandbox/walmart/webhooks", "the notifications delivered so far"),
+    ControlRoute("DELETE", "/_sandbox/walmart/webhooks", "stop delivering notifications"),
+    ControlRoute("POST", "/_sandbox/walmart/credentials", "accept only these client ids and secrets (empty: any)",
+                 '{"client-id": "client-secret"}'),
+    *(ControlRoute("POST", f"/_sandbox/walmart/orders/<purchaseOrderId>/{name}", verb.what, verb.body)
+      for name, verb in WALMART_ORDER_VERBS.items()),
+    ControlRoute("POST", "/_sandbox/amazon/orders", "sell Amazon orders; answers their AmazonOrderIds",
+                 '{"count": 1, "items": 1, "qty": 1, "paid": true, "buyer_cancel": false, "price": "9.99", '
+                 '"products": [["SKU", "title", "9.99"]], "seller": "<client id seeing it alone>"}'),
+    ControlRoute("POST", "/_sandbox/amazon/feeds/process", "process every submitted feed now"),
+    *(ControlRoute("POST", f"/_sandbox/amazon/orders/<AmazonOrderId>/{name}", verb.what, verb.body)
+      for name, verb in AMAZON_ORDER_VERBS.items()),
+]
 
 
 AMAZON_PREFIXES = ("/auth/o2/", "/orders/", "/feeds/", "/_feeds/", "/tokens/")
@@ -152,7 +243,18 @@ AMAZON_PREFIXES = ("/auth/o2/", "/orders/", "/feeds/", "/_feeds/", "/tokens/")
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm the body then waits for the
+    # client's delayed ACK (~40 ms a request on Linux), which made every sandbox call take 40 ms.
+    disable_nagle_algorithm = True
     sandbox: Sandbox  # set on the subclass made by SandboxServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.open_connections.add(self.connection)
+
+    def finish(self) -> None:
+        super().finish()
+        self.server.open_connections.discard(self.connection)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
@@ -186,7 +288,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as bad:
             self._send(Response(status=bad.status, body=bad.body))
             return
-        if url.path.startswith("/_sandbox/"):
+        if url.path == "/_sandbox" or url.path.startswith("/_sandbox/"):
             self._send(self._answer(lambda: self.sandbox.control(self.command, url.path, body)))
             return
 
@@ -269,6 +371,7 @@ class SandboxServer:
         handler = type("SandboxHandler", (_Handler,), {"sandbox": self.sandbox})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
+        self.httpd.open_connections = set()  # kept-alive ones too: closed by stop()
         self._thread: threading.Thread | None = None
         self._publish_url()
 
@@ -289,8 +392,15 @@ class SandboxServer:
         self.httpd.serve_forever()
 
     def stop(self) -> None:
+        """Stop answering, on kept-alive connections too (a client must not go on talking to a
+        stopped sandbox's state while a new one serves the port)."""
         self.httpd.shutdown()
         self.httpd.server_close()
+        for connection in list(self.httpd.open_connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # closed meanwhile
         if self._thread:
             self._thread.join(timeout=5)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .common import ApiError, RateLimits, Response, malform, money, to_ms, utcnow
+from .common import ApiError, KeptBetweenRuns, RateLimits, Response, malform, money, to_ms, utcnow
 
 CARRIERS = {
     "UPS", "USPS", "FedEx", "Airborne", "OnTrac", "DHL Ecommerce - US", "DHL", "LS", "UDS", "UPSMI", "FDX",
@@ -145,7 +145,11 @@ class ReturnOrder:
     last_modified: dt.datetime
 
 
-class WalmartMarketplace:
+class WalmartMarketplace(KeptBetweenRuns):
+    # Made anew when loaded: the lock, the listing cache, the per-thread caller, the throttling buckets.
+    TRANSIENT = {"lock": threading.RLock, "_listing_cache": dict, "request": threading.local,
+                 "limits": lambda: RateLimits(LIMITS)}
+
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.orders: dict[str, PurchaseOrder] = {}
@@ -179,7 +183,9 @@ class WalmartMarketplace:
         price: str | None = None,
         skus: list[str] | None = None,
         seller: str | None = None,
+        products: list[tuple[str, str, str]] | None = None,
     ) -> list[str]:
+        """`products` (sku, name, unit price), when given, are the lines: one line per product."""
         created = []
         with self.lock:
             for _ in range(count):
@@ -187,11 +193,13 @@ class WalmartMarketplace:
                 po = str(next(self._po))
                 when = order_date or utcnow()
                 order_lines: list[Line] = []
-                for index in range(lines):
+                for index in range(len(products) if products else lines):
                     name, sku = PRODUCTS[(seq + index) % len(PRODUCTS)]
                     if skus:
                         sku = skus[index % len(skus)]
                     unit = money(price) if price else money(random.randint(500, 5000) / 100)
+                    if products:
+                        sku, name, unit = products[index][0], products[index][1], money(products[index][2])
                     # Walmart can send one SKU as several single-unit lines (CONTRACTS.md).
                     copies = qty if duplicate_lines else 1
                     for _copy in range(copies):

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from channels.capabilities import rules_for
+from channels.reasons import reason_label
 
 from ..locks import lock_order
 from ..log import Type, order_log_write
@@ -58,8 +59,9 @@ def order_cancel(*, order_id: int, reason: str, user: AbstractBaseUser | None = 
             release_reservation(item=item, qty=qty)
             summary.append(f"{item.sku} × {qty}")
         OrderItem.objects.bulk_update(items, ["qty_canceled", "qty_reserved"])
-        order_log_write(order=order, message=f"Canceled: {', '.join(summary)} (reason {reason}).",
+        order_log_write(order=order, message=f"Canceled: {', '.join(summary)}; reason: {reason_label(reason)}.",
                         type=Type.SUCCESS, user=user)
-        enqueue_cancel_lines(order=order, lines=lines, reason=reason, description=f"Cancel ({reason})", user=user)
+        enqueue_cancel_lines(order=order, lines=lines, reason=reason, description=f"Cancel, {reason_label(reason)}",
+                             user=user)
         order_refresh_status(order=order, user=user)
     return order

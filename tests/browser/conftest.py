@@ -31,3 +31,17 @@ def page():
         yield context.new_page()
         browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def admin_page(live_server, page, django_user_model):
+    """The page on a 1440×900 screen, logged in as a superuser; go(path) opens an admin page."""
+    django_user_model.objects.create_superuser("browser-superuser", "b@example.com", "browser-pass-123")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "browser-superuser")
+    page.fill("#id_password", "browser-pass-123")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#content")
+    page.go = lambda path: page.goto(f"{live_server.url}{path}")
+    return page

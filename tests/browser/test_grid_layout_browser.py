@@ -43,12 +43,15 @@ def test_grid_fits_many_orders_on_a_1440_by_900_screen(live_server, page, walmar
     page.fill("#id_password", "grid-pass-123")
     page.click("input[type=submit]")
     page.wait_for_selector("#result_list")
+    ARTIFACTS.mkdir(exist_ok=True)
+    at_top = orders_on_screen(page)  # as the page opens, under the header, title and action bar
+    page.screenshot(path=str(ARTIFACTS / "grid-1440x900-top.png"))
     page.evaluate("() => document.querySelector('#result_list').scrollIntoView()")
 
     fitting = orders_on_screen(page)
-    ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "grid-1440x900.png"))
-    print(f"orders fitting on a 1440x900 screen: {fitting}")
+    print(f"orders on a 1440x900 screen: {at_top} as the page opens, {fitting} scrolled to the list")
+    assert at_top >= 12
     # The full text stays one hover away.
     buyer = page.locator("#result_list td.field-buyer_column [title]").first
     assert "@relay.walmart.com" in buyer.get_attribute("title")
@@ -63,3 +66,19 @@ def test_grid_fits_many_orders_on_a_1440_by_900_screen(live_server, page, walmar
     )
     assert status_right <= visible_right
     assert page.title().startswith("Orders")
+
+
+def test_date_filter_inputs_show_the_whole_date(admin_page):
+    page = admin_page
+    page.go("/admin/orders/order/?sale_date_after=2026-12-28&sale_date_before=2026-12-31"
+            "&ship_by_date_after=2026-11-30&ship_by_date_before=2026-12-31")
+    page.wait_for_selector("#order-filters")
+    inputs = page.locator("#order-filters input[type=date]")
+    assert inputs.count() == 4
+    for index in range(4):
+        field = inputs.nth(index)
+        assert field.input_value().startswith("2026-1")
+        # Nothing of the date is cut off: the input is as wide as what it shows, picker icon included.
+        assert field.evaluate("el => el.scrollWidth <= el.clientWidth"), field.get_attribute("name")
+        assert field.bounding_box()["width"] >= 140
+    page.locator("#changelist-filter").screenshot(path=str(ARTIFACTS / "grid-date-filters.png"))

@@ -108,3 +108,32 @@ def test_credit_memo_totals_follow_the_quantities(live_server, logged_in, sandbo
     assert round(sum(line_totals), 2) == grand
     assert "R-CM" not in page.content()
     page.screenshot(path=str(shots / "credit-memo-totals.png"), full_page=True)
+
+
+def test_refund_reason_is_asked_only_while_shipped_units_are_refunded(live_server, logged_in, sandbox, wm_account,
+                                                                      shots):
+    """Issue 10 §5: on a Partially Shipped order, crediting only the unshipped line (a cancel) asks no
+    refund reason; crediting a shipped unit asks it — decided again on every Update totals."""
+    page = logged_in
+    [order] = imported_walmart(sandbox, wm_account, count=1, lines=2, qty=1)
+    shipped_line, open_line = order.items.order_by("pk")
+    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(4)),
+               quantities={shipped_line.pk: 1})
+    drain_actions()
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PARTIALLY_SHIPPED
+    page.goto(f"{live_server.url}/admin/orders/order/{order.pk}/change/")
+    page.click("#credit-memo")
+    assert page.locator("#row-refund_reason").count() == 1  # the default credits the shipped unit too
+
+    page.fill(f"input[name=qty_{shipped_line.pk}]", "0")
+    page.click("#update-totals")
+    assert page.locator("#row-refund_reason").count() == 0
+    assert page.locator(".memo-line td").first.inner_text() == "Cancel"
+    page.screenshot(path=str(shots / "memo-cancel-only-no-reason.png"), full_page=True)
+
+    page.fill(f"input[name=qty_{shipped_line.pk}]", "1")
+    page.click("#update-totals")
+    reason = page.locator("#row-refund_reason select")
+    assert reason.input_value() == "CustomerChangedMind"
+    assert "Customer changed mind (CustomerChangedMind)" in reason.inner_text()
+    page.screenshot(path=str(shots / "memo-refund-asks-reason.png"), full_page=True)

@@ -26,7 +26,6 @@ def test_credentials_are_encrypted_at_rest(account):
 
 def test_wrong_key_fails_without_leaking(account, settings):
     settings.FIELD_ENCRYPTION_KEY = "bm90LXRoZS1yaWdodC1rZXktMDEyMzQ1Njc4OWFiY2Q="
-    from channels import crypto
 
     with pytest.raises(CredentialsUnreadable) as error:
         ChannelAccount.objects.get(pk=account.pk).credentials

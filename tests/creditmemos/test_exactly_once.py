@@ -1,6 +1,5 @@
 """Exactly once: memos and their refunds under faults, concurrency, random sequences, and returns."""
 
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -9,7 +8,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from creditmemos.models import CreditMemo
 from creditmemos.rules import CreditMemoRefused, MemoInput
 from creditmemos.services import credit_memo_create, credit_memo_defaults
-from orders.models import Order, OrderItem, OrderReturn, OrderStatus
+from orders.models import Order, OrderItem, OrderReturn
 from orders.services.cancel import order_cancel
 from orders.services.errors import OrderActionRefused
 from orders.services.importing import account_import_orders

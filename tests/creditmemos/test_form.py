@@ -168,3 +168,43 @@ def test_amazon_partial_refund_refusal_links_to_shipping_the_rest(refunder_clien
     assert f'href="{ship}?qty_{first.pk}={first.qty_ordered}"' in html  # the units not credited
     form = refunder_client.get(f"{ship}?qty_{first.pk}={first.qty_ordered}").context["form"]
     assert form[f"qty_{first.pk}"].value() == first.qty_ordered and form[f"qty_{second.pk}"].value() == 0
+
+
+def partially_shipped_walmart(account):
+    """Line 1: 2 units shipped; line 2: 3 units open."""
+    order = create_order(account=account, status=OrderStatus.PARTIALLY_SHIPPED, n_items=2)
+    first, second = order.items.order_by("pk")
+    order.items.filter(pk=first.pk).update(qty_ordered=2, qty_shipped=2)
+    order.items.filter(pk=second.pk).update(qty_ordered=3, qty_shipped=0)
+    return Order.objects.get(pk=order.pk), first, second
+
+
+def memo_post(first, second, first_qty, second_qty, **extra):
+    return {f"qty_{first.pk}": first_qty, f"qty_{second.pk}": second_qty, "shipping_refund": "0",
+            "derived_shipping": "0", "adjustment_refund": "0", "adjustment_fee": "0", **extra}
+
+
+def test_refund_reason_is_asked_only_for_the_quantities_entered(refunder_client, walmart_account):
+    """Issue 10 §5: a Partially Shipped order credited only in its unshipped units (a cancel) is
+    not asked a refund reason; raising the shipped line's quantity asks it on "Update totals"."""
+    order, first, second = partially_shipped_walmart(walmart_account)
+    assert 'id="row-refund_reason"' in refunder_client.get(url(order)).content.decode()  # defaults refund line 1
+
+    cancel_only = refunder_client.post(url(order), memo_post(first, second, 0, 3, refund_reason="DamagedItem",
+                                                             _preview="1")).content.decode()
+    assert 'id="row-refund_reason"' not in cancel_only and 'id="memo-preview"' in cancel_only
+
+    refunding = refunder_client.post(url(order), memo_post(first, second, 1, 0, _preview="1")).content.decode()
+    assert 'id="row-refund_reason"' in refunding  # asked again, the usual reason chosen
+    assert 'value="CustomerChangedMind" selected' in refunding
+
+
+def test_saving_a_refund_whose_reason_was_not_asked_asks_it_first(refunder_client, walmart_account):
+    order, first, second = partially_shipped_walmart(walmart_account)
+    # The page showed a cancel (no reason); the operator raised line 1 and saved straight away.
+    response = refunder_client.post(url(order), memo_post(first, second, 1, 3, _save="1"))
+    assert response.status_code == 200 and not CreditMemo.objects.exists()
+    assert "choose the refund reason" in response.content.decode()
+
+    refunder_client.post(url(order), memo_post(first, second, 1, 3, refund_reason="DamagedItem", _save="1"))
+    assert CreditMemo.objects.get().reason == "DamagedItem"

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from orders.models import Order, OrderLog, OrderStatus
+from orders.models import Order, OrderItem, OrderLog, OrderStatus
 from orders.log import order_log_write
 from tests.factories import CreditMemoItemFactory, InvoiceFactory, ShipmentItemFactory, create_order
 
@@ -85,3 +85,18 @@ def test_r_grid_5_order_log_list_filters_errors(operator_client, walmart_account
 
 def test_unknown_order_is_404(operator_client):
     assert operator_client.get(reverse("admin:orders_order_change", args=[999999])).status_code == 404
+
+
+@pytest.mark.parametrize("shipped, canceled, offered", [
+    ((2, 0), (0, 2), False),  # Walmart Partially Shipped: the rest canceled, nothing open to ship
+    ((2, 2), (0, 0), False),  # every unit shipped (or its shipment on its way)
+    ((1, 0), (0, 0), True),   # one unit of the first line and the whole second one still to ship
+])
+def test_mark_as_shipped_and_cancel_are_offered_only_for_open_units(operator_client, walmart_account, shipped,
+                                                                   canceled, offered):
+    order = create_order(account=walmart_account, status=OrderStatus.UNSHIPPED, n_items=2)
+    for item, qty_shipped, qty_canceled in zip(order.items.order_by("pk"), shipped, canceled):
+        OrderItem.objects.filter(pk=item.pk).update(qty_ordered=2, qty_shipped=qty_shipped, qty_canceled=qty_canceled)
+    html = operator_client.get(detail_url(order)).content.decode()
+    assert ('id="mark-shipped"' in html) is offered
+    assert ('id="cancel-order"' in html) is offered

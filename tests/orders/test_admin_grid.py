@@ -145,6 +145,15 @@ def test_search_finds_what_operators_type(operator_client, mixed_orders):
     assert grid_ids(operator_client, search="76543210") == set()  # the middle of a number is no prefix
 
 
+def test_search_finds_the_start_of_a_buyer_email(operator_client, mixed_orders):
+    """Relay addresses are long: the part an operator has (before or after the @) finds the order."""
+    target = mixed_orders["wm_shipped"]
+    Order.objects.filter(pk=target.pk).update(buyer_email="3f6a8c2d1e9b4a7c8d2e1f3a4b5c6d7e@relay.walmart.com")
+    for typed in ("3F6A8C2D1E9B", "3f6a8c2d1e9b4a7c8d2e1f3a4b5c6d7e@relay", "3f6a8c2d1e9b4a7c8d2e1f3a4b5c6d7e@"):
+        assert grid_ids(operator_client, search=typed) == {target.pk}, typed
+    assert grid_ids(operator_client, search="@relay.walmart.com") == set()  # only the start of an address
+
+
 def test_filter_buyer_asked_to_cancel(operator_client, mixed_orders):
     target = mixed_orders["az_pending"]
     Order.objects.filter(pk=target.pk).update(buyer_cancel_requested=True)

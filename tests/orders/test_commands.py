@@ -1,35 +1,93 @@
+import socket
+
 import pytest
 from django.core.management import call_command
 
 from channels.models import ChannelAccount
-from orders.models import Order, OrderLog, OrderStatus
+from channels.registry import forget_clients
+from channels.sandbox.demo import CATALOGUE
+from channels.sandbox.server import Sandbox, SandboxServer
+from orders.models import ChannelAction, Order, OrderReturn, OrderStatus
+from orders.services.acknowledge import order_acknowledge
+from orders.services.cancel import order_cancel
+from orders.services.shipments import Tracking, order_ship
 from orders.status import order_status_of
 from tests.factories import STATUSES_BY_CHANNEL
+from tests.helpers import drain_actions, ups_tracking
 
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_loads_both_channels_in_every_status_once():
-    call_command("seed_demo", orders=400)
-    call_command("seed_demo", orders=400)  # idempotent
+@pytest.fixture
+def demo_state(settings, tmp_path):
+    """Where seed_demo keeps the sandbox's state; its sandbox listens on a free port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.SANDBOX_URL = f"http://127.0.0.1:{port}"
+    forget_clients()
+    yield tmp_path / "sandbox-state.pickle"
+    forget_clients()
+
+
+def test_seed_demo_makes_its_orders_in_the_sandbox_in_every_status_once(demo_state):
+    call_command("seed_demo", orders=120, state=demo_state)
+    call_command("seed_demo", orders=120, state=demo_state)  # idempotent
 
     assert set(ChannelAccount.objects.values_list("channel", flat=True)) == {"walmart", "amazon"}
-    assert Order.objects.count() == 400
+    assert Order.objects.count() == 120
     for channel, statuses in STATUSES_BY_CHANNEL.items():
         present = set(Order.objects.filter(channel=channel).values_list("status", flat=True))
         assert present == set(statuses), channel
-    assert OrderLog.objects.count() == 400
+    sandbox = Sandbox.load(demo_state)
+    assert set(Order.objects.values_list("channel_order_id", flat=True)) == set(sandbox.walmart.orders) | set(
+        sandbox.amazon.orders)  # every demo order is one the channel knows: its actions can work
+    for channel in ("walmart", "amazon"):
+        assert Order.objects.filter(channel=channel, buyer_cancel_requested=True).exists(), channel
+    assert OrderReturn.objects.exists()
+    names = {name for _, name, _ in CATALOGUE}
+    assert {item.title for order in Order.objects.prefetch_related("items") for item in order.items.all()} <= names
 
 
-def test_seeded_orders_carry_the_status_their_lines_give():
-    call_command("seed_demo", orders=100)
+def test_seeded_orders_carry_the_status_their_lines_give(demo_state):
+    call_command("seed_demo", orders=60, state=demo_state)
     for order in Order.objects.prefetch_related("items"):
         assert order_status_of(order) == order.status
         assert order.grand_total == order.subtotal + order.tax_total + order.shipping_total
 
 
-def test_ensure_admin_creates_the_superuser_once(django_user_model, capsys):
+def test_channel_actions_on_demo_orders_reach_the_sandbox_started_from_its_state(demo_state, settings):
+    call_command("seed_demo", orders=60, state=demo_state)
+    created = Order.objects.filter(channel="walmart", status=OrderStatus.CREATED).first()
+    unshipped = Order.objects.filter(channel="amazon", status=OrderStatus.UNSHIPPED,
+                                     buyer_cancel_requested=False).first()
+    to_cancel = Order.objects.filter(channel="walmart", status=OrderStatus.UNSHIPPED,
+                                     buyer_cancel_requested=False).first()
+    port = int(settings.SANDBOX_URL.rsplit(":", 1)[1])
+    with SandboxServer(port=port, sandbox=Sandbox.load(demo_state)) as server:  # as `make run` starts it
+        order_acknowledge(order_id=created.pk)
+        order_ship(order_id=unshipped.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(1)))
+        order_cancel(order_id=to_cancel.pk, reason="out_of_stock")
+        drain_actions()
+        assert set(ChannelAction.objects.values_list("state", flat=True)) == {ChannelAction.State.SUCCEEDED}
+        assert server.sandbox.walmart.orders[created.channel_order_id].acknowledged
+        assert server.sandbox.amazon.orders[unshipped.channel_order_id].status == "Shipped"
+
+
+def test_seed_demo_says_when_the_sandbox_cannot_know_existing_orders(demo_state, capsys):
+    call_command("seed_demo", orders=4, state=demo_state)
+    demo_state.unlink()
+    call_command("seed_demo", orders=4, state=demo_state)
+    assert "does not know these orders" in capsys.readouterr().err
+
+
+def test_ensure_admin_creates_the_superuser_once(django_user_model):
     call_command("ensure_admin")
     call_command("ensure_admin")
     assert django_user_model.objects.filter(username="admin", is_superuser=True).count() == 1
-    assert "admin / admin" in capsys.readouterr().out
+
+
+def test_the_login_is_announced_once_the_services_answer(live_server, django_user_model, capsys):
+    call_command("ensure_admin")
+    call_command("announce_login", wait_for=[f"{live_server.url}/admin/login/"], no_stay=True, timeout=10)
+    assert f"Log in at {live_server.url}/admin/ as admin / admin" in capsys.readouterr().out

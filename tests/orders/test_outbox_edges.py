@@ -13,7 +13,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from creditmemos.models import CreditMemo
-from creditmemos.rules import MemoInput
 from creditmemos.services import credit_memo_create, credit_memo_defaults
 from orders import outbox
 from orders.batching import batched_channel_actions

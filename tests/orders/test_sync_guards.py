@@ -5,11 +5,9 @@ keeps its id when resent, stock follows shipments and cancels, over-shipping and
 
 import datetime as dt
 import xml.etree.ElementTree as ET
-from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.utils import timezone
 
 from channels.models import ChannelAccount
 from creditmemos.rules import MemoInput

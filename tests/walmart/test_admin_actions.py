@@ -6,7 +6,6 @@ from django.urls import reverse
 from orders import actions
 from orders.actions import bulk_job_run
 from orders.models import BulkJob, ChannelAction, Order, OrderStatus, Shipment, SyncState
-from orders.services.importing import account_import_orders
 from tests.factories import create_order
 from tests.helpers import drain_actions, ups_tracking
 
@@ -24,12 +23,8 @@ def messages_of(response):
 
 
 @pytest.fixture
-def walmart_orders(sandbox, wm_account):
-    wm_account.create_store_order = False
-    wm_account.save()
-    sandbox.walmart.create_orders(count=3)
-    account_import_orders(account_id=wm_account.pk)
-    return list(Order.objects.order_by("pk"))
+def walmart_orders(import_walmart_orders):
+    return import_walmart_orders(3)
 
 
 def test_acknowledge_bulk_action(operator_client, sandbox, walmart_orders):

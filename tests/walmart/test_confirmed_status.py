@@ -9,21 +9,16 @@ from orders.actions import bulk_job_run
 from orders.admin import status_html
 from orders.models import BulkJob, ChannelAction, Order, OrderStatus
 from orders.selectors import order_detail
-from orders.services.importing import account_import_orders
 from orders.services.shipments import Tracking, order_ship
-from tests.helpers import drain_actions
+from tests.helpers import drain_actions, ups_tracking
 
 pytestmark = pytest.mark.django_db
 UPS = Tracking(carrier="UPS", tracking_number="1Z999AA10123456784")
 
 
 @pytest.fixture
-def walmart_orders(sandbox, wm_account):
-    wm_account.create_store_order = False
-    wm_account.save()
-    sandbox.walmart.create_orders(count=3)
-    account_import_orders(account_id=wm_account.pk)
-    return list(Order.objects.order_by("pk"))
+def walmart_orders(import_walmart_orders):
+    return import_walmart_orders(3)
 
 
 def shown(order: Order) -> str:
@@ -116,3 +111,31 @@ def test_channel_actions_list_links_orders_and_retries_the_failed_ones(
     assert [str(m) for m in response.context["messages"]] == ["Retry Failed Sync: 2 queued, 0 skipped."]
     drain_actions()
     assert sum(po.acknowledged for po in sandbox.walmart.orders.values()) == 2
+
+
+def grid_ids(client, **params) -> set[int]:
+    return {order.pk for order in client.get(reverse("admin:orders_order_changelist"), params).context["cl"].result_list}
+
+
+def test_status_filter_and_export_say_what_the_status_column_says(operator_client, sandbox, walmart_orders,
+                                                                  fast_retries):
+    """A change on its way: found under the status it heads for (the grid's "Unshipped → Shipped");
+    a failed one: under the status the channel confirmed (the grid's "Unshipped" with the error)."""
+    on_its_way, failed, untouched = walmart_orders
+    for order in walmart_orders:
+        actions.ACTIONS["acknowledge"].service(order_id=order.pk)
+    drain_actions()
+    sandbox.faults.add(kind="503", path=f"/{failed.channel_order_id}/shipping$", count=10)
+    order_ship(order_id=failed.pk, tracking=UPS)
+    drain_actions()
+    order_ship(order_id=on_its_way.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(7)))
+    assert Order.objects.get(pk=failed.pk).status == OrderStatus.SHIPPED  # the local change stays made
+
+    assert grid_ids(operator_client, status="shipped") == {on_its_way.pk}
+    assert grid_ids(operator_client, status="unshipped") == {failed.pk, untouched.pk}
+
+    export = b"".join(operator_client.get(reverse("admin:orders_order_export")).streaming_content).decode()
+    rows = {line.split(",")[6]: line for line in export.splitlines()[1:]}
+    assert "Unshipped → Shipped, waiting for Walmart" in rows[on_its_way.channel_order_id]
+    assert ",Unshipped,Error," in rows[failed.channel_order_id]
+    assert ",Unshipped,In sync," in rows[untouched.channel_order_id]

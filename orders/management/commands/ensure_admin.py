@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Create the local demo superuser if it does not exist, and print the login."
+    help = "Create the local demo superuser if it does not exist (`announce_login` prints the login once up)."
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
@@ -13,6 +13,4 @@ class Command(BaseCommand):
         users = get_user_model()
         if not users.objects.filter(username=username).exists():
             users.objects.create_superuser(username=username, email=f"{username}@example.com", password=password)
-            self.stdout.write(f"Created superuser. Log in at http://127.0.0.1:8000/admin/ as {username} / {password}")
-        else:
-            self.stdout.write(f"Log in at http://127.0.0.1:8000/admin/ as {username} (existing user).")
+            self.stdout.write(f"Created the superuser {username}.")

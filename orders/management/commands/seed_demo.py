@@ -1,14 +1,23 @@
-"""Demo data for `make run`: marketplaces, one Walmart and one Amazon account on the sandbox,
-products, and a few hundred orders in every status (only when there are no orders yet)."""
+"""Demo data for `make run`: marketplaces, one Walmart and one Amazon account on the sandbox, the
+demo catalogue as products, and a few hundred orders in every status — made in the sandbox and
+imported through the real import, so every channel action on them works (only when there are no
+orders yet). The sandbox's state is written to a file the `make run` sandbox starts from."""
+
+import time
+import urllib.parse
+from pathlib import Path
 
 from django.conf import settings
-from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from channels.models import Channel, ChannelAccount, Marketplace
-from orders.models import Order
+from channels.sandbox.demo import CATALOGUE, populate_demo
+from channels.sandbox.server import Sandbox, SandboxServer
+from orders.models import Order, OrderStatus, Product
 from orders.schedules import sync_import_schedules
-from tests.factories import ProductFactory
+from orders.services.errors import OrderActionRefused
+from orders.services.importing import account_import_orders
+from orders.services.store_orders import order_create_store_order
 
 DEMO_ACCOUNTS = [
     {
@@ -16,6 +25,8 @@ DEMO_ACCOUNTS = [
         "title": "Walmart US (sandbox)",
         "marketplace": {"code": "US", "name": "Walmart US", "currency": "USD"},
         "credentials": {"client_id": "demo-walmart-client", "client_secret": "demo-walmart-secret"},
+        # New Walmart orders wait for the operator to acknowledge them (the daily job the demo shows).
+        "options": {"create_store_order": False},
     },
     {
         "channel": Channel.AMAZON,
@@ -26,33 +37,76 @@ DEMO_ACCOUNTS = [
             "client_secret": "demo-amazon-secret",
             "refresh_token": "Atzr|demo-refresh-token",
         },
+        "options": {"create_store_order": True},
     },
 ]
+DEMO_STATE_FILE = settings.VAR_DIR / "sandbox-state.pickle"  # the Procfile's sandbox --state
+# Walmart orders the demo merchant had already taken into the store before the demo starts.
+WALMART_IN_STORE = (OrderStatus.UNSHIPPED, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED)
 
 
 class Command(BaseCommand):
-    help = "Load the demo accounts, products and orders (idempotent)."
+    help = "Load the demo accounts, products and orders, the orders made in the sandbox and imported (idempotent)."
 
     def add_arguments(self, parser):
         parser.add_argument("--orders", type=int, default=300)
+        parser.add_argument("--state", type=Path, default=DEMO_STATE_FILE,
+                            help="The sandbox's state file, read by `manage.py sandbox --state`.")
 
-    def handle(self, *args, orders: int, **options):
-        for spec in DEMO_ACCOUNTS:
-            marketplace, _ = Marketplace.objects.get_or_create(
-                channel=spec["channel"], code=spec["marketplace"]["code"], defaults=spec["marketplace"]
-            )
-            account, created = ChannelAccount.objects.get_or_create(
-                title=spec["title"],
-                defaults={"channel": spec["channel"], "marketplace": marketplace, "base_url": settings.SANDBOX_URL},
-            )
-            if created:
-                account.set_credentials(**spec["credentials"])
-                account.save()
-                self.stdout.write(f"Account {account.title} → {account.base_url}")
+    def handle(self, *args, orders: int, state: Path, **options):
+        accounts = [self._account(spec) for spec in DEMO_ACCOUNTS]
         sync_import_schedules()
-        for n in range(30):
-            ProductFactory(sku=f"DEMO-{n:03d}", stock_qty=50)
+        for sku, name, _price in CATALOGUE:
+            Product.objects.get_or_create(sku=sku, defaults={"name": name, "stock_qty": 50})
         if Order.objects.exists():
             self.stdout.write("Orders exist already: no demo orders added.")
+            if not state.exists():
+                self.stderr.write(f"The sandbox has no state file ({state}): it does not know these orders, so "
+                                  "channel actions on them fail. `make clean` then `make run` starts a new demo.")
             return
-        call_command("seed_orders", count=orders, seed=7, stdout=self.stdout)
+        started = time.monotonic()
+        sandbox = Sandbox()
+        stories = populate_demo(sandbox, orders=orders)
+        url = urllib.parse.urlsplit(settings.SANDBOX_URL)
+        try:
+            server = SandboxServer(host=url.hostname, port=url.port or 80, sandbox=sandbox)
+        except OSError as busy:
+            raise CommandError(f"Cannot start the sandbox on {settings.SANDBOX_URL} to make the demo orders "
+                               f"({busy.strerror}): stop the sandbox running there first.") from None
+        with server:
+            for account in accounts:
+                result = account_import_orders(account_id=account.pk)
+                self.stdout.write(f"{account.title}: {result}")
+            in_store = self._take_into_store(accounts[0])
+        state.parent.mkdir(parents=True, exist_ok=True)
+        sandbox.save(state)
+        self.stdout.write(
+            f"Demo: {sum(stories.values())} orders made in the sandbox and imported, {in_store} Walmart store orders, "
+            f"in {time.monotonic() - started:.1f}s; sandbox state in {state}.")
+
+    def _account(self, spec: dict) -> ChannelAccount:
+        marketplace, _ = Marketplace.objects.get_or_create(
+            channel=spec["channel"], code=spec["marketplace"]["code"], defaults=spec["marketplace"]
+        )
+        account, created = ChannelAccount.objects.get_or_create(
+            title=spec["title"],
+            defaults={"channel": spec["channel"], "marketplace": marketplace, "base_url": settings.SANDBOX_URL,
+                      **spec["options"]},
+        )
+        if created:
+            account.set_credentials(**spec["credentials"])
+            account.save()
+            self.stdout.write(f"Account {account.title} → {account.base_url}")
+        return account
+
+    @staticmethod
+    def _take_into_store(account: ChannelAccount) -> int:
+        """The Walmart orders the merchant acknowledged before the demo have their store orders."""
+        made = 0
+        for order_id in Order.objects.filter(account=account, status__in=WALMART_IN_STORE).values_list("pk", flat=True):
+            try:
+                order_create_store_order(order_id=order_id)
+            except OrderActionRefused:
+                continue
+            made += 1
+        return made

@@ -1,6 +1,10 @@
-"""Refund and cancel reasons as operators read them: words first, the channel's code beside."""
+"""Refund and cancel reasons as operators read them, one style everywhere (grid, credit memo form,
+Order Log): words first, the channel's code beside — "Out of stock (SELLER_CANCEL_OUT_OF_STOCK)"."""
 
 import re
+
+from .capabilities import rules_for
+from .models import Channel
 
 WORDS = {
     "CustomerChangedMind": "Customer changed mind",
@@ -41,3 +45,14 @@ def reason_label(code: str) -> str:
     """"Customer changed mind (CustomerChangedMind)"; a code that is already words stands alone."""
     words = reason_words(code)
     return words if words == code else f"{words} ({code})"
+
+
+def cancel_reason_label(key: str, channels: tuple[str, ...]) -> str:
+    """A cancel reason the grid offers (a key each channel translates, channels.capabilities) as
+    its words with what each of `channels` is sent: "Out of stock (SELLER_CANCEL_OUT_OF_STOCK)",
+    or, for both channels, "Out of stock (Walmart SELLER_CANCEL_OUT_OF_STOCK, Amazon NoInventory)"."""
+    codes = [(channel, rules_for(channel).cancel_reason(key)) for channel in channels]
+    if len(codes) == 1:
+        return reason_label(codes[0][1])
+    words = reason_words(codes[0][1])
+    return f"{words} ({', '.join(f'{Channel(channel).label} {code}' for channel, code in codes)})"

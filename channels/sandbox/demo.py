@@ -48,7 +48,9 @@ CATALOGUE = [
 WALMART_STORIES = {"created": 14, "acknowledged": 18, "buyer_asked_to_cancel": 6, "single_unit_lines": 3,
                    "partially_shipped": 8, "shipped_and_canceled": 4, "shipped": 29, "returned": 7, "canceled": 11}
 AMAZON_STORIES = {"pending": 8, "unshipped": 27, "buyer_asked_to_cancel": 6, "partially_shipped": 8,
-                  "shipped": 33, "canceled": 10, "unfulfillable": 3, "invoice_unconfirmed": 3}
+                  "shipped": 33, "canceled": 10, "unfulfillable": 3}
+# No "Invoice Unconfirmed" story: only Orders v0 reports that status, and the demo account reads
+# Orders 2026-01-01, where such an order is simply SHIPPED.
 SOLD_WITHIN_DAYS = 14
 NEW_WITHIN_HOURS = 36  # orders still waiting for the seller were sold recently
 
@@ -104,6 +106,6 @@ def _amazon_story(market, story: str, products: list, sold: dt.datetime, *, qty:
         market.channel_ship(order_id)
     elif story == "canceled":
         market.channel_cancel(order_id)
-    elif story in ("unfulfillable", "invoice_unconfirmed"):
+    elif story == "unfulfillable":
         with market.lock:
-            market.orders[order_id].status = "Unfulfillable" if story == "unfulfillable" else "InvoiceUnconfirmed"
+            market.orders[order_id].status = "Unfulfillable"

@@ -18,6 +18,10 @@ from tests.helpers import drain_actions, ups_tracking
 pytestmark = pytest.mark.django_db
 
 
+# The demo's Amazon account reads Orders 2026-01-01, which has no "Invoice Unconfirmed".
+ONLY_ON_AMAZON_ORDERS_V0 = {OrderStatus.INVOICE_UNCONFIRMED}
+
+
 @pytest.fixture
 def demo_state(settings, tmp_path):
     """Where seed_demo keeps the sandbox's state; its sandbox listens on a free port."""
@@ -38,7 +42,7 @@ def test_seed_demo_makes_its_orders_in_the_sandbox_in_every_status_once(demo_sta
     assert Order.objects.count() == 120
     for channel, statuses in STATUSES_BY_CHANNEL.items():
         present = set(Order.objects.filter(channel=channel).values_list("status", flat=True))
-        assert present == set(statuses), channel
+        assert present == set(statuses) - ONLY_ON_AMAZON_ORDERS_V0, channel
     sandbox = Sandbox.load(demo_state)
     assert set(Order.objects.values_list("channel_order_id", flat=True)) == set(sandbox.walmart.orders) | set(
         sandbox.amazon.orders)  # every demo order is one the channel knows: its actions can work

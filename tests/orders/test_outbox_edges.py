@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ pytestmark = pytest.mark.django_db
 State = ChannelAction.State
 UPS = Tracking(carrier="UPS", tracking_number=ups_tracking(5))
 PROCESS = "orders.tasks.process_channel_action"
+DRAIN = "orders.tasks.drain_channel_actions"
 
 
 def handed_to_workers() -> list[tuple[str, list, bool]]:
@@ -89,7 +91,7 @@ def test_a_queued_action_records_who_and_what_is_logged_and_is_handed_to_a_worke
 @pytest.mark.django_db(transaction=True)
 def test_an_action_is_queued_only_inside_the_transaction_of_its_change(walmart_account):
     order = create_order(account=walmart_account)
-    with pytest.raises(RuntimeError, match=r"^enqueue_action\(\) must run inside the transaction of the local "
+    with pytest.raises(RuntimeError, match=r"^enqueue_actions\(\) must run inside the transaction of the local "
                                            r"change$"):
         outbox.enqueue_action(order=order, kind=ChannelAction.Kind.ACKNOWLEDGE, description="Acknowledge")
     assert not ChannelAction.objects.exists()
@@ -111,7 +113,7 @@ def test_actions_queued_in_a_bulk_batch_belong_to_its_job_and_go_to_drains(
 
     assert batch.queued == 2
     assert list(ChannelAction.objects.values_list("bulk_job_id", flat=True)) == [job.pk, job.pk]
-    assert handed_to_workers() == [("orders.tasks.drain_channel_actions", [], False)] * 2
+    assert handed_to_workers() == [(DRAIN, [], False)] * 2
 
 
 # -- which action a worker takes ------------------------------------------------------------------
@@ -461,8 +463,8 @@ def test_a_lease_still_running_is_not_taken_over(sandbox, wm_account):
 
 def test_the_sweep_hands_every_due_action_to_a_worker_and_nothing_else(sandbox, wm_account, az_account,
                                                                        broker_queue):
-    """Due: two acknowledges, a submission whose report is due. Not: an action waiting behind an
-    earlier one of its order, one whose retry is later, one done, a submission read again later."""
+    """Due: two acknowledges, a submission whose report is due, and a ship once the acknowledge it
+    waits behind is done. Not: one whose retry is later, one done, a submission read again later."""
     (_, submitted), (_, not_due) = amazon_refunds_submitted(sandbox, az_account, count=2)
     ChannelAction.objects.filter(pk=not_due.pk).update(next_attempt_at=timezone.now() + dt.timedelta(hours=1))
     sandbox.walmart.create_orders(count=4)
@@ -480,7 +482,22 @@ def test_the_sweep_hands_every_due_action_to_a_worker_and_nothing_else(sandbox, 
     acknowledges = list(ChannelAction.objects.filter(order__in=[due_order, other_due_order], kind="acknowledge")
                         .order_by("pk").values_list("pk", flat=True))
 
-    assert sorted(outbox.due_action_ids()) == sorted([*acknowledges, submitted.pk])
-    assert outbox.due_action_ids(limit=1) == [acknowledges[0], submitted.pk]
-    assert sweep_channel_actions() == 3
-    assert sorted(handed_to_workers()) == sorted((PROCESS, [pk], False) for pk in [*acknowledges, submitted.pk])
+    assert sweep_channel_actions() is True
+    assert handed_to_workers() == [(DRAIN, [], False)] * settings.CHANNEL_ACTION_DRAINS
+    ship = ChannelAction.objects.get(order=due_order, kind="ship")
+    carried_out = [outcome.action_id for outcome in outbox.process_due_actions()]
+    assert sorted(carried_out) == sorted([*acknowledges, submitted.pk, ship.pk])
+    assert carried_out.index(ship.pk) > carried_out.index(acknowledges[0])  # due once its acknowledge is done
+
+
+def test_the_sweep_hands_nothing_out_when_nothing_is_due(sandbox, wm_account, broker_queue):
+    sandbox.walmart.create_orders(count=1)
+    wm_account.create_store_order = False
+    wm_account.save()
+    account_import_orders(account_id=wm_account.pk)
+    order_acknowledge(order_id=Order.objects.get().pk)
+    ChannelAction.objects.update(next_attempt_at=timezone.now() + dt.timedelta(hours=1))
+    handed_to_workers()
+
+    assert sweep_channel_actions() is False
+    assert handed_to_workers() == []

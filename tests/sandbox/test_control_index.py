@@ -18,6 +18,13 @@ def test_the_index_lists_the_control_api_and_the_readme_the_same(sandbox_url):
         assert f"| `{method} {path}` |" in README, (method, path)
 
 
+BODIES = {  # routes that need one to answer 2xx
+    ("POST", "/_sandbox/faults"): {"kind": "500", "path": "^/nothing$"},
+    ("POST", "/_sandbox/walmart/webhooks"): {"url": "http://127.0.0.1:9/webhooks/walmart/1/", "secret": "s3cret"},
+    ("POST", "/_sandbox/limits"): {"enabled": False},
+}
+
+
 def test_every_route_the_index_lists_is_one_the_sandbox_serves(sandbox_url, sandbox):
     [po] = sandbox.walmart.create_orders(count=1, acknowledged=True)
     [amazon_id] = sandbox.amazon.create_orders(count=1)
@@ -25,7 +32,7 @@ def test_every_route_the_index_lists_is_one_the_sandbox_serves(sandbox_url, sand
         if route.path == "/_sandbox/reset":
             continue
         path = route.path.replace("<purchaseOrderId>", po).replace("<AmazonOrderId>", amazon_id)
-        body = {"kind": "500", "path": "^/nothing$"} if route.path == "/_sandbox/faults" and route.method == "POST" else None
+        body = BODIES.get((route.method, route.path))
         if path.endswith(("/return", "/ship")) and "walmart" in path:
             sandbox.walmart.channel_ship(po)  # a return needs shipped lines
         answer = requests.request(route.method, f"{sandbox_url}{path}", json=body, timeout=5)

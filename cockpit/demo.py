@@ -1,8 +1,9 @@
 """Demo data for the cockpit (`make run`): late, at-risk and drifted orders and 90 days of history,
 so Today, seller performance, the charts and Needs attention have something to show.
 
-seed_demo calls `add_cockpit_demo(stdout=self.stdout)` once its accounts and orders exist (or run
-`manage.py cockpit_demo`). It is idempotent: a second call adds nothing.
+`manage.py cockpit_demo` adds them once the demo accounts exist; a second call adds nothing. The
+orders exist only here (the sandbox does not know them), so seed_demo, whose orders are all real
+sandbox orders, does not call it.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from django.utils.safestring import mark_safe
 from . import admin_accounts  # noqa: F401  (the account admin, with sync health and imports)
 from .admin_exports import csv_answer
 from .admin_import_problems import open_import_problems_link
-from .actions import ACTIONS, OrderAction, Outcome, bulk_job_order_outcomes, bulk_job_summary
+from .actions import ACTIONS, INLINE_LIMIT, OrderAction, Outcome, bulk_job_order_outcomes, bulk_job_summary
 from .admin_confirm import bulk_hidden_fields, confirm_then_run
 from .admin_shipping import ShippingViews
 from .filters import OrderFilterSet, filter_param_names
@@ -47,8 +47,11 @@ class EstimatedCountPaginator(Paginator):
                 plan = cursor.fetchone()[0]
             estimate = int((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]["Plan Rows"])
             if estimate >= self.exact_below:
+                self.count_is_estimate = True
                 return estimate
         return super().count
+
+    count_is_estimate = False
 
 
 class OrderChangeList(ChangeList):
@@ -274,14 +277,24 @@ class OrderAdmin(ShippingViews, admin.ModelAdmin):
         return csv_answer(modeladmin=self, request=request, orders=order_list(filters=request.GET))
 
 
+GRID_PAGING_PARAMS = ("p", "o", "all")  # the page shown and its sort, not which orders match
+
+
 def _bulk_action(action: OrderAction):
     def run(modeladmin: OrderAdmin, request: HttpRequest, queryset: QuerySet[Order]):
+        # "Select all N orders": the job keeps the grid's filters and a worker reads them in chunks, so
+        # the click costs a count estimate, not a list of a million ids.
+        paginator = EstimatedCountPaginator(queryset, per_page=1)
+        by_filters = request.POST.get("select_across") == "1" and paginator.count > INLINE_LIMIT
         return confirm_then_run(
             modeladmin,
             request,
             lambda: list(queryset.order_by("pk").values_list("pk", flat=True)),
             action=action,
-            count=queryset.count(),
+            count=paginator.count,
+            count_is_estimate=paginator.count_is_estimate,
+            filters={name: values for name, values in request.GET.lists() if name not in GRID_PAGING_PARAMS}
+            if by_filters else None,
             hidden=bulk_hidden_fields(request),
             orders=queryset,
         )

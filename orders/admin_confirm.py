@@ -28,16 +28,19 @@ def confirm_then_run(
     count: int,
     hidden: dict[str, list[str]],
     orders: QuerySet[Order],
+    count_is_estimate: bool = False,
+    filters: dict[str, list[str]] | None = None,
 ) -> HttpResponse | None:
     """Show the confirmation page (with the action's form); once confirmed, run the action and report
-    done / skipped in one message. `order_ids` is called only once confirmed."""
+    done / skipped in one message. `order_ids` is called only once confirmed; with `filters` (the
+    grid's "select all") the action runs on every order they match, as a background job."""
     confirmed = CONFIRM_FIELD in request.POST
     form_kwargs = action.form_kwargs(orders=orders) if action.form_kwargs else {}
     form = action.form_class(request.POST if confirmed else None, **form_kwargs) if action.form_class else None
     if confirmed and (form is None or form.is_valid()):
         params = form.to_params() if form else {}
-        outcome = run_action(name=action.name, order_ids=order_ids(),
-                             params=params, user=request.user)
+        outcome = run_action(name=action.name, order_ids=None if filters is not None else order_ids(),
+                             filters=filters, params=params, user=request.user)
         if isinstance(outcome, BulkResult):
             level = messages.SUCCESS if not outcome.skipped_count else messages.WARNING
             modeladmin.message_user(request, outcome.summary(action.label, done_word=action.done_word), level)
@@ -45,8 +48,9 @@ def confirm_then_run(
             link = reverse("admin:orders_bulkjob_change", args=[outcome.pk])
             modeladmin.message_user(
                 request,
-                format_html('{}: running in the background on {} orders — <a href="{}">follow its progress</a>.',
-                            action.label, outcome.total, link),
+                format_html('{}: running in the background on {} — <a href="{}">follow its progress</a>.',
+                            action.label, f"{outcome.total} orders" if outcome.total else "every order selected",
+                            link),
                 messages.INFO,
             )
         return None
@@ -58,6 +62,7 @@ def confirm_then_run(
         "action_label": action.label,
         "form": form,
         "count": count,
+        "count_is_estimate": count_is_estimate,
         "preview": [(reverse("admin:orders_order_change", args=[pk]), number)
                     for pk, number in orders.order_by("pk").values_list("pk", "channel_order_id")[:PREVIEW_SIZE]],
         "hidden": [(name, value) for name, values in hidden.items() for value in values],

@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.models import ChannelAction, Fulfillment, Order, OrderStatus, SyncState
+from orders.actions import bulk_job_run
+from orders.models import BulkJob, ChannelAction, Fulfillment, Order, OrderStatus, SyncState
 from tests.factories import (
     ChannelAccountFactory,
     ChannelActionFactory,
@@ -260,6 +261,26 @@ def test_r_grid_3_select_across_honours_filters(operator_client, walmart_account
         o.pk for o in walmart
     }
     assert Order.objects.get(pk=amazon.pk).store_order_number is None
+
+
+def test_select_all_of_a_large_selection_is_a_job_of_the_grid_filters_not_a_list_of_ids(
+        operator_client, walmart_account, amazon_account, monkeypatch):
+    """Issue 14: the click records the filters; the worker reads the orders they match."""
+    monkeypatch.setattr("orders.admin.INLINE_LIMIT", 2)
+    walmart = [create_order(account=walmart_account) for _ in range(3)]
+    amazon = create_order(account=amazon_account, status=OrderStatus.UNSHIPPED)
+    page = {"action": "acknowledge_action", "_selected_action": [walmart[0].pk], "select_across": "1"}
+    asked = operator_client.post(f"{GRID}?channel=walmart&o=-2&p=1", page)
+    assert "Acknowledge on <strong>3</strong> orders" in asked.content.decode()
+
+    answer = operator_client.post(f"{GRID}?channel=walmart&o=-2&p=1", {**page, "confirm_action": "yes"}, follow=True)
+
+    job = BulkJob.objects.get()
+    assert (job.filters, job.order_ids) == ({"channel": ["walmart"]}, [])
+    assert "running in the background on every order selected" in str(list(answer.context["messages"])[0])
+    bulk_job_run(job_id=job.pk)  # what the worker does (the tests run none)
+    assert set(ChannelAction.objects.values_list("order_id", flat=True)) == {o.pk for o in walmart}
+    assert not ChannelAction.objects.filter(order=amazon).exists()
 
 
 def test_r_grid_3_viewer_cannot_run_operating_actions(client, viewer, walmart_account):

@@ -18,6 +18,8 @@ parser.add_argument("--runs", type=int, default=7)
 parser.add_argument(
     "--keepdb", action="store_true", help="Keep bench_<name> (and its orders) for the next run, which only migrates it."
 )
+parser.add_argument("--select-all", action="store_true",
+                    help="Also time the grid's \"select all\" and a background CSV export of every order.")
 args = parser.parse_args()
 
 drop = _setup.test_database(keepdb=args.keepdb)
@@ -73,6 +75,40 @@ def generate(walmart, amazon) -> None:
         )
         cursor.execute("ANALYZE")
     print(f"generated {args.orders:,} orders × 3 items in {time.perf_counter() - started:.0f}s")
+
+
+def select_all_and_export(client, url) -> None:
+    """Issue 14: "select all" on the whole grid (confirmation page, then the confirmed click that
+    records the job), and the background CSV export of every order: rows/s and peak memory."""
+    import resource
+
+    from orders.models import BulkJob, CsvExport
+    from orders.services.csv_exports import csv_export_write, export_path
+
+    post = {"action": "acknowledge_action", "_selected_action": ["1"], "select_across": "1"}
+    for label, data in (("select all: confirmation page", post),
+                        ("select all: confirmed (job recorded)", {**post, "confirm_action": "yes"})):
+        timings = []
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            response = client.post(url, data)
+            timings.append((time.perf_counter() - t0) * 1000)
+            assert response.status_code in (200, 302), response.status_code
+        print(f"{label:32} {statistics.median(timings):10.0f} {max(timings):8.0f}")
+    BulkJob.objects.all().delete()  # recorded only: no worker runs them here
+
+    response = client.get(reverse("admin:orders_order_export"))
+    export = CsvExport.objects.latest("pk")
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    export = csv_export_write(export_id=export.pk)  # what the worker does
+    seconds = time.perf_counter() - t0
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    size = export_path(export).stat().st_size
+    print(f"CSV export: {export.rows_written:,} rows in {seconds:.1f}s = {export.rows_written / seconds:,.0f} rows/s, "
+          f"{size / 2**20:.0f} MiB file; peak RSS {rss_before / 1024:.0f} → {rss_after / 1024:.0f} MiB "
+          f"(the export page answered {response.status_code})")
+    export_path(export).unlink()
 
 
 try:
@@ -135,6 +171,8 @@ try:
             assert response.status_code == 200, response.status_code
         rows = response.context_data["cl"].result_count
         print(f"{name:32} {statistics.median(timings):10.0f} {max(timings):8.0f} {len(queries):8d} {rows:8d}")
+    if args.select_all:
+        select_all_and_export(client, url)
 finally:
     if not args.keepdb:
         drop()

@@ -11,7 +11,9 @@ OPTION_FIELDS = ["title", "seller_id", "is_active", "create_store_order", "refun
 # What must be typed again when the address they are sent to changes, per channel.
 RESEND_SECRETS = {Channel.WALMART: ("client_secret",), Channel.AMAZON: ("client_secret", "refresh_token")}
 # What an account authenticates with, per channel: all typed again when no key can read what is stored.
-ALL_SECRETS = {Channel.WALMART: ("client_id", "client_secret"), Channel.AMAZON: SECRET_FIELDS}
+# (A Walmart webhook secret is optional, and Amazon has none.)
+ALL_SECRETS = {Channel.WALMART: ("client_id", "client_secret"),
+               Channel.AMAZON: ("client_id", "client_secret", "refresh_token")}
 
 
 class ChannelAccountForm(forms.ModelForm):

@@ -276,8 +276,7 @@ def test_tricky_addresses_are_refused_when_the_client_is_built(settings):
             account = ChannelAccount.objects.get(pk=amazon.pk)
         else:
             account = ChannelAccount.objects.get(pk=amazon.pk)
-            account.base_url = "http://127.0.0.1:8100"
-            account.set_credentials(token_url=url)
+            account.base_url, account.token_url = "http://127.0.0.1:8100", url
         try:
             client_for(account)
         except UntrustedChannelHost:

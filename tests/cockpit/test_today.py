@@ -30,8 +30,8 @@ def day(walmart_account, amazon_account):
     this Amazon account is set to 2."""
     amazon_account.auto_cancel_days = 2
     amazon_account.save()
-    end_of_today = timezone.localtime().replace(hour=23, minute=59)
-    hours_left_today = max(1, int((end_of_today - timezone.localtime()).total_seconds() // 3600) - 1)
+    end_of_today = timezone.localtime().replace(hour=23, minute=59, second=59)
+    hours_left_today = (end_of_today - timezone.localtime()).total_seconds() / 3600 / 2  # still today at 23:59
     orders = {
         "wm_created_future": _order(walmart_account, OrderStatus.CREATED, ship_by_in_hours=72),
         "wm_today": _order(walmart_account, OrderStatus.UNSHIPPED, ship_by_in_hours=hours_left_today),

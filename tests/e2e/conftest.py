@@ -25,6 +25,7 @@ def start_celery_worker(**env: str) -> subprocess.Popen:
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CHANNEL_PACING": "true" if settings.CHANNEL_PACING else "false",  # as the test's own clients (_limits_off)
         **env,
     }
     return subprocess.Popen(

@@ -7,6 +7,7 @@ Acknowledge on all of them from the grid ("select all"), and the clock runs unti
 Done, i.e. every acknowledgement it queued has been answered by the channel.
 
     .venv/bin/python bench/bulk_channel.py --orders 1000                      # embedded
+    ... --real-limits      # the sandbox's published limits on, our pacing on (as `make run`)
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/backoffice REDIS_URL=redis://127.0.0.1:6379/0 \\
         .venv/bin/python bench/bulk_channel.py --orders 10000
 """
@@ -27,13 +28,17 @@ ROOT = Path(__file__).resolve().parents[1]
 parser = argparse.ArgumentParser()
 parser.add_argument("--orders", type=int, default=1000)
 parser.add_argument("--timeout", type=float, default=600)
+parser.add_argument("--real-limits", action="store_true",
+                    help="The sandbox enforces Walmart's published limits and our clients pace to them (then the "
+                    "channel's 60 acknowledgements a minute per seller bound the run, not the back-office).")
 args = parser.parse_args()
 
 work = Path(tempfile.mkdtemp(prefix="bench_bulk_channel_"))
 database_url = os.environ.get("DATABASE_URL", "")
 env = {**os.environ, "SECRET_KEY": "bench-only-not-a-secret", "SECURE_SSL_REDIRECT": "false",
        "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost", "CHANNEL_EXTRA_HOSTS": "127.0.0.1",
-       "CELERY_FILESYSTEM_BROKER_DIR": str(work / "broker"), "CELERY_BROKER_URL": os.environ.get("REDIS_URL", "")}
+       "CELERY_FILESYSTEM_BROKER_DIR": str(work / "broker"), "CELERY_BROKER_URL": os.environ.get("REDIS_URL", ""),
+       "CHANNEL_PACING": "true" if args.real_limits else "false"}
 if database_url:
     import psycopg
 
@@ -72,7 +77,8 @@ with socket.socket() as probe:
     port = probe.getsockname()[1]
 url = f"http://127.0.0.1:{port}"
 processes = [subprocess.Popen([python, "manage.py", "sandbox", "--port", str(port), "--seed-orders", "0",
-                               "--new-orders-every", "0"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)]
+                               "--new-orders-every", "0", *([] if args.real_limits else ["--no-rate-limits"])],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL)]
 try:
     for _ in range(200):
         try:

@@ -46,9 +46,13 @@ CATALOGUE = [
 
 # What happens to a demo order after it is sold, and how often (weights per channel).
 WALMART_STORIES = {"created": 14, "acknowledged": 18, "buyer_asked_to_cancel": 6, "single_unit_lines": 3,
-                   "partially_shipped": 8, "shipped_and_canceled": 4, "shipped": 29, "returned": 7, "canceled": 11}
+                   "partially_shipped": 8, "shipped_and_canceled": 4, "shipped": 29, "returned": 7, "canceled": 11,
+                   "late": 3, "near_automatic_cancel": 2}
 AMAZON_STORIES = {"pending": 8, "unshipped": 27, "buyer_asked_to_cancel": 6, "partially_shipped": 8,
-                  "shipped": 33, "canceled": 10, "unfulfillable": 3}
+                  "shipped": 33, "canceled": 10, "unfulfillable": 3, "late": 3}
+# Sold this long ago and still not shipped: past the ship-by date (Walmart: 2 days after the sale,
+# Amazon: 3), or, on Walmart, close to its automatic cancellation 4 days after ship-by.
+DAYS_AGO = {"late": (2.6, 3.4), "near_automatic_cancel": (5.2, 5.8)}
 # No "Invoice Unconfirmed" story: only Orders v0 reports that status, and the demo account reads
 # Orders 2026-01-01, where such an order is simply SHIPPED.
 SOLD_WITHIN_DAYS = 14
@@ -68,7 +72,13 @@ def populate_demo(sandbox, *, orders: int = 300, seed: int = 7) -> Counter:
         products = rng.sample(CATALOGUE, k=2 if "partially" in story or story == "shipped_and_canceled"
                               else rng.choice((1, 1, 1, 2, 3)))
         waiting = story in ("created", "acknowledged", "buyer_asked_to_cancel", "pending", "unshipped")
-        hours = rng.uniform(0.5, NEW_WITHIN_HOURS) if waiting else rng.uniform(NEW_WITHIN_HOURS, SOLD_WITHIN_DAYS * 24)
+        if story in DAYS_AGO:
+            low, high = DAYS_AGO[story]
+            hours = rng.uniform(low, high) * 24 + (24 if channel == "amazon" else 0)
+        elif waiting:
+            hours = rng.uniform(0.5, NEW_WITHIN_HOURS)
+        else:
+            hours = rng.uniform(NEW_WITHIN_HOURS, SOLD_WITHIN_DAYS * 24)
         sold = utcnow() - dt.timedelta(hours=hours)
         tell = _walmart_story if channel == "walmart" else _amazon_story
         tell(sandbox.walmart if channel == "walmart" else sandbox.amazon, story, products, sold,
@@ -83,6 +93,7 @@ def _walmart_story(market, story: str, products: list, sold: dt.datetime, *, qty
                                     order_date=sold)
         return
     [po] = market.create_orders(products=products, qty=qty, order_date=sold, acknowledged=story != "created")
+    # "late", "near_automatic_cancel": acknowledged, never shipped.
     if story == "buyer_asked_to_cancel":
         market.request_cancellation(po)
     elif story in ("partially_shipped", "shipped_and_canceled"):
@@ -95,6 +106,19 @@ def _walmart_story(market, story: str, products: list, sold: dt.datetime, *, qty
             market.create_return(po)
     elif story == "canceled":
         market.channel_cancel(po)
+
+
+def drift_behind_our_back(market, *, shipped: str, canceled: str) -> None:
+    """Two Walmart orders changed on the channel while the back-office was not listening (an outage of
+    its imports a day ago): one shipped, one canceled on Walmart's site, dated back to then, so the
+    incremental import, reading what changed since its last run, never lists them again. A
+    reconciliation finds them (Needs attention), and Resync mends them."""
+    market.channel_ship(shipped, tracking_number=f"1ZDRIFT{shipped[-6:]}")
+    market.channel_cancel(canceled)
+    with market.lock:
+        for po in (shipped, canceled):
+            market.orders[po].last_modified = utcnow() - dt.timedelta(days=1)
+        market.changed()
 
 
 def _amazon_story(market, story: str, products: list, sold: dt.datetime, *, qty: int) -> None:

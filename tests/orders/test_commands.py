@@ -1,12 +1,15 @@
+import datetime as dt
 import socket
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from channels.models import ChannelAccount
 from channels.registry import forget_clients
 from channels.sandbox.demo import CATALOGUE
 from channels.sandbox.server import Sandbox, SandboxServer
+from cockpit.models import Discrepancy
 from orders.models import ChannelAction, Order, OrderReturn, OrderStatus
 from orders.services.acknowledge import order_acknowledge
 from orders.services.cancel import order_cancel
@@ -49,6 +52,16 @@ def test_seed_demo_makes_its_orders_in_the_sandbox_in_every_status_once(demo_sta
     for channel in ("walmart", "amazon"):
         assert Order.objects.filter(channel=channel, buyer_cancel_requested=True).exists(), channel
     assert OrderReturn.objects.exists()
+    # What the cockpit shows (issue 15): late orders, Walmart orders near automatic cancellation, drift.
+    late = Order.objects.filter(status__in=[OrderStatus.UNSHIPPED, OrderStatus.CREATED],
+                                ship_by_date__lt=timezone.now())
+    assert {"walmart", "amazon"} <= set(late.values_list("channel", flat=True))
+    assert late.filter(channel="walmart", ship_by_date__lt=timezone.now() - dt.timedelta(days=3)).exists()
+    drifted = Discrepancy.objects.filter(resolved_at__isnull=True)
+    assert set(drifted.values_list("order__status", flat=True)) == {OrderStatus.UNSHIPPED}
+    assert drifted.count() == 2
+    for po in drifted.values_list("order__channel_order_id", flat=True):  # shipped or canceled there
+        assert all(line.shipped + line.cancelled == line.qty for line in sandbox.walmart.orders[po].lines), po
     names = {name for _, name, _ in CATALOGUE}
     assert {item.title for order in Order.objects.prefetch_related("items") for item in order.items.all()} <= names
 
@@ -65,8 +78,8 @@ def test_channel_actions_on_demo_orders_reach_the_sandbox_started_from_its_state
     created = Order.objects.filter(channel="walmart", status=OrderStatus.CREATED).first()
     unshipped = Order.objects.filter(channel="amazon", status=OrderStatus.UNSHIPPED,
                                      buyer_cancel_requested=False).first()
-    to_cancel = Order.objects.filter(channel="walmart", status=OrderStatus.UNSHIPPED,
-                                     buyer_cancel_requested=False).first()
+    to_cancel = Order.objects.filter(channel="walmart", status=OrderStatus.UNSHIPPED, buyer_cancel_requested=False,
+                                     discrepancies__isnull=True).first()  # not one canceled behind our back
     port = int(settings.SANDBOX_URL.rsplit(":", 1)[1])
     with SandboxServer(port=port, sandbox=Sandbox.load(demo_state)) as server:  # as `make run` starts it
         order_acknowledge(order_id=created.pk)

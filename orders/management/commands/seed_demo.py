@@ -1,7 +1,8 @@
 """Demo data for `make run`: marketplaces, one Walmart and one Amazon account on the sandbox, the
 demo catalogue as products, and a few hundred orders in every status — made in the sandbox and
 imported through the real import, so every channel action on them works (only when there are no
-orders yet). The sandbox's state is written to a file the `make run` sandbox starts from."""
+orders yet) — some late, some close to the channel's automatic cancellation, two changed on the
+channel behind our back (Needs attention). The sandbox's state is written to a file the `make run` sandbox starts from."""
 
 import time
 import urllib.parse
@@ -9,10 +10,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from channels.models import Channel, ChannelAccount, Marketplace
-from channels.sandbox.demo import CATALOGUE, populate_demo
+from channels.sandbox.demo import CATALOGUE, drift_behind_our_back, populate_demo
 from channels.sandbox.server import Sandbox, SandboxServer
+from cockpit.reconciliation import account_reconcile
 from orders.models import Order, OrderStatus, Product
 from orders.schedules import sync_import_schedules
 from orders.services.errors import OrderActionRefused
@@ -78,11 +81,13 @@ class Command(BaseCommand):
                 result = account_import_orders(account_id=account.pk)
                 self.stdout.write(f"{account.title}: {result}")
             in_store = self._take_into_store(accounts[0])
+            drifted = self._drift(sandbox, accounts)
         state.parent.mkdir(parents=True, exist_ok=True)
         sandbox.save(state)
         self.stdout.write(
             f"Demo: {sum(stories.values())} orders made in the sandbox and imported, {in_store} Walmart store orders, "
-            f"in {time.monotonic() - started:.1f}s; sandbox state in {state}.")
+            f"{drifted} changed on the channel behind our back (Needs attention), in {time.monotonic() - started:.1f}s; "
+            f"sandbox state in {state}.")
 
     def _account(self, spec: dict) -> ChannelAccount:
         marketplace, _ = Marketplace.objects.get_or_create(
@@ -98,6 +103,20 @@ class Command(BaseCommand):
             account.save()
             self.stdout.write(f"Account {account.title} → {account.base_url}")
         return account
+
+    @staticmethod
+    def _drift(sandbox: Sandbox, accounts: list[ChannelAccount]) -> int:
+        """Two Walmart orders shipped and canceled on the channel while imports were not listening,
+        found by a reconciliation of each account, so Needs attention has work to show."""
+        walmart = accounts[0]
+        open_orders = list(Order.objects.filter(account=walmart, status=OrderStatus.UNSHIPPED,
+                                                ship_by_date__gt=timezone.now(), buyer_cancel_requested=False)
+                           .order_by("-pk").values_list("channel_order_id", flat=True)[:2])
+        if len(open_orders) < 2:
+            return 0  # a demo too small to spare two
+        shipped, canceled = open_orders
+        drift_behind_our_back(sandbox.walmart, shipped=shipped, canceled=canceled)
+        return sum(account_reconcile(account_id=account.pk).differences for account in accounts)
 
     @staticmethod
     def _take_into_store(account: ChannelAccount) -> int:

@@ -164,11 +164,16 @@ def _refund_entries(item: OrderItem, line) -> dict[str, list[dict]]:
     return entries
 
 
+MEMO_ACTION_KINDS = (ChannelAction.Kind.CANCEL, ChannelAction.Kind.REFUND)  # what a memo sends
+
+
 @on_action_outcome
 def credit_memo_follow_action(action: ChannelAction) -> None:
     """Keep memos in step with their actions, one meaning for every channel: Done once the channel
     confirmed every action of the memo, Failed (with the action's reason) when one failed,
     Submitted while one is accepted but not yet processed (Amazon feeds), Pending otherwise."""
+    if action.kind not in MEMO_ACTION_KINDS:
+        return  # acknowledgements and shipments belong to no memo: no query for each of them
     for memo in CreditMemo.objects.filter(channel_actions=action).exclude(state=CreditMemo.State.LOCAL):
         actions = list(memo.channel_actions.all())
         memo.state, memo.error = credit_memo_state(actions)

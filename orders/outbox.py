@@ -47,7 +47,7 @@ from . import verification
 from .batching import current_batch, dispatch_drains, draining
 from .copy import copy_insert, new_row, reserve_ids
 from .fencing import StaleClaim, fenced_update, hold_claim, lease_end, lease_kept, log_backed_off, new_claim_token
-from .locks import lock_order
+from .locks import lock_order, lock_order_row
 from .log import Initiator, LogEntry, Type, order_log_write, order_log_write_many
 from .models import ChannelAction, Order, Shipment, SyncState
 from .services.errors import OrderActionRefused
@@ -490,7 +490,7 @@ def _finish(action: ChannelAction, **fields) -> None:
     """Record an outcome, fenced: only the fields named, and only while this worker holds the claim
     (StaleClaim otherwise, rolling back the outcome's transaction). The order row is locked first,
     in the same order as every service that changes an order (order, then its actions)."""
-    lock_order(action.order_id)
+    lock_order_row(action.order_id)
     fields.update(lease_expires_at=None, claim_token=None, updated_at=timezone.now())
     fenced_update(action, **fields)
     for name, value in fields.items():
@@ -507,7 +507,7 @@ def _succeeded(action: ChannelAction, receipt: ActionReceipt | None, *, verified
         note = " (found already applied when checked)" if verified else ""
         order_log_write(order=action.order, message=f"{action.description}: done on {channel}{note}.",
                         type=Type.SUCCESS, initiator=Initiator.CHANNEL)
-        order_refresh_sync_state(order=action.order)
+        orders_refresh_sync_state(order_ids=[action.order_id])
         _notify(action)
         # The order's next action waited behind this one: hand it to a worker now (a drain's loop
         # takes it by itself).

@@ -9,7 +9,8 @@ import requests
 from django.utils import timezone
 
 from channels.clients import RetryableChannelError
-from channels.ratelimit import READ_MAX_WAIT, amazon_retry_after, retry_reads, walmart_retry_after
+from channels.ratelimit import (READ_MAX_WAIT, amazon_rate, amazon_retry_after, retry_reads, walmart_retry_after,
+                                walmart_tokens_left)
 from orders import outbox
 from orders.models import ChannelAction, Order, OrderLog
 from orders.services.importing import ImportFailed, account_import_orders
@@ -47,6 +48,29 @@ def test_walmart_unreadable_replenishment_time_asks_no_wait(value):
 def test_amazon_wait_is_one_request_at_the_x_amzn_ratelimit_limit_rate(value, wait):
     result = amazon_retry_after(answer(**{"x-amzn-RateLimit-Limit": value}))
     assert result == (pytest.approx(wait) if wait is not None else None)
+
+
+@pytest.mark.parametrize(("value", "wait"), [
+    ("100000000000", 1e11),  # not above 1e11: epoch seconds (far off), not milliseconds
+    ("100000000000.5", 0),  # just above: milliseconds (1973), long past
+    ("1000000000", 1e9),  # not above 1e9: a relative number of seconds
+    ("1000000000.5", 0),  # just above: epoch seconds (2001), long past
+])
+def test_walmart_replenishment_time_reads_each_form_from_its_bound(value, wait):
+    """Where milliseconds, epoch seconds and relative seconds meet (mutants moved these bounds)."""
+    assert walmart_retry_after(answer(**{"X-Next-Replenishment-Time": value})) == pytest.approx(
+        wait - (time.time() if wait > 1e10 else 0), abs=2)
+
+
+@pytest.mark.parametrize(("value", "rate"), [("0.5", 0.5), ("0", None), ("-2", None), ("inf", None), ("", None)])
+def test_amazon_rate_is_a_positive_finite_number_or_nothing(value, rate):
+    """A zero rate would stop an operation's pacing bucket for ever."""
+    assert amazon_rate(answer(**{"x-amzn-RateLimit-Limit": value})) == rate
+
+
+@pytest.mark.parametrize(("value", "left"), [("7", 7.0), ("0", 0.0), ("", None), ("many", None)])
+def test_walmart_tokens_left_come_from_x_current_token_count(value, left):
+    assert walmart_tokens_left(answer(**{"X-Current-Token-Count": value})) == left
 
 
 def test_a_throttled_answer_without_the_header_asks_no_wait():

@@ -69,17 +69,18 @@ CHUNK = {True: 500, False: 50}  # orders per transaction of a bulk job: set-base
 
 
 def run_action(*, name: str, params: dict, user: AbstractBaseUser | None, order_ids: list[int] | None = None,
-               filters: dict[str, list[str]] | None = None) -> BulkResult | BulkJob:
+               filters: dict[str, list[str]] | None = None, up_to_order_id: int | None = None) -> BulkResult | BulkJob:
     """Run now (small selections) or hand to a worker as a BulkJob (large ones). `filters`: every
-    order the grid's filters match ("select all"); the job is recorded as those filters, not as a
-    list of ids, and the worker resolves them in chunks."""
+    order the grid's filters match ("select all") up to `up_to_order_id` (the newest the operator
+    saw); the job is recorded as those filters, not as a list of ids, and the worker resolves them
+    in chunks."""
     action = ACTIONS[name]
     if filters is None and len(order_ids) <= INLINE_LIMIT:
         return run_for_each_order(order_ids=order_ids, action=action.service, action_for_many=action.service_for_many,
                                   user=user, **params)
     with transaction.atomic():
         job = BulkJob.objects.create(action=name, label=action.label, params=params, order_ids=order_ids or [],
-                                     filters=filters, total=len(order_ids or []),
+                                     filters=filters, selected_up_to_id=up_to_order_id, total=len(order_ids or []),
                                      created_by=user if user and user.pk else None)
         hand_off("orders.tasks.run_bulk_job", job.pk)
     return job
@@ -128,7 +129,10 @@ def _matching(job: BulkJob):
     query = QueryDict(mutable=True)
     for name, values in job.filters.items():
         query.setlist(name, values)
-    return order_list(filters=query, queryset=Order.objects.all())
+    matching = order_list(filters=query, queryset=Order.objects.all())
+    if job.selected_up_to_id is not None:
+        matching = matching.filter(pk__lte=job.selected_up_to_id)
+    return matching
 
 
 def _chunks(job: BulkJob, *, size: int) -> Iterator[list[int]]:

@@ -20,7 +20,7 @@ from . import admin_accounts  # noqa: F401  (the account admin, with sync health
 from .admin_exports import csv_answer
 from .admin_import_problems import open_import_problems_link
 from .actions import ACTIONS, INLINE_LIMIT, OrderAction, Outcome, bulk_job_order_outcomes, bulk_job_summary
-from .admin_confirm import bulk_hidden_fields, confirm_then_run
+from .admin_confirm import SELECTED_UP_TO, bulk_hidden_fields, confirm_then_run, selection_ceiling
 from .admin_shipping import ShippingViews
 from .filters import OrderFilterSet, filter_param_names
 from .models import BulkJob, ChannelAction, Order, OrderLog, OrderStatus, Product, Shipment, SyncState
@@ -283,9 +283,18 @@ GRID_PAGING_PARAMS = ("p", "o", "all")  # the page shown and its sort, not which
 def _bulk_action(action: OrderAction):
     def run(modeladmin: OrderAdmin, request: HttpRequest, queryset: QuerySet[Order]):
         # "Select all N orders": the job keeps the grid's filters and a worker reads them in chunks, so
-        # the click costs a count estimate, not a list of a million ids.
+        # the click costs a count estimate, not a list of a million ids. It acts on the orders the
+        # operator was shown: none newer than the newest matching when the confirmation page was drawn
+        # (the import keeps adding orders meanwhile).
+        hidden = bulk_hidden_fields(request)
+        select_all = request.POST.get("select_across") == "1"
+        up_to = None
+        if select_all:
+            up_to = selection_ceiling(request.POST.get(SELECTED_UP_TO), orders=queryset)
+            queryset = queryset.filter(pk__lte=up_to)
+            hidden[SELECTED_UP_TO] = [str(up_to)]
         paginator = EstimatedCountPaginator(queryset, per_page=1)
-        by_filters = request.POST.get("select_across") == "1" and paginator.count > INLINE_LIMIT
+        by_filters = select_all and paginator.count > INLINE_LIMIT
         return confirm_then_run(
             modeladmin,
             request,
@@ -295,7 +304,8 @@ def _bulk_action(action: OrderAction):
             count_is_estimate=paginator.count_is_estimate,
             filters={name: values for name, values in request.GET.lists() if name not in GRID_PAGING_PARAMS}
             if by_filters else None,
-            hidden=bulk_hidden_fields(request),
+            up_to_order_id=up_to,
+            hidden=hidden,
             orders=queryset,
         )
 

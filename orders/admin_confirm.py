@@ -16,6 +16,7 @@ from .bulk import BulkResult
 from .models import Order
 
 CONFIRM_FIELD = "confirm_action"
+SELECTED_UP_TO = "selected_up_to"  # "select all": the newest order the confirmation page counted
 PREVIEW_SIZE = 20  # orders listed on the confirmation page; the rest are counted
 
 
@@ -30,6 +31,7 @@ def confirm_then_run(
     orders: QuerySet[Order],
     count_is_estimate: bool = False,
     filters: dict[str, list[str]] | None = None,
+    up_to_order_id: int | None = None,
 ) -> HttpResponse | None:
     """Show the confirmation page (with the action's form); once confirmed, run the action and report
     done / skipped in one message. `order_ids` is called only once confirmed; with `filters` (the
@@ -40,7 +42,7 @@ def confirm_then_run(
     if confirmed and (form is None or form.is_valid()):
         params = form.to_params() if form else {}
         outcome = run_action(name=action.name, order_ids=None if filters is not None else order_ids(),
-                             filters=filters, params=params, user=request.user)
+                             filters=filters, up_to_order_id=up_to_order_id, params=params, user=request.user)
         if isinstance(outcome, BulkResult):
             level = messages.SUCCESS if not outcome.skipped_count else messages.WARNING
             modeladmin.message_user(request, outcome.summary(action.label, done_word=action.done_word), level)
@@ -69,6 +71,14 @@ def confirm_then_run(
         "confirm_field": CONFIRM_FIELD,
     }
     return TemplateResponse(request, "admin/orders/order/action_confirmation.html", context)
+
+
+def selection_ceiling(posted: str | None, *, orders: QuerySet[Order]) -> int:
+    """The newest order a "select all" covers: the one the confirmation page posts back, or, as the
+    page is drawn, the newest order matching now (0 when none does)."""
+    if posted is not None and posted.isdigit():
+        return int(posted)
+    return orders.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
 def bulk_hidden_fields(request: HttpRequest) -> dict[str, list[str]]:

@@ -462,6 +462,10 @@ class BulkJob(models.Model):
         help_text="The grid filters it acts on when every matching order was selected (resolved by the worker).",
     )
     last_order_id = models.BigIntegerField(default=0, help_text="Orders up to this id are done (filter jobs).")
+    selected_up_to_id = models.BigIntegerField(
+        null=True, blank=True,
+        help_text="Filter jobs: the newest order the filters matched when the operator confirmed; orders that "
+        "came later are not part of the job.")
     total = models.PositiveIntegerField()
     processed = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)

@@ -272,15 +272,36 @@ def test_select_all_of_a_large_selection_is_a_job_of_the_grid_filters_not_a_list
     page = {"action": "acknowledge_action", "_selected_action": [walmart[0].pk], "select_across": "1"}
     asked = operator_client.post(f"{GRID}?channel=walmart&o=-2&p=1", page)
     assert "Acknowledge on <strong>3</strong> orders" in asked.content.decode()
+    imported_meanwhile = create_order(account=walmart_account)  # not on the page the operator confirmed
 
-    answer = operator_client.post(f"{GRID}?channel=walmart&o=-2&p=1", {**page, "confirm_action": "yes"}, follow=True)
+    answer = operator_client.post(f"{GRID}?channel=walmart&o=-2&p=1", {**page, "confirm_action": "yes",
+                                                                       "selected_up_to": dict(asked.context["hidden"])["selected_up_to"]},
+                                  follow=True)
 
     job = BulkJob.objects.get()
     assert (job.filters, job.order_ids) == ({"channel": ["walmart"]}, [])
+    assert job.selected_up_to_id == walmart[-1].pk < imported_meanwhile.pk
     assert "running in the background on every order selected" in str(list(answer.context["messages"])[0])
     bulk_job_run(job_id=job.pk)  # what the worker does (the tests run none)
     assert set(ChannelAction.objects.values_list("order_id", flat=True)) == {o.pk for o in walmart}
     assert not ChannelAction.objects.filter(order=amazon).exists()
+
+
+def test_select_all_acts_only_on_the_orders_the_confirmation_counted(operator_client, walmart_account):
+    """Orders imported between the confirmation page and the click are not part of the selection."""
+    counted = [create_order(account=walmart_account) for _ in range(2)]
+    page = {"action": "acknowledge_action", "_selected_action": [counted[0].pk], "select_across": "1"}
+    asked = operator_client.post(f"{GRID}?channel=walmart", page)
+    assert "Acknowledge on <strong>2</strong> orders" in asked.content.decode()
+    imported_meanwhile = create_order(account=walmart_account)
+
+    answer = operator_client.post(f"{GRID}?channel=walmart", {**page, "confirm_action": "yes",
+                                                            "selected_up_to": dict(asked.context["hidden"])["selected_up_to"]},
+                                  follow=True)
+
+    assert str(list(answer.context["messages"])[0]).startswith("Acknowledge: 2 queued")
+    assert set(ChannelAction.objects.values_list("order_id", flat=True)) == {o.pk for o in counted}
+    assert not ChannelAction.objects.filter(order=imported_meanwhile).exists()
 
 
 def test_r_grid_3_viewer_cannot_run_operating_actions(client, viewer, walmart_account):

@@ -77,7 +77,7 @@ def validate_tracking(*, channel: str, tracking: Tracking) -> Tracking:
         if rules_for(channel).requires_tracking:
             raise OrderActionRefused("tracking number is required", "the channel rejects shipments without one")
     else:
-        _check_number(carrier, number)
+        number = _checked_number(carrier, number)
     if url:
         if len(url) > 500:
             raise OrderActionRefused("tracking URL is not valid", "it is longer than 500 characters")
@@ -90,7 +90,9 @@ def validate_tracking(*, channel: str, tracking: Tracking) -> Tracking:
     return dataclasses.replace(tracking, carrier=carrier, tracking_number=number, tracking_url=url)
 
 
-def _check_number(carrier: str, number: str) -> None:
+def _checked_number(carrier: str, number: str) -> str:
+    """The number as the channel gets it: a major carrier's written without the spaces and dashes
+    people copy from labels (carriers' own systems print and read it so)."""
     if not number.isprintable():
         raise OrderActionRefused("tracking number is not valid", "it contains control or invisible characters")
     if not MIN_LENGTH <= len(number) <= MAX_LENGTH:
@@ -101,10 +103,17 @@ def _check_number(carrier: str, number: str) -> None:
         raise OrderActionRefused("tracking number is not valid", "use letters, digits, spaces and dashes only")
     expected = CARRIER_FORMATS.get(carrier)
     if expected is None:
-        return
+        return number
     couriers, example = expected
-    found = tracking_numbers.get_tracking_number(compact.replace("-", "").upper())
-    if found is None or found.courier.code not in couriers or not found.valid:
+    plain = compact.replace("-", "").upper()
+    shaped = [found for definition in tracking_numbers.DEFINITIONS if (found := definition.test(plain))
+              and found.courier.code in couriers]
+    if shaped and not any(found.valid for found in shaped):
+        raise OrderActionRefused(f"not a valid {carrier} tracking number",
+                                 f"{number!r} has {carrier}'s format but its check digit does not match; "
+                                 "check for a typo")
+    if not shaped:
         raise OrderActionRefused(f"not a {carrier} tracking number",
                                  f"{number!r} does not match {carrier}'s format ({example}); check for a typo "
                                  "or choose the right carrier")
+    return plain

@@ -38,7 +38,9 @@ def messages_of(response):
     ("UPS", "1Z999AA1\x0012345678", "", "tracking number is not valid"),
     ("UPS", "1Z1", "", "tracking number is not valid"),
     ("UPS", "1" * 41, "", "tracking number is not valid"),
-    ("UPS", "1Z999AA10123456785", "", "not a UPS tracking number"),  # check digit wrong
+    ("UPS", "1Z999AA10123456785", "", "not a valid UPS tracking number: '1Z999AA10123456785' has UPS's format but "
+                                      "its check digit does not match"),
+    ("USPS", "9400111899223100000001", "", "not a valid USPS tracking number"),  # check digit wrong
     ("FedEx", ups_tracking(), "", "not a FedEx tracking number"),
     ("USPS", "123456789012", "", "not a USPS tracking number"),
     ("Bob's Vans", "BV-1001", "", "tracking URL is required"),
@@ -60,6 +62,17 @@ def test_r_ship_1_bad_tracking_is_refused_in_plain_words(carrier, number, url, p
 def test_r_ship_1_carrier_formats_accepted(carrier, number):
     cleaned = validate_tracking(channel="walmart", tracking=Tracking(carrier=carrier, tracking_number=number))
     assert cleaned.tracking_number == number.strip()
+
+
+@pytest.mark.parametrize("carrier, typed, sent", [
+    ("UPS", "1Z 999-AA1 0123 456784", "1Z999AA10123456784"),  # as printed on the label
+    ("UPS", "1z999aa10123456784", "1Z999AA10123456784"),
+    ("FedEx", "1234 5678 9012", "123456789012"),
+    ("LSO", "ANY-FORMAT 1", "ANY-FORMAT 1"),  # a carrier whose format we do not know: as typed
+])
+def test_a_major_carriers_number_is_sent_without_the_spaces_and_dashes_of_its_label(carrier, typed, sent):
+    cleaned = validate_tracking(channel="walmart", tracking=Tracking(carrier=carrier, tracking_number=typed))
+    assert cleaned.tracking_number == sent
 
 
 def test_carrier_list_has_no_duplicates_and_one_other():

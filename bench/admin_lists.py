@@ -76,15 +76,17 @@ try:
             "no filter": {}, "open": {"status": "open"}, "account": {"account__id__exact": walmart.pk},
         }),
     }
-    print(f"{'list':24} {'case':40} {'median ms':>9} {'max ms':>7} {'queries':>7} {'COUNT(*)':>8} {'rows':>9}")
+    print(f"{'list':24} {'case':40} {'median ms':>9} {'max ms':>7} {'SQL ms':>6} {'queries':>7} {'COUNT(*)':>8} "
+          f"{'rows':>9}")
     for list_name, (url_name, cases) in lists.items():
         url = reverse(url_name)
         for case, params in cases.items():
             timings, queries, response = _setup.timed_get(client, url, params, runs=args.runs)
             counts = sum("COUNT(" in query["sql"].upper() for query in queries)
+            sql_ms = sum(float(query["time"]) for query in queries) * 1000  # the last run's database share
             cl = response.context_data["cl"]
             rows = f"{'~' if getattr(cl.paginator, 'count_is_estimate', False) else ''}{cl.result_count:,}"
-            print(f"{list_name:24} {case:40} {statistics.median(timings):9.0f} {max(timings):7.0f} "
+            print(f"{list_name:24} {case:40} {statistics.median(timings):9.0f} {max(timings):7.0f} {sql_ms:6.0f} "
                   f"{len(queries):7d} {counts:8d} {rows:>9}", flush=True)
 finally:
     if not args.keepdb:

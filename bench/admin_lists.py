@@ -10,6 +10,7 @@ With --keepdb the database (bench_<name>_history) is kept, and reused by the nex
 """
 
 import argparse
+import datetime
 import statistics
 
 import _setup
@@ -39,6 +40,8 @@ try:
     client.force_login(user)
     middle_order = str(1800000000000 + args.orders // 2)
     shipped_order_id = args.orders // 2 - (args.orders // 2) % 6 + 3  # the generator ships orders n % 6 = 3
+    today = datetime.date.today()
+    week_ago, tomorrow = str(today - datetime.timedelta(days=7)), str(today + datetime.timedelta(days=1))
     deep_grid_page = min(2000, args.orders // 6 // 50 * 3 // 5)  # 3/5 of the way through the unshipped orders
     lists = {
         "orders grid": ("admin:orders_order_changelist", {
@@ -51,12 +54,15 @@ try:
             "account": {"order__account__id__exact": walmart.pk},
             "type = error": {"type__exact": "error"},
             "initiator = manual": {"initiator__exact": "user"},
+            "time: past 7 days": {"created_at__gte": week_ago, "created_at__lt": tomorrow},
             "search order #": {"q": middle_order},
             "page 1,000": {"p": 1000},
         }),
         "channel actions": ("admin:orders_channelaction_changelist", {
             "no filter": {},
             "state = failed": {"state__exact": "failed"},
+            "state = pending": {"state__exact": "pending"},
+            "kind = cancel (none in the data)": {"kind__exact": "cancel"},
             "account": {"account__id__exact": amazon.pk},
             "account + failed (accounts page link)": {"account__id__exact": walmart.pk, "state__exact": "failed"},
             "search order #": {"q": middle_order},
@@ -64,6 +70,8 @@ try:
         "shipments": ("admin:orders_shipment_changelist", {
             "no filter": {},
             "search tracking #": {"q": f"1Z999AA1{shipped_order_id:010d}"},
+            "sync state = error (none in the data)": {"sync_state__exact": "error"},
+            "carrier = FedEx (none in the data)": {"carrier__exact": "FedEx"},
             "search order #": {"q": str(1800000000000 + shipped_order_id)},
         }),
         "credit memos": ("admin:creditmemos_creditmemo_changelist", {

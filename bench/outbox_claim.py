@@ -21,6 +21,7 @@ args = parser.parse_args()
 drop = _setup.test_database(purpose="outbox")
 try:
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
     from _generate import orders_generate
     from orders import outbox
@@ -66,24 +67,32 @@ try:
         function()
         return (time.perf_counter() - started) * 1000
 
+    def claim_timed(claims: list[float], claims_sql: list[float]) -> ChannelAction:
+        """One claim: its time, and the database's share of it (queries and commit; the rest is Django's)."""
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            action = outbox.claim()
+            claims.append((time.perf_counter() - started) * 1000)
+        claims_sql.append(sum(float(query["time"]) for query in queries.captured_queries) * 1000)
+        return action
+
     print(f"machine: {_setup.machine()}; {args.orders:,} orders")
     print(f"{'historical actions':>18} {'claim interactive':>18} {'claim bulk':>11} {'claim, none due':>15} "
-          f"{'sweep, due':>10} {'sweep, none':>11}   (median ms; max in brackets)")
+          f"{'sweep, due':>10} {'sweep, none':>11} {'SQL of a claim':>14}   (median ms; max in brackets)")
     in_table = 0
     for size in (int(size) for size in args.sizes.split(",")):
         started = time.perf_counter()
         history_add(size - in_table)
         in_table = size
         print(f"  ({size:,} settled actions in the table after {time.perf_counter() - started:.0f}s)", flush=True)
-        cells = []
+        cells, claims_sql = [], []
         for lane in (ChannelAction.Lane.INTERACTIVE, ChannelAction.Lane.BULK):
             due_add(lane, first_order=1 + args.orders // 2 * (lane == ChannelAction.Lane.BULK))
             sweep_due = [timed(outbox.sweep_due_actions) for _ in range(5)]
             claims = []
             for _ in range(args.claims):
-                claimed = []
-                claims.append(timed(lambda claimed=claimed: claimed.append(outbox.claim())))
-                assert claimed[0] is not None and claimed[0].lane == lane, claimed
+                action = claim_timed(claims, claims_sql)
+                assert action is not None and action.lane == lane, action
             ChannelAction.objects.filter(state=ChannelAction.State.IN_FLIGHT).update(
                 state=ChannelAction.State.SUCCEEDED)  # settled, as the history
             in_table += args.claims
@@ -95,6 +104,6 @@ try:
             return f"{statistics.median(timings):.1f} ({max(timings):.1f})"
 
         print(f"{size:>18,} {cell(cells[0]):>18} {cell(cells[1]):>11} {cell(none_due):>15} {cell(sweep_due):>10} "
-              f"{cell(sweep_none):>11}", flush=True)
+              f"{cell(sweep_none):>11} {cell(claims_sql):>14}", flush=True)
 finally:
     drop()

@@ -25,58 +25,6 @@ args = parser.parse_args()
 drop = _setup.test_database(keepdb=args.keepdb)
 
 
-def generate(walmart, amazon) -> None:
-    """Orders × 3 items, both channels, every status; a shipment with a tracking # for every shipped one."""
-    from django.db import connection
-
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO orders_order (account_id, marketplace_id, channel, channel_order_id, customer_order_id,
-                status, channel_status, is_paid, buyer_cancel_requested, fulfillment, buyer_name, buyer_email,
-                buyer_phone, shipping_address, shipping_method, sale_date, ship_by_date, currency, subtotal,
-                shipping_total, tax_total, grand_total, adjustment_fee, refunded_total, store_order_number,
-                store_order_created_at, sync_state, sync_error, raw_payload, created_at, updated_at)
-            SELECT CASE WHEN n %% 2 = 0 THEN %(wm)s ELSE %(az)s END,
-                   CASE WHEN n %% 2 = 0 THEN %(wm_mp)s ELSE %(az_mp)s END,
-                   CASE WHEN n %% 2 = 0 THEN 'walmart' ELSE 'amazon' END,
-                   (1800000000000 + n)::text, (5200000000000 + n)::text,
-                   (ARRAY['created','unshipped','partially_shipped','shipped','canceled','pending'])[1 + n %% 6],
-                   'x', true, n %% 97 = 0, CASE WHEN n %% 10 = 0 THEN 'channel' ELSE 'merchant' END,
-                   'Buyer ' || n, 'buyer' || n || '@example.com', '555', '{}'::jsonb, 'Standard',
-                   now() - (n || ' minutes')::interval, now() - (n || ' minutes')::interval + interval '3 days',
-                   'USD', 20, 2, 1.6, 23.6, 0, 0,
-                   CASE WHEN n %% 3 = 0 THEN (100000000 + n)::text END,
-                   CASE WHEN n %% 3 = 0 THEN now() END,
-                   CASE WHEN n %% 1000 = 0 THEN 'error' ELSE 'ok' END, '', '{}'::jsonb, now(), now()
-            FROM generate_series(1, %(n)s) AS n
-            """,
-            {"n": args.orders, "wm": walmart.pk, "az": amazon.pk, "wm_mp": walmart.marketplace_id,
-             "az_mp": amazon.marketplace_id},
-        )
-        cursor.execute(
-            """
-            INSERT INTO orders_orderitem (order_id, channel_line_id, channel_line_numbers, sku, title, qty_ordered,
-                qty_shipped, qty_canceled, qty_refunded, qty_reserved, unit_price, tax, shipping_charge,
-                refunded_amount, channel_line_status, buyer_cancel_requested, buyer_cancel_reason)
-            SELECT o.id, line::text, jsonb_build_array(line::text), 'SKU-' || ((o.id * 7 + line) % 5000),
-                   'Item ' || line, 1, 0, 0, 0, 0, 10, 0.8, 2, 0, 'Created', false, ''
-            FROM orders_order o CROSS JOIN generate_series(1, 3) AS line
-            """
-        )
-        cursor.execute(
-            """
-            INSERT INTO orders_shipment (order_id, source, carrier, shipping_method, tracking_number, tracking_url,
-                shipped_at, sync_state, created_at)
-            SELECT o.id, 'operator', 'UPS', 'Standard', '1Z999AA1' || lpad(o.id::text, 10, '0'), '', now(), 'ok', now()
-            FROM orders_order o WHERE o.status = 'shipped'
-            """
-        )
-        cursor.execute("ANALYZE")
-    print(f"generated {args.orders:,} orders × 3 items in {time.perf_counter() - started:.0f}s")
-
-
 def select_all_and_export(client, url) -> None:
     """Issue 14: "select all" on the whole grid (confirmation page, then the confirmed click that
     records the job), and the background CSV export of every order: rows/s and peak memory."""
@@ -118,9 +66,9 @@ try:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
+    from _generate import orders_generate
     from channels.models import ChannelAccount
     from orders.models import Order
     from tests.factories import AmazonAccountFactory, ChannelAccountFactory
@@ -131,7 +79,7 @@ try:
         walmart, amazon = ChannelAccount.objects.get(channel="walmart"), ChannelAccount.objects.get(channel="amazon")
     else:
         walmart, amazon = ChannelAccountFactory(), AmazonAccountFactory()
-        generate(walmart, amazon)
+        orders_generate(orders=args.orders, walmart=walmart, amazon=amazon)
     print(f"machine: {_setup.machine()}, {Order.objects.count():,} orders")
 
     user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_superuser": True, "is_staff": True})
@@ -165,13 +113,7 @@ try:
     }
     print(f"{'case':32} {'median ms':>10} {'max ms':>8} {'queries':>8} {'rows':>8}")
     for name, params in cases.items():
-        timings = []
-        for _ in range(args.runs):
-            with CaptureQueriesContext(connection) as queries:
-                t0 = time.perf_counter()
-                response = client.get(url, params)
-                timings.append((time.perf_counter() - t0) * 1000)
-            assert response.status_code == 200, response.status_code
+        timings, queries, response = _setup.timed_get(client, url, params, runs=args.runs)
         rows = response.context_data["cl"].result_count
         print(f"{name:32} {statistics.median(timings):10.0f} {max(timings):8.0f} {len(queries):8d} {rows:8d}")
     if args.select_all:

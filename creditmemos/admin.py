@@ -7,6 +7,7 @@ from django.urls import path, reverse
 
 from orders.models import Order
 
+from orders.admin_lists import LongListAdmin
 from orders.admin_shipping import ship_url
 
 from .forms import CreditMemoForm, memo_preview
@@ -32,11 +33,12 @@ class CreditMemoItemInline(admin.TabularInline):
 
 
 @admin.register(CreditMemo)
-class CreditMemoAdmin(admin.ModelAdmin):
+class CreditMemoAdmin(LongListAdmin, admin.ModelAdmin):
     list_display = ("number", "order", "channel_action", "grand_total", "state", "created_at")
     list_filter = ("state", "channel_action")
     list_select_related = ("order",)
-    search_fields = ("=order__channel_order_id",)
+    search_fields = ("order__channel_order_id__exact",)  # through the order's index, not a scan of every order
+    search_help_text = "The channel order # (all of it)."
     inlines = [CreditMemoItemInline]
     readonly_fields = [field.name for field in CreditMemo._meta.fields]
 

@@ -7,8 +7,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -21,7 +19,7 @@ from channels.models import ChannelAccount
 from channels.selectors import account_sync_health
 
 from .handoff import hand_off
-from .models import ChannelAction, ImportProblem
+from .selectors import accounts_with_sync_counts
 from .services.errors import OrderActionRefused
 from .services.importing import validate_reimport_range
 from .tasks import import_account_orders, reimport_account_orders
@@ -60,13 +58,7 @@ class ChannelAccountOperationsAdmin(ChannelAccountAdmin):
     change_form_template = "admin/channels/channelaccount/change_form.html"
 
     def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).annotate(
-            waiting=Count("channel_actions", filter=Q(channel_actions__state__in=ChannelAction.OPEN_STATES)),
-            failed=Count("channel_actions", filter=Q(channel_actions__state=ChannelAction.State.FAILED)),
-            open_problems=Coalesce(Subquery(
-                ImportProblem.objects.filter(account=OuterRef("pk"), resolved_at__isnull=True)
-                .values("account").annotate(count=Count("pk")).values("count")), 0),
-        )
+        return accounts_with_sync_counts(super().get_queryset(request))
 
     @admin.display(description="Sync health")
     def health(self, account: ChannelAccount):

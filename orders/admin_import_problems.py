@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from .admin_lists import LongListAdmin
 from .models import ImportProblem
 from .services.import_problems import import_problems_dismiss
 
@@ -27,7 +28,7 @@ class ProblemStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(ImportProblem)
-class ImportProblemAdmin(admin.ModelAdmin):
+class ImportProblemAdmin(LongListAdmin, admin.ModelAdmin):
     list_display = ("last_seen_at", "account", "order_id", "error", "times_seen", "first_seen_at", "status")
     list_filter = (ProblemStatusFilter, "account")
     list_select_related = ("account",)

@@ -354,8 +354,10 @@ def sweep_due_actions() -> bool:
     (an action whose message was lost, a retry whose backoff ended, a submission to read)."""
     recover_expired_leases()
     now = timezone.now()
-    due = _due_actions(now).exists() or ChannelAction.objects.filter(state=State.SUBMITTED,
-                                                                     next_attempt_at__lte=now).exists()
+    # One question per lane, each answered by that lane's partial index of what is due: asked of both
+    # lanes at once, PostgreSQL walked an index of every action ever sent to find none.
+    due = (any(_due_actions(now).filter(lane=lane).exists() for lane in (Lane.INTERACTIVE, Lane.BULK))
+           or ChannelAction.objects.filter(state=State.SUBMITTED, next_attempt_at__lte=now).exists())
     if due:
         dispatch_drains()
     return due

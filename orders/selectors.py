@@ -2,12 +2,13 @@
 
 from collections.abc import Mapping
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
-from channels.models import Channel
+from channels.models import Channel, ChannelAccount
 
 from .filters import OrderFilterSet
-from .models import Order, OrderItem, OrderLog, OrderLogArchive, Shipment
+from .models import ChannelAction, ImportProblem, Order, OrderItem, OrderLog, OrderLogArchive, Shipment
 from .status import unsettled_actions_prefetch
 
 
@@ -72,3 +73,31 @@ def cancel_form_kwargs(*, orders: QuerySet[Order]) -> dict:
     """The cancel form shows the reason each channel among the orders is sent."""
     present = set(orders.order_by().values_list("channel", flat=True).distinct())
     return {"channels": tuple(channel for channel in Channel.values if channel in present)}
+
+
+def shipments_matching(shipments: QuerySet[Shipment], term: str) -> QuerySet[Shipment]:
+    """Shipments whose tracking # (any case) or whose order's channel order # is `term`. The orders are
+    looked up first: an OR across the join to orders would read every shipment; this way each side
+    is one index lookup."""
+    term = term.strip()
+    if not term:
+        return shipments
+    order_ids = list(Order.objects.filter(channel_order_id=term).values_list("pk", flat=True))
+    return shipments.filter(Q(tracking_number__iexact=term) | Q(order_id__in=order_ids))
+
+
+def accounts_with_sync_counts(accounts: QuerySet[ChannelAccount]) -> QuerySet[ChannelAccount]:
+    """Accounts with their sync health counts: `waiting` and `failed` channel actions, `open_problems`
+    (import problems). Each is a count per account on an index of (account, state), so it reads the
+    few open and failed actions, never the millions that succeeded (a join and GROUP BY over every
+    action took 1.3 s at 2,000,000)."""
+    actions = ChannelAction.objects.filter(account=OuterRef("pk"))
+    return accounts.annotate(
+        waiting=_count_of(actions.filter(state__in=ChannelAction.OPEN_STATES)),
+        failed=_count_of(actions.filter(state=ChannelAction.State.FAILED)),
+        open_problems=_count_of(ImportProblem.objects.filter(account=OuterRef("pk"), resolved_at__isnull=True)),
+    )
+
+
+def _count_of(rows: QuerySet) -> Coalesce:
+    return Coalesce(Subquery(rows.order_by().values("account").annotate(count=Count("pk")).values("count")), 0)

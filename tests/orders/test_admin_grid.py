@@ -349,7 +349,7 @@ def test_accounts_with_many_orders_do_not_break_account_filter(operator_client):
 @pytest.mark.postgres
 def test_large_results_are_counted_from_the_planner_estimate(operator_client, walmart_account, monkeypatch,
                                                              django_assert_max_num_queries):
-    from orders.admin import EstimatedCountPaginator
+    from orders.admin_lists import EstimatedCountPaginator
 
     for _ in range(3):
         create_order(account=walmart_account)

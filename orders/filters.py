@@ -7,7 +7,7 @@ import django_filters
 from django import forms
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from channels.models import Channel, ChannelAccount, Marketplace
@@ -41,7 +41,10 @@ def to_ship_q(value: str, *, now: dt.datetime | None = None) -> Q:
     automatic cancellation comes auto_cancel_after_days after ship-by, per account (one small query
     for the accounts; each account's cutoff is a plain range on the index)."""
     now = now or timezone.now()
-    waiting = Q(status__in=TO_SHIP_STATUSES, fulfillment=Fulfillment.MERCHANT)
+    # Walmart keeps an order whose other units were canceled Partially Shipped: with nothing left to
+    # ship it is no work for anyone.
+    open_units = OrderItem.objects.filter(order=OuterRef("pk"), qty_ordered__gt=F("qty_shipped") + F("qty_canceled"))
+    waiting = Q(status__in=TO_SHIP_STATUSES, fulfillment=Fulfillment.MERCHANT) & Q(Exists(open_units))
     if value == "today":
         start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
         return waiting & Q(ship_by_date__gte=start, ship_by_date__lt=start + dt.timedelta(days=1))

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from cockpit.models import Discrepancy, ReconciliationRun
 from cockpit.selectors import TODAY_COLUMNS
-from orders.models import Fulfillment, ImportProblem, Order, OrderStatus, SyncState
+from orders.models import Fulfillment, ImportProblem, Order, OrderItem, OrderStatus, SyncState
 from tests.factories import create_order
 
 pytestmark = pytest.mark.django_db
@@ -89,6 +89,18 @@ def test_each_count_is_exactly_the_orders_its_link_lists(viewer_client, day, wal
     assert rows[walmart_account.pk].counts["import_problems"].value == 1
     assert rows[amazon_account.pk].counts["discrepancies"].value == 1
     assert total.counts["not_in_sync"].value == 2  # neither account has ever imported
+
+
+def test_an_order_with_nothing_left_to_ship_is_not_work_to_do(viewer_client, walmart_account):
+    """Walmart shows 1 shipped + 1 canceled as Partially Shipped; nothing of it is to ship or overdue."""
+    order = _order(walmart_account, OrderStatus.PARTIALLY_SHIPPED, ship_by_in_hours=-30, n_items=2)
+    _shipped, rest = order.items.order_by("pk")  # the factory ships the first line
+    OrderItem.objects.filter(pk=rest.pk).update(qty_canceled=rest.qty_ordered)
+    still_open = _order(walmart_account, OrderStatus.PARTIALLY_SHIPPED, ship_by_in_hours=-30, n_items=2)
+
+    total = viewer_client.get(INDEX).context["today_total"]
+    assert total.counts["overdue"].value == 1
+    assert _linked_ids(viewer_client, total.counts["overdue"].url) == {still_open.pk}
 
 
 def test_links_use_the_grids_own_filter_parameters(viewer_client, day, walmart_account):

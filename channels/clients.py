@@ -109,6 +109,7 @@ class ShipmentRequest:
     seller_order_id: str = ""
     is_update: bool = False  # resend: change tracking of lines already shipped
     package_reference: str = "1"  # the shipment's own id on channels that keep packages (Amazon)
+    override_cancel_request: bool = False  # the operator chose to ship lines the buyer asked to cancel
 
 
 @dataclass(frozen=True)

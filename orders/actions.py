@@ -50,7 +50,8 @@ class OrderAction:
 
 
 def _ship(*, order_id: int, user=None, **params):
-    return order_ship(order_id=order_id, tracking=tracking_from_params(params), user=user)
+    return order_ship(order_id=order_id, tracking=tracking_from_params(params), user=user,
+                      despite_cancel_request=params.get("despite_cancel_request", False))
 
 
 ACTIONS = {

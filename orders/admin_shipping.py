@@ -72,6 +72,7 @@ class ShippingViews:
         if form.is_bound and form.is_valid():
             try:
                 shipment = order_ship(order_id=order.pk, tracking=form.tracking, quantities=form.quantities(),
+                                      despite_cancel_request=form.cleaned_data.get("despite_cancel_request", False),
                                       user=request.user)
             except OrderActionRefused as refusal:
                 form.add_error(None, f"Not shipped: {refusal}.")

@@ -25,7 +25,7 @@ class ShipForm(forms.Form):
                                    help_text="Needed for another carrier: an http:// or https:// address.")
 
     def __init__(self, *args, channels: tuple[str, ...] = (), usual_carrier: str = "", order_count: int = 1,
-                 **kwargs) -> None:
+                 cancel_requests: int = 0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.channels = tuple(channels)
         carriers = carrier_choices(channels[0] if len(channels) == 1 else None)
@@ -40,6 +40,13 @@ class ShipForm(forms.Form):
                 "pallet. To give each order its own number, use Upload tracking (CSV) on the order list.",
                 error_messages={"required": f"Confirm that all {order_count} orders share this tracking number, "
                                 "or upload a tracking CSV with a number per order."},
+            )
+        if cancel_requests:
+            self.fields["despite_cancel_request"] = forms.BooleanField(
+                required=False,
+                label="Ship even though the buyer asked to cancel" if order_count == 1 else
+                f"Also ship the {cancel_requests} order(s) whose buyer asked to cancel",
+                help_text="Left unticked, orders with a cancellation request are not shipped (skipped and counted).",
             )
 
     def clean(self):
@@ -67,14 +74,15 @@ class ShipForm(forms.Form):
         data = self.cleaned_data
         carrier = data["other_carrier"] if data["carrier"] == OTHER_CARRIER else data["carrier"]
         return {"carrier": carrier.strip(), "method": data.get("method") or "Standard", "tracking_number": data["tracking_number"].strip(),
-                "tracking_url": (data.get("tracking_url") or "").strip()}
+                "tracking_url": (data.get("tracking_url") or "").strip(),
+                "despite_cancel_request": bool(data.get("despite_cancel_request"))}
 
 
 class OrderShipForm(ShipForm):
     """Mark as Shipped on one order: a quantity per open line, all open units by default (R-SHIP-2)."""
 
     def __init__(self, *args, order, items, initial_quantities: dict[int, int] | None = None, **kwargs) -> None:
-        super().__init__(*args, channels=(order.channel,), **kwargs)
+        super().__init__(*args, channels=(order.channel,), cancel_requests=int(order.buyer_cancel_requested), **kwargs)
         self.open_items = [item for item in items if item.qty_open > 0]
         for item in self.open_items:
             wanted = item.qty_open if initial_quantities is None else initial_quantities.get(item.pk, 0)

@@ -468,6 +468,7 @@ def _send(client, action: ChannelAction, payload: dict) -> ActionReceipt:
             seller_order_id=payload.get("seller_order_id", ""),
             is_update=payload.get("is_update", False),
             package_reference=payload.get("package_reference", "1"),
+            override_cancel_request=payload.get("override_cancel_request", False),
         ))
     if action.kind == Kind.CANCEL:
         return client.cancel(order_id, CancelRequest(lines=_lines(payload), reason=payload["reason"]))

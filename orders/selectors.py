@@ -66,6 +66,7 @@ def ship_form_kwargs(*, orders: QuerySet[Order]) -> dict:
         "channels": tuple(sorted({channel for channel, _ in pairs})),
         "usual_carrier": usual_carrier(account_id=accounts.pop()) if len(accounts) == 1 else "",
         "order_count": orders.count(),
+        "cancel_requests": orders.filter(buyer_cancel_requested=True).count(),
     }
 
 

@@ -246,7 +246,7 @@ class WalmartClient:
             {
                 "lineNumber": line.line_number,
                 "sellerOrderId": (shipment.seller_order_id or channel_order_id)[:30],
-                "intentToCancelOverride": True,
+                "intentToCancelOverride": shipment.override_cancel_request or shipment.is_update,
                 "orderLineStatuses": {"orderLineStatus": [
                     {"status": "Shipped", "statusQuantity": _quantity(line.qty), "trackingInfo": tracking}
                 ]},

@@ -25,8 +25,11 @@ def order_ship(
     tracking: Tracking,
     quantities: dict[int, int] | None = None,
     user: AbstractBaseUser | None = None,
+    despite_cancel_request: bool = False,
 ) -> Shipment:
-    """Ship some or all open units (`quantities`: item id → units; None ships everything open)."""
+    """Ship some or all open units (`quantities`: item id → units; None ships everything open). An
+    order whose buyer asked to cancel ships only when the operator says so (`despite_cancel_request`):
+    the channel is then told the request is overridden, and the Order Log says it."""
     with transaction.atomic(), stock_moves():  # stock written last, products in pk order (orders.locks)
         order = lock_order(order_id)
         tracking = validate_tracking(channel=order.channel, tracking=tracking)
@@ -34,6 +37,9 @@ def order_ship(
             raise OrderActionRefused("order is canceled")
         if order.status == OrderStatus.PENDING:
             raise OrderActionRefused("Amazon order is Pending (not paid)")
+        if order.buyer_cancel_requested and not despite_cancel_request:
+            raise OrderActionRefused("the buyer asked to cancel this order",
+                                     "cancel it as asked, or confirm shipping it anyway")
         items = list(order.items.select_for_update().order_by("pk"))
         wanted = {item.pk: item.qty_open for item in items} if quantities is None else dict(quantities)
         unknown = set(wanted) - {item.pk for item in items}
@@ -71,13 +77,16 @@ def order_ship(
             shipped_items.append(item)
             summary.append(f"{item.sku} × {qty}")
         OrderItem.objects.bulk_update(shipped_items, ["qty_shipped", "qty_reserved"])
+        overridden = " The buyer's cancellation request is overridden." if order.buyer_cancel_requested else ""
         order_log_write(
             order=order,
-            message=f"Shipment created: {', '.join(summary)} via {tracking.carrier} {tracking.tracking_number}.",
+            message=f"Shipment created: {', '.join(summary)} via {tracking.carrier} {tracking.tracking_number}."
+            f"{overridden}",
             type=Type.SUCCESS,
             user=user,
         )
-        _enqueue_ship(order=order, shipment=shipment, lines=lines, user=user)
+        _enqueue_ship(order=order, shipment=shipment, lines=lines, user=user,
+                      override_cancel_request=order.buyer_cancel_requested)
         order_refresh_status(order=order, user=user)
     return shipment
 
@@ -138,7 +147,8 @@ def _resend(*, order: Order, shipment: Shipment, user) -> None:
     _enqueue_ship(order=order, shipment=shipment, lines=lines, user=user, is_update=True)
 
 
-def _enqueue_ship(*, order: Order, shipment: Shipment, lines: list[dict], user, is_update: bool = False) -> None:
+def _enqueue_ship(*, order: Order, shipment: Shipment, lines: list[dict], user, is_update: bool = False,
+                  override_cancel_request: bool = False) -> None:
     enqueue_action(
         order=order,
         kind=ChannelAction.Kind.SHIP,
@@ -155,6 +165,7 @@ def _enqueue_ship(*, order: Order, shipment: Shipment, lines: list[dict], user, 
             "shipped_at": shipment.shipped_at.isoformat(),
             "seller_order_id": order.store_order_number or "",
             "is_update": is_update,
+            "override_cancel_request": override_cancel_request,
             "package_reference": str(shipment.pk),  # Amazon edits a package confirmed again under its id
         },
     )

@@ -238,3 +238,33 @@ def test_amazon_correction_edits_the_same_package(sandbox, az_account):
     packages = [call.body["packageDetail"] for call in sandbox.requests.all(method="POST", path="shipmentConfirmation")]
     assert [p["packageReferenceId"] for p in packages] == [str(one.pk), str(two.pk), str(one.pk)]
     assert packages[-1]["trackingNumber"] == ups_tracking(3)
+
+
+# -- a buyer's cancellation request is never shipped over silently --------------------------------
+
+def _overrides_sent(sandbox) -> list[bool]:
+    return [line["intentToCancelOverride"] for request in sandbox.requests.all(method="POST", path="/shipping$")
+            for line in request.body["orderShipment"]["orderLines"]["orderLine"]]
+
+
+def test_an_order_the_buyer_asked_to_cancel_is_not_shipped_unless_the_operator_says_so(sandbox, wm_account):
+    order = walmart_order(sandbox, wm_account, intent_to_cancel=True, acknowledged=True)
+    assert order.buyer_cancel_requested
+    with pytest.raises(OrderActionRefused, match="^the buyer asked to cancel this order"):
+        order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(3)))
+    assert not order.shipments.exists()
+
+    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(3)),
+               despite_cancel_request=True)
+    drain_actions()
+
+    assert _overrides_sent(sandbox) == [True]
+    assert order.logs.filter(message__contains="cancellation request is overridden").count() == 1
+    assert ChannelAction.objects.get(order=order, kind="ship").state == ChannelAction.State.SUCCEEDED
+
+
+def test_an_ordinary_shipment_overrides_nothing_on_walmart(sandbox, wm_account):
+    order = walmart_order(sandbox, wm_account, acknowledged=True)
+    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(4)))
+    drain_actions()
+    assert _overrides_sent(sandbox) == [False]

@@ -1,7 +1,7 @@
 """An interrupted import finishes its work (issue 8 §3, SPEC §9 "worker killed ... database
 connection dropped: no order is lost or duplicated").
 
-A real Celery worker imports 1,200 Walmart orders with the account options on (store order +
+A real Celery worker imports 2,000 Walmart orders with the account options on (store order +
 acknowledge + invoice). It is SIGKILLed mid-run — or, separately, its database connections are
 terminated. Every order it stored already has its store order (the options are written with the
 page), and after a restart and the next import every order has one, and exactly one
@@ -25,7 +25,7 @@ pytestmark = [
     pytest.mark.celery_worker,
     pytest.mark.django_db(transaction=True),
 ]
-ORDERS = 1200
+ORDERS = 2000
 LEASE = "2"  # seconds: a killed worker's in-flight acknowledgement is taken over quickly
 
 

@@ -39,4 +39,4 @@ def _strftime_pattern(django_format: str) -> str | None:
 
 def iso_datetime(value: dt.datetime | None) -> str:
     """ISO 8601 with the offset, in the operators' time zone (CSV exports)."""
-    return timezone.localtime(value).isoformat() if value else ""
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""  # as the README shows

@@ -10,7 +10,8 @@ from orders.models import Order, OrderLog
 from tests.factories import create_order
 
 pytestmark = pytest.mark.django_db
-SOLD = dt.datetime(2026, 3, 10, 15, 4, 5, tzinfo=dt.UTC)  # New York is on daylight time (EDT) by then
+# New York is on daylight time (EDT) by then; with microseconds, as channels send them (never exported).
+SOLD = dt.datetime(2026, 3, 10, 15, 4, 5, 548000, tzinfo=dt.UTC)
 
 
 @pytest.fixture

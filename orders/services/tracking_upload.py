@@ -198,6 +198,8 @@ def _row_error(row: UploadRow, orders: dict[str, list[Order]], open_left: dict[i
     row.order = order = matches[0]
     if order.status in NOT_SHIPPABLE:
         return NOT_SHIPPABLE[order.status]
+    if order.buyer_cancel_requested:  # order_ship refuses it too; said here before anything is queued
+        return "the buyer asked to cancel this order: cancel it, or ship it from its order page"
     try:
         tracking = validate_tracking(channel=order.channel, tracking=row.tracking)
     except OrderActionRefused as refusal:

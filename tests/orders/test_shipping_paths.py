@@ -183,6 +183,14 @@ def test_csv_upload_previews_every_row_then_ships_only_the_good_ones(operator_cl
     assert not Shipment.objects.filter(order=second).exists()
 
 
+def test_csv_upload_preview_says_which_orders_the_buyer_asked_to_cancel(operator_client, sandbox, wm_account):
+    order = walmart_order(sandbox, wm_account, intent_to_cancel=True, acknowledged=True)
+    preview = upload(operator_client, "Channel Order #,Carrier,Method,Tracking #\n"
+                                      f"{order.channel_order_id},UPS,Standard,{ups_tracking(5)}\n")
+    [row] = preview.context["check"].bad
+    assert row.error.startswith("the buyer asked to cancel this order")
+
+
 @pytest.mark.parametrize("content, problem", [
     (b"", "The file is empty."),
     (b"\x89PNG\x00\x00garbage", "binary data"),

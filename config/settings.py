@@ -303,6 +303,9 @@ CSV_EXPORT_DIR = Path(env("CSV_EXPORT_DIR", default=str(VAR_DIR / "exports")))
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=730)
 # Drain tasks started per batch of bulk-queued actions (orders.batching): one per worker process.
 CHANNEL_ACTION_DRAINS = env.int("CHANNEL_ACTION_DRAINS", default=2)
+# A drain claims up to this many due bulk actions of one account at a time and records the channel's
+# confirmations of them in one transaction (orders.outbox); an operator's click waits for at most one batch.
+CHANNEL_ACTION_BULK_BATCH = env.int("CHANNEL_ACTION_BULK_BATCH", default=20)
 CHANNEL_FEED_POLL_SECONDS = env.float("CHANNEL_FEED_POLL_SECONDS", default=10.0)
 # A submission (Amazon feed) still unprocessed after this long fails, visibly, instead of being polled forever.
 CHANNEL_FEED_TIMEOUT_HOURS = env.float("CHANNEL_FEED_TIMEOUT_HOURS", default=24.0)

@@ -5,8 +5,9 @@ The embedded broker (kombu's filesystem transport) delivers roughly one message 
 message per action made a 1,000-order bulk action take a quarter of an hour. Actions queued inside
 `batched_channel_actions` (every bulk action, inline or as a BulkJob) send no message of their own:
 once their transaction commits, CHANNEL_ACTION_DRAINS drain tasks are started, each claiming due
-actions one after another, with the same claim as a single action (SKIP LOCKED and a lease), until
-none is due; the drains run side by side on the worker's processes and split the work. A drain also
+actions until none is due — an operator's click alone, else up to CHANNEL_ACTION_BULK_BATCH bulk actions
+of one account together (SKIP LOCKED and one lease), whose confirmations it records in one transaction
+(orders.outbox); the drains run side by side on the worker's processes and split the work. A drain also
 skips what only a message-per-action worker needs (handing the order's next action on, settling the
 bulk job after every outcome): its loop takes the next action, and it settles the bulk jobs it
 touched once, when it ends (beat's sweep settles any a dying drain left Waiting).

@@ -1,9 +1,9 @@
 """Fencing of claimed channel actions (R-REL-2): a worker that no longer holds its claim never
 sends and never writes.
 
-Every claim gets a fresh token. The worker checks it in the same UPDATE that records an outcome,
-and again (renewing the lease) right before each channel call; a lease is also renewed while a long
-call runs. A worker paused past its lease (GC pause, SIGSTOP, a slow disk) finds its token gone
+Every claim — of one action, or of a drain's batch of one account's bulk actions — gets a fresh token.
+The worker checks it, per action, in the same transaction that records an outcome, and again (renewing
+the lease) right before each channel call; leases are also renewed while the calls run. A worker paused past its lease (GC pause, SIGSTOP, a slow disk) finds its token gone
 once the action was taken over, and backs off.
 """
 
@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -51,23 +51,32 @@ def hold_claim(action: ChannelAction, **fields) -> None:
 
 
 @contextmanager
-def lease_kept(action: ChannelAction) -> Iterator[None]:
-    """Renew the lease every third of its length while the block (a channel call) runs."""
+def lease_kept(actions: Sequence[ChannelAction]) -> Iterator[None]:
+    """Renew the leases of the claimed actions every third of a lease while the block (their channel
+    calls) runs; one whose claim was lost, or whose outcome is recorded, is left alone. Each renewal
+    is its own one-row UPDATE: it never holds one action's row while waiting for another's, so it
+    cannot deadlock with the transaction recording the batch's outcomes."""
     done = threading.Event()
     interval = settings.CHANNEL_ACTION_LEASE_SECONDS / 3
+
+    lost: set[int] = set()
 
     def renew() -> None:
         try:
             while not done.wait(interval):
-                try:
-                    hold_claim(action)
-                except StaleClaim:
-                    logger.warning("channel action %s: lease lost during the channel call", action.pk)
-                    return
+                for action in actions:
+                    if action.claim_token is None or action.pk in lost:
+                        continue  # recorded already, or taken over
+                    try:
+                        hold_claim(action)
+                    except StaleClaim:
+                        if action.claim_token is not None:  # not just recorded meanwhile
+                            lost.add(action.pk)
+                            logger.warning("channel action %s: lease lost during the channel calls", action.pk)
         finally:
             connection.close()  # this thread's own connection
 
-    keeper = threading.Thread(target=renew, name=f"lease-{action.pk}", daemon=True)
+    keeper = threading.Thread(target=renew, name=f"lease-{actions[0].pk}", daemon=True)
     keeper.start()
     try:
         yield

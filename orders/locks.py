@@ -7,8 +7,8 @@ IMMEDIATE transactions, so it cannot deadlock):
 1. The channel account, FOR NO KEY UPDATE — only an import takes it, so one import per account
    runs at a time. NO KEY: rows others insert that point at the account (channel actions, import
    problems) take KEY SHARE on it for their foreign key, and that never waits on NO KEY UPDATE.
-2. Orders, in ascending pk order (`lock_orders`, `lock_order`, `lock_order_row`). A transaction that works on many
-   orders locks them all first.
+2. Orders, in ascending pk order (`lock_orders`, `lock_order`, `lock_order_rows`). A transaction that works on
+   many orders locks them all first.
 3. Each order's own rows: its items (pk order), shipments, returns, credit memos, channel actions;
    then a bulk job's row (`actions.bulk_job_settle`).
 4. Number counters (orders.numbers): the store order counter, then the invoice counter.
@@ -37,11 +37,12 @@ def lock_order(order_id: int) -> Order:
     return Order.objects.select_for_update(of=("self",)).select_related("account").get(pk=order_id)
 
 
-def lock_order_row(order_id: int) -> None:
-    """The order locked until the surrounding transaction ends, nothing of it read (its payload
-    JSON is the largest column of all: a worker recording an outcome needs only the lock)."""
-    _require_transaction("lock_order_row()")
-    list(Order.objects.select_for_update(of=("self",)).filter(pk=order_id).values_list("pk", flat=True))
+def lock_order_rows(order_ids: Iterable[int]) -> None:
+    """The orders locked (pk order) until the surrounding transaction ends, nothing of them read (their
+    payload JSON is the largest column of all: a worker recording outcomes needs only the locks)."""
+    _require_transaction("lock_order_rows()")
+    list(Order.objects.select_for_update(of=("self",)).filter(pk__in=sorted(set(order_ids))).order_by("pk")
+         .values_list("pk", flat=True))
 
 
 def lock_orders(order_ids: Iterable[int]) -> list[Order]:

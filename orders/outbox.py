@@ -24,7 +24,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Case, CharField, Exists, F, OuterRef, Value, When
 from django.utils import timezone
 
 from channels.clients import (
@@ -47,7 +47,7 @@ from . import verification
 from .batching import current_batch, dispatch_drains, draining
 from .copy import copy_insert, new_row, reserve_ids
 from .fencing import StaleClaim, fenced_update, hold_claim, lease_end, lease_kept, log_backed_off, new_claim_token
-from .locks import lock_order, lock_order_row
+from .locks import lock_order, lock_order_rows
 from .log import Initiator, LogEntry, Type, order_log_write, order_log_write_many
 from .models import ChannelAction, Order, Shipment, SyncState
 from .services.errors import OrderActionRefused
@@ -254,45 +254,55 @@ def _due_actions(now: dt.datetime):
 
 
 def claim(*, action_id: int | None = None) -> ChannelAction | None:
-    """Take one due action for this worker (that one, or the next one due), or None.
+    """Take one due action for this worker (that one, or the next one due), or None."""
+    claimed = claim_many(action_id=action_id, limit=1)
+    return claimed[0] if claimed else None
 
-    The interactive lane first, oldest first; then the bulk lane, fair between accounts: one
-    account with due bulk work is drawn at random for each claim, so 10,000 actions of one account
-    never hold back another's. Each query reads a partial index of what is due (orders.models),
-    whatever the size of the history."""
+
+def claim_many(*, action_id: int | None = None, limit: int) -> list[ChannelAction]:
+    """Take due actions for this worker: that one, or the oldest due interactive action alone (an
+    operator's click is answered first), or else up to `limit` due bulk actions of one account —
+    fair between accounts: one account with due bulk work is drawn at random for each claim, so
+    10,000 actions of one account never hold back another's. Each query reads a partial index of
+    what is due (orders.models), whatever the size of the history. The actions claimed together
+    share one claim token and lease."""
     now = timezone.now()
     with transaction.atomic():
         if action_id is not None:
-            action = _claim_first(_due_actions(now).filter(pk=action_id))
+            actions = _claim_first(_due_actions(now).filter(pk=action_id), limit=1)
         else:
-            action = _claim_first(_due_actions(now).filter(lane=Lane.INTERACTIVE)) or _claim_bulk(now)
-        if action is None:
-            return None
-        action.state = State.IN_FLIGHT
-        action.attempts += 1
-        action.lease_expires_at = lease_end()
-        action.claim_token = new_claim_token()
-        action.save(update_fields=["state", "attempts", "lease_expires_at", "claim_token", "updated_at"])
-    return action
+            actions = _claim_first(_due_actions(now).filter(lane=Lane.INTERACTIVE), limit=1) or _claim_bulk(
+                now, limit=limit)
+        if not actions:
+            return []
+        claimed = dict(state=State.IN_FLIGHT, lease_expires_at=lease_end(), claim_token=new_claim_token(),
+                       updated_at=now)
+        ChannelAction.objects.filter(pk__in=[action.pk for action in actions]).update(
+            attempts=F("attempts") + 1, **claimed)
+        for action in actions:
+            action.attempts += 1
+            for name, value in claimed.items():
+                setattr(action, name, value)
+    return actions
 
 
-def _claim_first(candidates) -> ChannelAction | None:
-    return (candidates.select_for_update(skip_locked=True, of=("self",))
-            .select_related("order", "account", "shipment")
-            .defer("order__raw_payload", "order__shipping_address")  # large JSON no action reads
-            .order_by("next_attempt_at", "pk").first())
+def _claim_first(candidates, *, limit: int) -> list[ChannelAction]:
+    return list(candidates.select_for_update(skip_locked=True, of=("self",))
+                .select_related("order", "account", "shipment")
+                .defer("order__raw_payload", "order__shipping_address")  # large JSON no action reads
+                .order_by("next_attempt_at", "pk")[:limit])
 
 
-def _claim_bulk(now: dt.datetime) -> ChannelAction | None:
+def _claim_bulk(now: dt.datetime, *, limit: int) -> list[ChannelAction]:
     due_bulk = ChannelAction.objects.filter(account=OuterRef("pk"), state=State.PENDING, lane=Lane.BULK,
                                             next_attempt_at__lte=now)
     accounts = list(ChannelAccount.objects.filter(Exists(due_bulk)).values_list("pk", flat=True))
     random.shuffle(accounts)
     for account_id in accounts:
-        action = _claim_first(_due_actions(now).filter(lane=Lane.BULK, account_id=account_id))
-        if action is not None:
-            return action
-    return None
+        actions = _claim_first(_due_actions(now).filter(lane=Lane.BULK, account_id=account_id), limit=limit)
+        if actions:
+            return actions
+    return []
 
 
 def claim_poll(*, action_id: int | None = None) -> ChannelAction | None:
@@ -316,7 +326,7 @@ def process_action(*, action_id: int | None = None) -> Outcome | None:
     not that one) is due."""
     action = claim(action_id=action_id)
     if action is not None:
-        return _run(action)
+        return _run_many([action])[0]
     submitted = claim_poll(action_id=action_id)
     if submitted is not None:
         return _poll(submitted)
@@ -326,12 +336,12 @@ def process_action(*, action_id: int | None = None) -> Outcome | None:
 def process_due_actions(*, limit: int = 10_000) -> list[Outcome]:
     """Run every due action, then read each due submission once (a submission still processing
     is due again at its next poll, not within this round)."""
-    outcomes = []
+    outcomes: list[Outcome] = []
     while len(outcomes) < limit:
-        action = claim()
-        if action is None:
+        actions = claim_many(limit=min(settings.CHANNEL_ACTION_BULK_BATCH, limit - len(outcomes)))
+        if not actions:
             break
-        outcomes.append(_run(action))
+        outcomes += _run_many(actions)
     due_polls = ChannelAction.objects.filter(state=State.SUBMITTED, next_attempt_at__lte=timezone.now())
     for action_id in list(due_polls.order_by("next_attempt_at").values_list("pk", flat=True)[:limit]):
         submitted = claim_poll(action_id=action_id)
@@ -363,8 +373,36 @@ def sweep_due_actions() -> bool:
     return due
 
 
-def _run(action: ChannelAction) -> Outcome:
-    return _unless_stale(_carry_out, action, stage="from the channel call")
+@dataclass(frozen=True)
+class _Landed:
+    """A change the channel confirmed (or a read-back found applied), its outcome not yet recorded."""
+
+    action: ChannelAction
+    reference: str
+    verified: bool = False
+
+
+def _run_many(actions: Sequence[ChannelAction]) -> list[Outcome]:
+    """Carry out claimed actions one after another, their leases kept meanwhile. A failure is recorded
+    at once; the channel's confirmations are recorded together at the end, in one transaction. A
+    worker that dies before that leaves them in flight: once their leases expire they are read back
+    before anything is resent (recover_expired_leases), so nothing is sent twice."""
+    outcomes: dict[int, Outcome] = {}
+    landed: list[_Landed] = []
+    with lease_kept(actions):
+        for action in actions:
+            try:
+                result = _carry_out(action)
+            except StaleClaim:
+                log_backed_off(action, "from the channel call")
+                result = Outcome(action.pk, STALE)
+            if isinstance(result, _Landed):
+                landed.append(result)
+            else:
+                outcomes[action.pk] = result
+        for outcome in _record_landed(landed):
+            outcomes[outcome.action_id] = outcome
+    return [outcomes[action.pk] for action in actions]
 
 
 def _poll(action: ChannelAction) -> Outcome:
@@ -382,15 +420,14 @@ def _unless_stale(step: Callable[[ChannelAction], Outcome], action: ChannelActio
         return Outcome(action.pk, STALE)
 
 
-def _carry_out(action: ChannelAction) -> Outcome:
+def _carry_out(action: ChannelAction) -> Outcome | _Landed:
     try:
         client = client_for(action.account)
         payload = _payload_to_send(client, action)
         if payload is None:
-            return _succeeded(action, ActionReceipt(reference=action.order.channel_order_id), verified=True)
+            return _Landed(action, action.order.channel_order_id, verified=True)
         hold_claim(action)
-        with lease_kept(action):
-            receipt = _send(client, action, payload)
+        receipt = _send(client, action, payload)
     except StaleClaim:
         raise
     except RetryableChannelError as failure:
@@ -402,7 +439,7 @@ def _carry_out(action: ChannelAction) -> Outcome:
         return _failed(action, f"internal error: {type(failure).__name__}")
     if receipt.pending:
         return _submitted(action, receipt)
-    return _succeeded(action, receipt)
+    return _Landed(action, receipt.reference)
 
 
 def _payload_to_send(client, action: ChannelAction) -> dict | None:
@@ -444,7 +481,8 @@ def _read_submission(action: ChannelAction) -> Outcome:
         return Outcome(action.pk, State.SUBMITTED, "processing")
     if outcome.errors:
         return _failed(action, "; ".join(outcome.errors)[:2000])
-    return _succeeded(action, ActionReceipt(reference=action.channel_reference))
+    [outcome] = _record_landed([_Landed(action, action.channel_reference)])
+    return outcome
 
 
 # -- records ↔ rows, the one translation ----------------------------------------------------------
@@ -493,32 +531,59 @@ def _finish(action: ChannelAction, **fields) -> None:
     """Record an outcome, fenced: only the fields named, and only while this worker holds the claim
     (StaleClaim otherwise, rolling back the outcome's transaction). The order row is locked first,
     in the same order as every service that changes an order (order, then its actions)."""
-    lock_order_row(action.order_id)
+    lock_order_rows([action.order_id])
     fields.update(lease_expires_at=None, claim_token=None, updated_at=timezone.now())
     fenced_update(action, **fields)
     for name, value in fields.items():
         setattr(action, name, value)
 
 
-def _succeeded(action: ChannelAction, receipt: ActionReceipt | None, *, verified: bool = False) -> Outcome:
-    channel = action.account.get_channel_display()
+def _record_landed(landed: Sequence[_Landed]) -> list[Outcome]:
+    """Record that the channel confirmed these actions, in one transaction: the orders locked first
+    (pk order), then their actions (the lock order of every service that changes an order). Fenced
+    per action: one whose claim was taken over is left to its new owner, which reads back what
+    landed; the others are recorded."""
+    if not landed:
+        return []
+    now = timezone.now()
     with transaction.atomic():
-        _finish(action, state=State.SUCCEEDED, completed_at=timezone.now(), last_error="",
-                channel_reference=(receipt.reference if receipt else "")[:128])
-        if action.shipment_id:
-            Shipment.objects.filter(pk=action.shipment_id).update(sync_state=SyncState.OK)
-        note = " (found already applied when checked)" if verified else ""
-        order_log_write(order=action.order, message=f"{action.description}: done on {channel}{note}.",
-                        type=Type.SUCCESS, initiator=Initiator.CHANNEL)
-        orders_refresh_sync_state(order_ids=[action.order_id])
-        _notify(action)
-        # The order's next action waited behind this one: hand it to a worker now (a drain's loop
-        # takes it by itself).
-        successor = None if draining() else ChannelAction.objects.filter(
-            order=action.order, state=State.PENDING, pk__gt=action.pk).order_by("pk").first()
-        if successor:
-            transaction.on_commit(lambda: dispatch(successor.pk))
-    return Outcome(action.pk, State.SUCCEEDED)
+        lock_order_rows(item.action.order_id for item in landed)
+        tokens = dict(ChannelAction.objects.select_for_update().filter(pk__in=[item.action.pk for item in landed])
+                      .values_list("pk", "claim_token"))
+        held = [item for item in landed
+                if item.action.claim_token and tokens.get(item.action.pk) == item.action.claim_token]
+        recorded = dict(state=State.SUCCEEDED, completed_at=now, last_error="", lease_expires_at=None,
+                        claim_token=None, updated_at=now)
+        ChannelAction.objects.filter(pk__in=[item.action.pk for item in held]).update(
+            channel_reference=Case(*(When(pk=item.action.pk, then=Value(item.reference[:128])) for item in held),
+                                   output_field=CharField()),
+            **recorded)
+        for item in held:
+            item.action.channel_reference = item.reference[:128]
+            for name, value in recorded.items():
+                setattr(item.action, name, value)
+        Shipment.objects.filter(pk__in=[item.action.shipment_id for item in held if item.action.shipment_id]).update(
+            sync_state=SyncState.OK)
+        order_log_write_many(entries=[
+            LogEntry(item.action.order_id, f"{item.action.description}: done on "
+                     f"{item.action.account.get_channel_display()}"
+                     f"{' (found already applied when checked)' if item.verified else ''}.",
+                     type=Type.SUCCESS, initiator=Initiator.CHANNEL)
+            for item in held])
+        orders_refresh_sync_state(order_ids=[item.action.order_id for item in held])
+        for item in held:
+            _notify(item.action)
+        if held and not draining():
+            # The orders' next actions waited behind these: hand them to workers now (a drain's loop
+            # takes them by itself).
+            successors = list(ChannelAction.objects.filter(order_id__in=[item.action.order_id for item in held],
+                                                           state=State.PENDING).values_list("pk", flat=True))
+            transaction.on_commit(lambda: [dispatch(pk) for pk in successors])
+    held_ids = {item.action.pk for item in held}
+    for item in landed:
+        if item.action.pk not in held_ids:
+            log_backed_off(item.action, "from recording the channel's confirmation")
+    return [Outcome(item.action.pk, State.SUCCEEDED if item.action.pk in held_ids else STALE) for item in landed]
 
 
 def _submitted(action: ChannelAction, receipt: ActionReceipt) -> Outcome:

@@ -12,12 +12,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from creditmemos.models import CreditMemo
 from creditmemos.services import credit_memo_create, credit_memo_defaults
 from orders import outbox
+from orders.bulk import run_for_each_order
 from orders.models import ChannelAction, Order
+from orders.services.acknowledge import order_acknowledge
 from orders.services.importing import account_import_orders
 from orders.services.shipments import Tracking, order_ship
 from tests.helpers import drain_actions, ups_tracking, wait_for
@@ -77,6 +79,20 @@ def test_a_worker_stalled_past_its_lease_never_sends_nor_writes(sandbox, wm_acco
     assert memo.state == CreditMemo.State.DONE and memo.grand_total == Decimal("23.60")
 
 
+def run_while_the_sweeper_recovers(work):
+    """Run `work` in a worker thread while the sweeper takes over expired leases; (what it returned,
+    how many actions the sweeper took over meanwhile)."""
+    result = []
+    worker = threading.Thread(target=lambda: (result.append(work()), connection.close()))
+    worker.start()
+    taken_over = 0
+    while worker.is_alive():
+        taken_over += outbox.recover_expired_leases()
+        time.sleep(0.1)
+    worker.join()
+    return result[0], taken_over
+
+
 def test_a_long_channel_call_keeps_its_lease(sandbox, wm_account, settings):
     """A refund whose answer takes three leases: the worker renews its lease while it waits, so
     the sweeper never hands the action to another worker."""
@@ -90,18 +106,32 @@ def test_a_long_channel_call_keeps_its_lease(sandbox, wm_account, settings):
     memo = credit_memo_create(order_id=order.pk, memo=credit_memo_defaults(order_id=order.pk))
     action = memo.channel_actions.get()
 
-    outcome = []
-    worker = threading.Thread(target=lambda: (outcome.append(outbox.process_action(action_id=action.pk)),
-                                              connection.close()))
-    worker.start()
-    taken_over = 0
-    while worker.is_alive():
-        taken_over += outbox.recover_expired_leases()
-        time.sleep(0.1)
-    worker.join()
+    outcome, taken_over = run_while_the_sweeper_recovers(lambda: outbox.process_action(action_id=action.pk))
 
     assert taken_over == 0
-    assert outcome[0].state == ChannelAction.State.SUCCEEDED
+    assert outcome.state == ChannelAction.State.SUCCEEDED
     assert len(sandbox.requests.all(method="POST", path="/refund$")) == 1
     memo.refresh_from_db()
     assert memo.state == CreditMemo.State.DONE
+
+
+def test_a_drains_batch_keeps_the_leases_of_all_its_actions(sandbox, wm_account, settings):
+    """Three acknowledgements claimed together, each answered slowly: the batch's calls take twice a
+    lease, yet none is handed to another worker — the first ones' leases are kept until their
+    confirmations are recorded, the last ones' while they wait their turn."""
+    settings.CHANNEL_ACTION_LEASE_SECONDS = 1
+    wm_account.create_store_order = False
+    wm_account.save()
+    sandbox.walmart.create_orders(count=3)
+    account_import_orders(account_id=wm_account.pk)
+    with transaction.atomic():
+        run_for_each_order(order_ids=list(Order.objects.values_list("pk", flat=True)), action=order_acknowledge)
+    sandbox.faults.add(kind="timeout", path="/acknowledge$", method="POST", delay=0.7, count=3)
+    batch = outbox.claim_many(limit=3)
+    assert len(batch) == 3
+
+    outcomes, taken_over = run_while_the_sweeper_recovers(lambda: outbox._run_many(batch))
+
+    assert taken_over == 0
+    assert [outcome.state for outcome in outcomes] == [ChannelAction.State.SUCCEEDED] * 3
+    assert len(sandbox.requests.all(method="POST", path="/acknowledge$")) == 3

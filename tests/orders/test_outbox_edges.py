@@ -428,7 +428,7 @@ def test_a_worker_whose_lease_was_taken_over_neither_sends_nor_writes(sandbox, w
     recovered = ChannelAction.objects.get(pk=action.pk)
     assert (recovered.state, recovered.needs_verification, recovered.claim_token) == (State.PENDING, True, None)
     assert outbox.process_action(action_id=action.pk).state == State.SUCCEEDED
-    assert outbox._run(stalled) == outbox.Outcome(action.pk, outbox.STALE)
+    assert outbox._run_many([stalled]) == [outbox.Outcome(action.pk, outbox.STALE)]
 
     assert len(sandbox.requests.all(method="POST", path="/refund$")) == 1
     action.refresh_from_db()
@@ -449,7 +449,7 @@ def test_a_reader_whose_claim_was_taken_over_records_nothing(sandbox, az_account
     assert outbox.process_action(action_id=action.pk) == outbox.Outcome(action.pk, State.SUCCEEDED)
 
     assert outbox._poll(stalled) == outbox.Outcome(action.pk, outbox.STALE)
-    assert "backing off from reading the submission without sending or writing" in caplog.text
+    assert "backing off from recording the channel's confirmation without sending or writing" in caplog.text
     assert order.logs.filter(message__contains="refund: done on Amazon").count() == 1
 
 

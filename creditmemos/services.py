@@ -124,7 +124,8 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
             order_log_write(order=order, type=Type.WARNING, user=user,
                             message=f"Credit memo #{credit_memo.pk} is local only: the account's \"Cancellation & "
                             f"refund if credit memo is created\" option is off, nothing was sent to {channel}.")
-        order_refresh_status(order=order, user=user)  # R-CM-4 cancels; R-CM-5 a refund leaves Shipped as is
+        # R-CM-4 cancels; R-CM-5 a refund leaves Shipped as is
+        order_refresh_status(order=order, user=user, awaiting_channel=plan.sends_to_channel)
     return credit_memo
 
 

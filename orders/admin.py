@@ -25,7 +25,7 @@ from .services.store_orders import store_order_refusal
 from .services.tracking import carrier_choices
 from .templatetags.safe_links import http_link
 from .datetimes import operator_datetime
-from .status import order_status_shown
+from .status import UnitsUnconfirmed, items_unconfirmed, order_status_shown
 
 
 class OrderChangeList(ChangeList):
@@ -204,6 +204,7 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
             "subtitle": None,
             "opts": self.opts,
             "order": order,
+            "item_rows": item_rows(order),
             "logs": order_history(order),
             "can_operate": self.has_operate_permission(request),
             "store_order_refusal": store_order_refusal(order),
@@ -276,6 +277,33 @@ def _bulk_action(action: OrderAction):
 
     run.__name__ = f"{action.name}_action"
     return run
+
+
+def item_rows(order: Order) -> list[dict]:
+    """The Items table: shipped and canceled units as the channel confirmed them, with those on their
+    way to it or that failed to get there beside them."""
+    unconfirmed = items_unconfirmed(order, order.unsettled_actions)
+    channel = order.get_channel_display()
+    rows = []
+    for item in order.items.all():
+        units = unconfirmed.get(item.pk, UnitsUnconfirmed())
+        rows.append({
+            "item": item,
+            "shipped": _units_html(item.qty_shipped - units.shipped, units.shipped_waiting, units.shipped_failed,
+                                   channel=channel, failed_word="not shipped"),
+            "canceled": _units_html(item.qty_canceled - units.canceled, units.canceled_waiting,
+                                    units.canceled_failed, channel=channel, failed_word="not canceled"),
+        })
+    return rows
+
+
+def _units_html(confirmed: int, waiting: int, failed: int, *, channel: str, failed_word: str) -> str:
+    html = format_html("{}", confirmed)
+    if waiting:
+        html += format_html(' <span class="sync-pending units-waiting">+{} waiting for {}</span>', waiting, channel)
+    if failed:
+        html += format_html(' <span class="sync-error units-failed">{} {}: sending failed</span>', failed, failed_word)
+    return html
 
 
 def status_html(order: Order) -> str:

@@ -76,10 +76,13 @@ def order_refresh_status(
     order: Order,
     initiator: str = Initiator.SYSTEM,
     user: AbstractBaseUser | None = None,
+    awaiting_channel: bool = False,
 ) -> bool:
-    """Bring order.status in line with its items; a change is saved and logged. True if it changed."""
+    """Bring order.status in line with its items; a change is saved and logged. True if it changed.
+    `awaiting_channel`: the change is the effect of an action just queued for the channel."""
     entries = orders_refresh_status(orders=[order], items_by_order={order.pk: list(order.items.all())},
-                                    initiator=initiator, user_id=user.pk if user else None)
+                                    initiator=initiator, user_id=user.pk if user else None,
+                                    awaiting_channel=awaiting_channel)
     order_log_write_many(entries=entries)
     return bool(entries)
 
@@ -91,17 +94,22 @@ def orders_refresh_status(
     initiator: str = Initiator.SYSTEM,
     user_id: int | None = None,
     save: bool = True,
+    awaiting_channel: bool = False,
 ) -> list[LogEntry]:
     """Bring each order's status in line with its items (given per order pk). Changes are set on
     the objects and, with `save`, written (one UPDATE per new status); returns the Order Log lines
-    that tell them, for the caller to write with its others. `save=False`: orders not written yet."""
+    that tell them, for the caller to write with its others. `save=False`: orders not written yet.
+    `awaiting_channel`: the changes are the effect of actions just queued for the channel — the lines
+    say so, since the status shown stays what the channel confirmed until it does (order_status_shown)."""
     entries, changed = [], defaultdict(list)
     for order in orders:
         new_status = order_status_of(order, items_by_order.get(order.pk, []))
         if new_status == order.status:
             continue
-        entries.append(LogEntry(order.pk, f"Status changed from {OrderStatus(order.status).label} to {new_status.label}.",
-                                Type.NOTICE, initiator, user_id))
+        change = f"from {OrderStatus(order.status).label} to {new_status.label}"
+        message = (f"Status to change {change} once {order.get_channel_display()} confirms." if awaiting_channel
+                   else f"Status changed {change}.")
+        entries.append(LogEntry(order.pk, message, Type.NOTICE, initiator, user_id))
         order.status = new_status
         changed[new_status].append(order.pk)
     if save:
@@ -133,29 +141,69 @@ class StatusShown:
         return self.on_its_way or self.confirmed
 
 
+@dataclass(frozen=True)
+class UnitsUnconfirmed:
+    """An item's units whose shipment or cancellation the channel has not confirmed: on their way
+    (queued or being sent) or failed to get there."""
+
+    shipped_waiting: int = 0
+    shipped_failed: int = 0
+    canceled_waiting: int = 0
+    canceled_failed: int = 0
+
+    @property
+    def shipped(self) -> int:
+        return self.shipped_waiting + self.shipped_failed
+
+    @property
+    def canceled(self) -> int:
+        return self.canceled_waiting + self.canceled_failed
+
+    def __bool__(self) -> bool:
+        return bool(self.shipped or self.canceled)
+
+
+def items_unconfirmed(order: Order, unsettled_actions: Iterable[ChannelAction]) -> dict[int, UnitsUnconfirmed]:
+    """Per item pk, the units of its qty_shipped / qty_canceled that the channel has not confirmed
+    (items with none are left out). `unsettled_actions`: the order's open or failed actions."""
+    counts = {(kind, failed): Counter() for kind in ("shipped", "canceled") for failed in (False, True)}
+    for action in unsettled_actions:
+        failed = action.state == ChannelAction.State.FAILED
+        if action.kind == ChannelAction.Kind.SHIP and not action.payload.get("is_update"):
+            counts["shipped", failed].update(_units_by_line(action.payload))
+        elif action.kind == ChannelAction.Kind.CANCEL:
+            counts["canceled", failed].update(_units_by_line(action.payload))
+    unconfirmed = {}
+    for item in order.items.all():
+        numbers = [str(number) for number in (item.channel_line_numbers or [item.channel_line_id])]
+
+        def units(kind: str, failed: bool, most: int) -> int:
+            return min(most, sum(counts[kind, failed][n] for n in numbers))
+
+        shipped_failed = units("shipped", True, item.qty_shipped)
+        canceled_failed = units("canceled", True, item.qty_canceled)
+        units_of_item = UnitsUnconfirmed(
+            shipped_waiting=units("shipped", False, item.qty_shipped - shipped_failed), shipped_failed=shipped_failed,
+            canceled_waiting=units("canceled", False, item.qty_canceled - canceled_failed),
+            canceled_failed=canceled_failed)
+        if units_of_item:
+            unconfirmed[item.pk] = units_of_item
+    return unconfirmed
+
+
 def order_status_shown(order: Order, unsettled_actions: Iterable[ChannelAction]) -> StatusShown:
     """The order's status as the channel confirmed it: its status without the effect of the actions
     the channel has not confirmed (open or failed). `unsettled_actions` are those actions."""
     unsettled = list(unsettled_actions)
     if not unsettled:
         return StatusShown(confirmed=OrderStatus(order.status))
-    unconfirmed_shipped, unconfirmed_canceled = Counter(), Counter()
-    acknowledge_unconfirmed = False
-    for action in unsettled:
-        if action.kind == ChannelAction.Kind.ACKNOWLEDGE:
-            acknowledge_unconfirmed = True
-        elif action.kind == ChannelAction.Kind.SHIP and not action.payload.get("is_update"):
-            unconfirmed_shipped.update(_units_by_line(action.payload))
-        elif action.kind == ChannelAction.Kind.CANCEL:
-            unconfirmed_canceled.update(_units_by_line(action.payload))
-    lines = []
-    for item in order.items.all():
-        numbers = [str(number) for number in (item.channel_line_numbers or [item.channel_line_id])]
-        lines.append(SimpleNamespace(
-            qty_ordered=item.qty_ordered,
-            qty_shipped=max(0, item.qty_shipped - sum(unconfirmed_shipped[n] for n in numbers)),
-            qty_canceled=max(0, item.qty_canceled - sum(unconfirmed_canceled[n] for n in numbers)),
-        ))
+    unconfirmed = items_unconfirmed(order, unsettled)
+    none = UnitsUnconfirmed()
+    lines = [SimpleNamespace(qty_ordered=item.qty_ordered,
+                             qty_shipped=item.qty_shipped - unconfirmed.get(item.pk, none).shipped,
+                             qty_canceled=item.qty_canceled - unconfirmed.get(item.pk, none).canceled)
+             for item in order.items.all()]
+    acknowledge_unconfirmed = any(action.kind == ChannelAction.Kind.ACKNOWLEDGE for action in unsettled)
     confirmed = derive_status(
         channel=order.channel,
         lines=lines,

@@ -58,5 +58,5 @@ def orders_acknowledge(*, order_ids: Iterable[int], user: AbstractBaseUser | Non
         enqueue_actions(actions=queued, user=user)
         order_log_write_many(entries=orders_refresh_status(
             orders=chosen, items_by_order=items_for_update(order_ids=[order.pk for order in chosen]),
-            user_id=user.pk if user else None))
+            user_id=user.pk if user else None, awaiting_channel=True))
     return chosen, refused

@@ -55,7 +55,8 @@ def apply_account_options(*, account: ChannelAccount, orders: list[Order], items
             done.acknowledged = [order for order in done.stored if acknowledge_refusal(order) is None]
             done.actions = acknowledge(orders=done.acknowledged)
             done.entries += queued_lines(actions=done.actions, user_id=None)
-            done.entries += orders_refresh_status(orders=done.acknowledged, items_by_order=items_by_order, save=False)
+            done.entries += orders_refresh_status(orders=done.acknowledged, items_by_order=items_by_order, save=False,
+                                                  awaiting_channel=True)
     if account.auto_invoice:
         to_invoice = [order for order in orders if order.store_order_number and order.pk not in invoiced
                       and order.status in INVOICED_STATUSES]

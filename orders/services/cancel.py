@@ -7,7 +7,7 @@ from channels.capabilities import rules_for
 from channels.reasons import reason_label
 
 from ..locks import lock_order
-from ..log import Type, order_log_write
+from ..log import order_log_write
 from ..models import ChannelAction, Order, OrderItem, OrderStatus
 from ..outbox import enqueue_action
 from ..status import order_refresh_status
@@ -59,9 +59,9 @@ def order_cancel(*, order_id: int, reason: str, user: AbstractBaseUser | None = 
             release_reservation(item=item, qty=qty)
             summary.append(f"{item.sku} × {qty}")
         OrderItem.objects.bulk_update(items, ["qty_canceled", "qty_reserved"])
-        order_log_write(order=order, message=f"Canceled: {', '.join(summary)}; reason: {reason_label(reason)}.",
-                        type=Type.SUCCESS, user=user)
+        order_log_write(order=order, user=user,
+                        message=f"Cancellation requested: {', '.join(summary)}; reason: {reason_label(reason)}.")
         enqueue_cancel_lines(order=order, lines=lines, reason=reason, description=f"Cancel, {reason_label(reason)}",
                              user=user)
-        order_refresh_status(order=order, user=user)
+        order_refresh_status(order=order, user=user, awaiting_channel=True)
     return order

@@ -87,7 +87,7 @@ def order_ship(
         )
         _enqueue_ship(order=order, shipment=shipment, lines=lines, user=user,
                       override_cancel_request=order.buyer_cancel_requested)
-        order_refresh_status(order=order, user=user)
+        order_refresh_status(order=order, user=user, awaiting_channel=True)
     return shipment
 
 

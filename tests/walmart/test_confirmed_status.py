@@ -1,14 +1,17 @@
 """Issue 10 §2: the status shown is what the channel confirmed plus what is on its way; a bulk job is
 Done only once the channel actions it queued are settled."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
-from orders import actions
+from orders import actions, outbox
 from orders.actions import bulk_job_run
 from orders.admin import status_html
 from orders.models import BulkJob, ChannelAction, Order, OrderStatus
 from orders.selectors import order_detail
+from orders.services.cancel import order_cancel
 from orders.services.shipments import Tracking, order_ship
 from tests.helpers import drain_actions, ups_tracking
 
@@ -139,3 +142,42 @@ def test_status_filter_and_export_say_what_the_status_column_says(operator_clien
     assert "Unshipped → Shipped, waiting for Walmart" in rows[on_its_way.channel_order_id]
     assert ",Unshipped,Error," in rows[failed.channel_order_id]
     assert ",Unshipped,In sync," in rows[untouched.channel_order_id]
+
+
+def items_cells(operator_client, order: Order, column: str) -> list[str]:
+    html = operator_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    return re.findall(rf'<td class="qty-{column}">(.*?)</td>', html)
+
+
+def test_the_items_table_shows_shipped_units_as_the_channel_confirmed_them(operator_client, sandbox, walmart_orders,
+                                                                          fast_retries):
+    """A failed ship leaves its units unshipped on the channel: the Items table says so, and the Order
+    Log never said the status changed — only that it would once Walmart confirms."""
+    order = walmart_orders[0]
+    sandbox.faults.add(kind="503", path="/shipping$", count=10)
+    order_ship(order_id=order.pk, tracking=UPS)
+    [cell] = items_cells(operator_client, order, "shipped")
+    assert cell.startswith("0 ") and "+1 waiting for Walmart" in cell
+
+    drain_actions()
+
+    [cell] = items_cells(operator_client, order, "shipped")
+    assert cell.startswith("0 ") and "1 not shipped: sending failed" in cell and "waiting" not in cell
+    messages = list(order.logs.values_list("message", flat=True))
+    assert "Status to change from Unshipped to Shipped once Walmart confirms." in messages
+    assert not any(message.startswith("Status changed") for message in messages)
+
+    sandbox.faults.clear()
+    outbox.order_retry_failed_actions(order_id=order.pk)
+    drain_actions()
+    assert items_cells(operator_client, order, "shipped") == ["1"]
+
+
+def test_the_items_table_shows_a_cancellation_on_its_way(operator_client, sandbox, walmart_orders):
+    order = walmart_orders[0]
+    order_cancel(order_id=order.pk, reason="SELLER_CANCEL_OUT_OF_STOCK")
+    [cell] = items_cells(operator_client, order, "canceled")
+    assert cell.startswith("0 ") and "+1 waiting for Walmart" in cell
+    assert order.logs.filter(message__startswith="Cancellation requested: ").exists()
+    drain_actions()
+    assert items_cells(operator_client, order, "canceled") == ["1"]

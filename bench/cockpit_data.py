@@ -61,11 +61,11 @@ WHERE o.status = 'shipped' AND o.fulfillment = 'merchant'
 """
 
 ACTIONS_SQL = """
-INSERT INTO orders_channelaction (order_id, account_id, shipment_id, kind, payload, description, state, attempts,
+INSERT INTO orders_channelaction (order_id, account_id, shipment_id, kind, payload, description, state, lane, attempts,
     max_attempts, next_attempt_at, needs_verification, idempotency_key, last_error, channel_reference,
     created_at, updated_at, completed_at)
 SELECT s.order_id, o.account_id, s.id, 'ship', '{}'::jsonb, 'Ship', CASE WHEN o.sync_state = 'error' THEN 'failed'
-       ELSE 'succeeded' END, 1, 6, s.created_at, false, md5(s.id::text)::uuid,
+       ELSE 'succeeded' END, 'interactive', 1, 6, s.created_at, false, md5(s.id::text)::uuid,
        CASE WHEN o.sync_state = 'error' THEN 'Invalid tracking number' ELSE '' END, '',
        s.created_at, s.created_at + ((1 + s.id %% 40) || ' seconds')::interval,
        CASE WHEN o.sync_state = 'error' THEN NULL ELSE s.created_at + ((1 + s.id %% 40) || ' seconds')::interval END

@@ -19,7 +19,7 @@ from .actions import ACTIONS, INLINE_LIMIT, OrderAction, Outcome, bulk_job_order
 from .admin_confirm import SELECTED_UP_TO, bulk_hidden_fields, confirm_then_run, selection_ceiling
 from .admin_shipping import ShippingViews
 from .filters import OrderFilterSet, filter_param_names
-from .models import BulkJob, ChannelAction, Order, OrderLog, OrderStatus, Product, Shipment, SyncState
+from .models import BulkJob, ChannelAction, Fulfillment, Order, OrderLog, OrderStatus, Product, Shipment, SyncState
 from .selectors import order_detail, order_grid_queryset, order_history, order_list, shipments_matching
 from .services.store_orders import store_order_refusal
 from .services.tracking import carrier_choices
@@ -149,7 +149,9 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
 
     @admin.display(description="Fulfillment")
     def fulfillment_column(self, order: Order):
-        return order.get_fulfillment_display()
+        if order.fulfillment == Fulfillment.CHANNEL:  # "Channel-fulfilled" over two short lines
+            return two_lines("Channel", "fulfilled", hover=order.get_fulfillment_display())
+        return two_lines(order.get_fulfillment_display())
 
     @admin.display(description="Total Paid")
     def total_paid_column(self, order: Order):
@@ -307,22 +309,28 @@ def _units_html(confirmed: int, waiting: int, failed: int, *, channel: str, fail
 
 
 def status_html(order: Order) -> str:
-    """The status the channel confirmed and what is on its way to it; or the failed action with Retry."""
+    """The status the channel confirmed and what is on its way to it; or the failed action with Retry.
+    Two lines at most: the status, then what the operator should know about it (Amazon's cancellation
+    request, the failed action and its Retry, or what it waits for); the whole of it on hover."""
     shown = order_status_shown(order, order.unsettled_actions)
     label = shown.confirmed.label if shown.on_its_way is None else f"{shown.confirmed.label} → {shown.on_its_way.label}"
-    if order.channel == "amazon" and order.buyer_cancel_requested and shown.confirmed == OrderStatus.UNSHIPPED:
-        label = f"{label} (Cancellation Requested)"
+    cancel_requested = (order.channel == "amazon" and order.buyer_cancel_requested
+                        and shown.confirmed == OrderStatus.UNSHIPPED)
+    hover = shown.text
+    if cancel_requested:
+        hover = f"{label} (Cancellation Requested)" + hover[len(label):]
     first = format_html('<span class="order-status" style="color:{}">{}</span>',
                         STATUS_COLOURS.get(shown.confirmed, "#333"), label)
+    badge = CANCEL_REQUESTED_LABEL if cancel_requested else ""
     if shown.error:
         retry = reverse("admin:orders_order_action", args=[order.pk, "retry_failed_sync"])
-        second = format_html('<span class="sync-error">Error: {}</span> <a class="retry-link" href="{}">Retry</a>',
-                             shown.error, retry)
-        return two_lines(first, second, hover=f"{shown.text}. Error: {shown.error}")
+        second = format_html('{}<span class="sync-error">Error: {}</span> <a class="retry-link" href="{}">Retry</a>',
+                             badge, shown.error, retry)
+        return two_lines(first, second, hover=f"{hover}. Error: {shown.error}", fit_last=True)
     if shown.on_its_way is not None or order.sync_state == SyncState.PENDING:
-        waiting = format_html('<span class="sync-pending">waiting for {}</span>', order.get_channel_display())
-        return two_lines(first, waiting, hover=shown.text)
-    return two_lines(first)
+        waiting = format_html('{}<span class="sync-pending">waiting for {}</span>', badge, order.get_channel_display())
+        return two_lines(first, waiting, hover=hover)
+    return two_lines(first, badge, hover=hover)
 
 
 def _datetime_cell(value) -> str:
@@ -331,12 +339,13 @@ def _datetime_cell(value) -> str:
     return two_lines(date, time_and_zone)
 
 
-def two_lines(first, second="", *, hover: str = "") -> str:
-    """A grid cell of at most two lines, each cut short with an ellipsis; the full text on hover."""
+def two_lines(first, second="", *, hover: str = "", fit_last: bool = False) -> str:
+    """A grid cell of at most two lines, each cut short with an ellipsis; the full text on hover.
+    `fit_last`: the second line's last element (a link) stays whole and the text before it is cut."""
     if not second:
         return format_html('<div class="cell" title="{}"><div class="line">{}</div></div>', hover, first)
-    return format_html('<div class="cell" title="{}"><div class="line">{}</div><div class="line second">{}</div></div>',
-                       hover, first, second)
+    return format_html('<div class="cell" title="{}"><div class="line">{}</div><div class="line second{}">{}</div></div>',
+                       hover, first, " fit-last" if fit_last else "", second)
 
 
 @functools.cache

@@ -1,4 +1,5 @@
 import functools
+from collections import Counter
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
@@ -20,7 +21,7 @@ from .admin_confirm import SELECTED_UP_TO, bulk_hidden_fields, confirm_then_run,
 from .admin_shipping import ShippingViews
 from .filters import OrderFilterSet, filter_param_names
 from .models import BulkJob, ChannelAction, Fulfillment, Order, OrderLog, OrderStatus, Product, Shipment, SyncState
-from .selectors import order_detail, order_grid_queryset, order_history, order_list, shipments_matching
+from .selectors import order_detail, order_grid_queryset, order_history, order_list, order_totals, shipments_matching
 from .services.store_orders import store_order_refusal
 from .services.tracking import carrier_choices
 from .templatetags.safe_links import http_link
@@ -212,6 +213,8 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
             "store_order_refusal": store_order_refusal(order),
             "has_failed_actions": order.sync_state == SyncState.ERROR,
             "status_html": status_html(order),
+            "channel_status": channel_status_words(order),
+            "totals": order_totals(order),
             "can_refund": request.user.has_perm("orders.refund_order"),
             "has_operator_shipment": any(s.source == Shipment.Source.OPERATOR for s in order.shipments.all()),
             # Buttons offer what is still to do: units neither shipped nor canceled, here or on their way.
@@ -281,6 +284,30 @@ def _bulk_action(action: OrderAction):
     return run
 
 
+MIXED = "Mixed"  # what the Walmart client records for lines (or a merged line's units) in different statuses
+
+
+def channel_status_words(order: Order) -> str:
+    """The status the channel last sent, in words: "Mixed" becomes what the lines are."""
+    if not order.channel_status:
+        return ""
+    channel = order.get_channel_display()
+    if order.channel_status != MIXED:
+        return f"on {channel}: {order.channel_status}"
+    counts = Counter(_line_status_words(item) for item in order.items.all() if item.channel_line_status)
+    if not counts:
+        return f"on {channel} its lines are in different statuses"
+    lines = "; ".join(f"{count} line{'s' if count > 1 else ''} {words}" for words, count in counts.most_common())
+    return f"on {channel} its lines are in different statuses: {lines}"
+
+
+def _line_status_words(item) -> str:
+    if item.channel_line_status != MIXED:
+        return item.channel_line_status
+    units = [(item.qty_shipped, "shipped"), (item.qty_canceled, "canceled"), (item.qty_open, "not shipped yet")]
+    return "with units in different statuses (" + ", ".join(f"{qty} {word}" for qty, word in units if qty) + ")"
+
+
 def item_rows(order: Order) -> list[dict]:
     """The Items table: shipped and canceled units as the channel confirmed them, with those on their
     way to it or that failed to get there beside them."""
@@ -291,6 +318,7 @@ def item_rows(order: Order) -> list[dict]:
         units = unconfirmed.get(item.pk, UnitsUnconfirmed())
         rows.append({
             "item": item,
+            "channel_status": _line_status_words(item) if item.channel_line_status else "",
             "shipped": _units_html(item.qty_shipped - units.shipped, units.shipped_waiting, units.shipped_failed,
                                    channel=channel, failed_word="not shipped"),
             "canceled": _units_html(item.qty_canceled - units.canceled, units.canceled_waiting,

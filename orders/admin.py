@@ -562,7 +562,8 @@ class BulkJobAdmin(LongListAdmin, admin.ModelAdmin):
 class ChannelActionAdmin(LongListAdmin, admin.ModelAdmin):
     """The outbox, for support: what was sent, how often, and what the channel said."""
 
-    list_display = ("number", "order_link", "account", "kind", "state", "attempts", "next_attempt_at", "last_error")
+    list_display = ("number", "order_link", "account", "kind", "state", "attempts", "next_attempt_column",
+                    "finished_column", "last_error")
     list_filter = ("state", "kind", "account")
     list_select_related = ("order", "account")
     search_fields = ("order__channel_order_id__exact",)  # through the order's index, not a scan of every order
@@ -591,6 +592,25 @@ class ChannelActionAdmin(LongListAdmin, admin.ModelAdmin):
     def order_link(self, action: ChannelAction):
         return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[action.order_id]),
                            action.order.channel_order_id)
+
+    @admin.display(description="Next attempt at")
+    def next_attempt_column(self, action: ChannelAction):
+        """Only for an action still to be tried, or whose answer is still to be read from the channel:
+        a settled or in-flight action has no next attempt."""
+        if action.state == ChannelAction.State.PENDING:
+            return operator_datetime(action.next_attempt_at)
+        if action.state == ChannelAction.State.SUBMITTED:
+            return f"{operator_datetime(action.next_attempt_at)} (asks the channel for its answer)"
+        return ""
+
+    @admin.display(description="Finished at")
+    def finished_column(self, action: ChannelAction):
+        """When it succeeded, or when its last attempt failed (until Retry Failed Sync queues it again)."""
+        if action.state == ChannelAction.State.SUCCEEDED:
+            return operator_datetime(action.completed_at or action.updated_at)
+        if action.state == ChannelAction.State.FAILED:
+            return operator_datetime(action.updated_at)
+        return ""
 
     @admin.action(description="Retry Failed Sync of their orders", permissions=["operate"])
     def retry_failed_action(self, request: HttpRequest, queryset: QuerySet[ChannelAction]):

@@ -278,6 +278,7 @@ def _bulk_action(action: OrderAction):
             up_to_order_id=up_to,
             hidden=hidden,
             orders=queryset,
+            record=True,
         )
 
     run.__name__ = f"{action.name}_action"
@@ -486,9 +487,10 @@ class ShipmentAdmin(LongListAdmin, admin.ModelAdmin):
 
 @admin.register(BulkJob)
 class BulkJobAdmin(LongListAdmin, admin.ModelAdmin):
-    """Progress of bulk actions that run in the background, and per order what the channel said."""
+    """Bulk actions, those run in the background and those run at once: what each went through, did
+    and skipped, and per order what the channel said."""
 
-    list_display = ("created_at", "label", "progress", "state", "created_by")
+    list_display = ("created_at", "label", "progress", "done_column", "skipped_column", "state", "created_by")
     list_select_related = ("created_by",)
     list_filter = ("state", "action")
     readonly_fields = ("label", "progress", "state", "summary", "orders_by_outcome", "error", "created_by",
@@ -512,7 +514,27 @@ class BulkJobAdmin(LongListAdmin, admin.ModelAdmin):
 
     @admin.display(description="Progress")
     def progress(self, job: BulkJob):
+        """Orders gone through / orders selected; a "select all" job counts its orders once it starts."""
+        if job.filters is not None and not job.total and job.state == BulkJob.State.QUEUED:
+            return "not counted yet"
         return f"{job.processed} / {job.total}"
+
+    @admin.display(description="Done")
+    def done_column(self, job: BulkJob):
+        action = ACTIONS.get(job.action)
+        return f"{job.done} {action.done_word if action else 'done'}"
+
+    @admin.display(description="Skipped")
+    def skipped_column(self, job: BulkJob):
+        """How many, and the most frequent reason (all of them on the job's page)."""
+        skipped = sum(job.skipped.values())
+        if not skipped:
+            return "0"
+        reason, count = max(job.skipped.items(), key=lambda entry: entry[1])
+        more = f"; {len(job.skipped) - 1} other reason{'s' if len(job.skipped) > 2 else ''}" if len(job.skipped) > 1 else ""
+        return format_html('<span title="{}">{} ({} × {}{})</span>', "\n".join(
+            f"{n} × {why}" for why, n in sorted(job.skipped.items(), key=lambda entry: -entry[1])),
+            skipped, count, reason, more)
 
     @admin.display(description="Result")
     def summary(self, job: BulkJob):

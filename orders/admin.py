@@ -530,11 +530,11 @@ class BulkJobAdmin(LongListAdmin, admin.ModelAdmin):
         skipped = sum(job.skipped.values())
         if not skipped:
             return "0"
-        reason, count = max(job.skipped.items(), key=lambda entry: entry[1])
-        more = f"; {len(job.skipped) - 1} other reason{'s' if len(job.skipped) > 2 else ''}" if len(job.skipped) > 1 else ""
-        return format_html('<span title="{}">{} ({} × {}{})</span>', "\n".join(
-            f"{n} × {why}" for why, n in sorted(job.skipped.items(), key=lambda entry: -entry[1])),
-            skipped, count, reason, more)
+        reasons = sorted(job.skipped.items(), key=lambda entry: -entry[1])
+        (reason, count), others = reasons[0], len(reasons) - 1
+        first = reason if not others else f"{count} × {reason}; {others} other reason{'s' if others > 1 else ''}"
+        return format_html('<span title="{}">{} — {}</span>', "\n".join(f"{n} × {why}" for why, n in reasons),
+                           skipped, first)
 
     @admin.display(description="Result")
     def summary(self, job: BulkJob):

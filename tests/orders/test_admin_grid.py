@@ -383,7 +383,7 @@ def test_a_bulk_action_run_at_once_is_recorded_with_what_it_did(operator_client,
     assert message == "Create Store Order: 2 done, 1 skipped (1 × order is canceled)."
 
     listed = operator_client.get(reverse("admin:orders_bulkjob_changelist")).content.decode()
-    assert "3 / 3" in listed and "2 done" in listed and "1 (1 × order is canceled)" in listed
+    assert "3 / 3" in listed and "2 done" in listed and "1 — order is canceled" in listed
     page = operator_client.get(reverse("admin:orders_bulkjob_change", args=[job.pk])).content.decode()
     assert "Create Store Order: 2 done, 1 skipped (1 × order is canceled)." in page
 

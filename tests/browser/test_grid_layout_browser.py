@@ -1,6 +1,7 @@
 """Issue 10 §6: a grid made for a working day — one or two text lines per order at 1440 px, long text
 truncated with the full text on hover. Counts the orders that fit on a 1440×900 screen."""
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def _grid_orders(walmart_account, amazon_account):
     now = timezone.now()
     for n in range(60):
         account = walmart_account if n % 2 else amazon_account
-        order = create_order(account=account, status=OrderStatus.UNSHIPPED, n_items=1 + n % 3)
+        order = create_order(account=account, status=OrderStatus.UNSHIPPED, n_items=1 + n % 3,
+                             sale_date=now - dt.timedelta(hours=n))  # the grid's first page: n = 0 … 49
         Order.objects.filter(pk=order.pk).update(
             channel_order_id=f"902-{3159911 + n:07d}-{1390931 + n:07d}" if account == amazon_account
             else f"{1796277083039 + n}",

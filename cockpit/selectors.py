@@ -134,6 +134,17 @@ class Rate:
     def breached(self) -> bool:
         return self.threshold is not None and self.threshold.breached_by(self.percent)
 
+    @property
+    def counted(self) -> str:
+        """The count beside the rate, read the right way round: the orders that count against it,
+        of all it is measured on ("3 of 340 shipped late" beside 99.1% on time)."""
+        return f"{self.against} of {self.out_of} {COUNTED_WORDS[self.name][0]}"
+
+    @property
+    def counted_in_full(self) -> str:
+        against, out_of = COUNTED_WORDS[self.name][1:]
+        return f"{against}: {self.against}. {out_of}: {self.out_of}."
+
 
 @dataclass
 class AccountPerformance:
@@ -154,6 +165,16 @@ RATE_FIGURES = {
     standards.VALID_TRACKING: ("tracking_problem_orders", "shipped_orders", True, "sale_date"),
     standards.SELLER_CANCELLATION: ("seller_canceled_orders", "merchant_orders", False, "sale_date"),
     standards.REFUND: ("refunded_orders", "merchant_orders", False, "sale_date"),
+}
+# rate → (what the orders counting against it did, and on hover: those orders, the orders measured)
+COUNTED_WORDS = {
+    standards.ON_TIME_SHIPMENT: ("shipped late", "Not shipped by their ship-by date",
+                                 "Orders whose ship-by date fell in the window"),
+    standards.VALID_TRACKING: ("without valid tracking", "Shipped without a tracking number the channel took",
+                               "Orders sold in the window and shipped"),
+    standards.SELLER_CANCELLATION: ("canceled by us", "With a line canceled without the buyer asking",
+                                    "Orders sold in the window"),
+    standards.REFUND: ("refunded", "Refunded in part or whole", "Orders sold in the window"),
 }
 COUNTS_AGAINST = {standards.ON_TIME_SHIPMENT: "late_shipment", standards.VALID_TRACKING: "tracking_problem",
                   standards.SELLER_CANCELLATION: "seller_canceled", standards.REFUND: "refunded"}

@@ -43,6 +43,9 @@ class OrderAction:
     form_kwargs: Callable[..., dict] | None = None
     queues_channel_change: bool = True  # its result is "queued" until the channel confirms
     service_for_many: ServiceForMany | None = None  # the service on many orders in one call (orders.bulk)
+    # Run in the request on a small selection, it is still recorded as a bulk job (what it did, and its
+    # channel actions' outcomes). Not Retry Failed Sync: the actions it re-queues stay with their job.
+    recorded_when_inline: bool = True
 
     @property
     def done_word(self) -> str:
@@ -63,20 +66,25 @@ ACTIONS = {
         OrderAction("mark_shipped", "Mark as Shipped", _ship, ShipForm, ship_form_kwargs),
         OrderAction("resend_shipping", "Resend Shipping Information", order_resend_shipping),
         OrderAction("cancel", "Cancel", order_cancel, CancelForm, cancel_form_kwargs),
-        OrderAction("retry_failed_sync", "Retry Failed Sync", outbox.order_retry_failed_actions),
+        OrderAction("retry_failed_sync", "Retry Failed Sync", outbox.order_retry_failed_actions,
+                    recorded_when_inline=False),
     )
 }
 CHUNK = {True: 500, False: 50}  # orders per transaction of a bulk job: set-based actions take bigger ones
 
 
 def run_action(*, name: str, params: dict, user: AbstractBaseUser | None, order_ids: list[int] | None = None,
-               filters: dict[str, list[str]] | None = None, up_to_order_id: int | None = None) -> BulkResult | BulkJob:
+               filters: dict[str, list[str]] | None = None, up_to_order_id: int | None = None,
+               record: bool = False) -> BulkResult | BulkJob:
     """Run now (small selections) or hand to a worker as a BulkJob (large ones). `filters`: every
     order the grid's filters match ("select all") up to `up_to_order_id` (the newest the operator
     saw); the job is recorded as those filters, not as a list of ids, and the worker resolves them
-    in chunks."""
+    in chunks. `record`: a bulk action (not one order's button) run now is recorded as a finished
+    BulkJob too, with what it did."""
     action = ACTIONS[name]
     if filters is None and len(order_ids) <= INLINE_LIMIT:
+        if record and action.recorded_when_inline:
+            return _run_recorded(action, order_ids=order_ids, params=params, user=user)
         return run_for_each_order(order_ids=order_ids, action=action.service, action_for_many=action.service_for_many,
                                   user=user, **params)
     with transaction.atomic():
@@ -85,6 +93,29 @@ def run_action(*, name: str, params: dict, user: AbstractBaseUser | None, order_
                                      created_by=user if user and user.pk else None)
         hand_off("orders.tasks.run_bulk_job", job.pk)
     return job
+
+
+def _run_recorded(action: OrderAction, *, order_ids: list[int], params: dict,
+                  user: AbstractBaseUser | None) -> BulkResult:
+    """A small selection run in the request, recorded as a bulk job like a large one: the Bulk jobs
+    list shows what it did (processed, done, skipped and why) and follows its channel actions."""
+    job = BulkJob.objects.create(action=action.name, label=action.label, params=params, order_ids=order_ids,
+                                 total=len(order_ids), state=BulkJob.State.RUNNING,
+                                 created_by=user if user and user.pk else None)
+    try:
+        result = run_for_each_order(order_ids=order_ids, action=action.service, bulk_job_id=job.pk,
+                                    action_for_many=action.service_for_many, user=user, **params)
+    except Exception as failure:
+        job.state, job.error = BulkJob.State.FAILED, f"{type(failure).__name__}: {failure}"
+        job.finished_at = timezone.now()
+        job.save(update_fields=["state", "error", "finished_at"])
+        raise
+    job.processed, job.done, job.skipped = len(order_ids), result.done, dict(result.skipped)
+    job.last_order_id = max(order_ids, default=0)
+    job.state = BulkJob.State.WAITING  # Done once its channel actions are settled (at once when it queued none)
+    job.save(update_fields=["processed", "done", "skipped", "last_order_id", "state"])
+    bulk_job_settle(job_id=job.pk)
+    return result
 
 
 def bulk_job_run(*, job_id: int) -> BulkJob:

@@ -1,4 +1,5 @@
 import functools
+from collections import Counter
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
@@ -19,8 +20,8 @@ from .actions import ACTIONS, INLINE_LIMIT, OrderAction, Outcome, bulk_job_order
 from .admin_confirm import SELECTED_UP_TO, bulk_hidden_fields, confirm_then_run, selection_ceiling
 from .admin_shipping import ShippingViews
 from .filters import OrderFilterSet, filter_param_names
-from .models import BulkJob, ChannelAction, Order, OrderLog, OrderStatus, Product, Shipment, SyncState
-from .selectors import order_detail, order_grid_queryset, order_history, order_list, shipments_matching
+from .models import BulkJob, ChannelAction, Fulfillment, Order, OrderLog, OrderStatus, Product, Shipment, SyncState
+from .selectors import order_detail, order_grid_queryset, order_history, order_list, order_totals, shipments_matching
 from .services.store_orders import store_order_refusal
 from .services.tracking import carrier_choices
 from .templatetags.safe_links import http_link
@@ -149,7 +150,9 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
 
     @admin.display(description="Fulfillment")
     def fulfillment_column(self, order: Order):
-        return order.get_fulfillment_display()
+        if order.fulfillment == Fulfillment.CHANNEL:  # "Channel-fulfilled" over two short lines
+            return two_lines("Channel", "fulfilled", hover=order.get_fulfillment_display())
+        return two_lines(order.get_fulfillment_display())
 
     @admin.display(description="Total Paid")
     def total_paid_column(self, order: Order):
@@ -210,6 +213,8 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
             "store_order_refusal": store_order_refusal(order),
             "has_failed_actions": order.sync_state == SyncState.ERROR,
             "status_html": status_html(order),
+            "channel_status": channel_status_words(order),
+            "totals": order_totals(order),
             "can_refund": request.user.has_perm("orders.refund_order"),
             "has_operator_shipment": any(s.source == Shipment.Source.OPERATOR for s in order.shipments.all()),
             # Buttons offer what is still to do: units neither shipped nor canceled, here or on their way.
@@ -273,10 +278,35 @@ def _bulk_action(action: OrderAction):
             up_to_order_id=up_to,
             hidden=hidden,
             orders=queryset,
+            record=True,
         )
 
     run.__name__ = f"{action.name}_action"
     return run
+
+
+MIXED = "Mixed"  # what the Walmart client records for lines (or a merged line's units) in different statuses
+
+
+def channel_status_words(order: Order) -> str:
+    """The status the channel last sent, in words: "Mixed" becomes what the lines are."""
+    if not order.channel_status:
+        return ""
+    channel = order.get_channel_display()
+    if order.channel_status != MIXED:
+        return f"on {channel}: {order.channel_status}"
+    counts = Counter(_line_status_words(item) for item in order.items.all() if item.channel_line_status)
+    if not counts:
+        return f"on {channel} its lines are in different statuses"
+    lines = "; ".join(f"{count} line{'s' if count > 1 else ''} {words}" for words, count in counts.most_common())
+    return f"on {channel} its lines are in different statuses: {lines}"
+
+
+def _line_status_words(item) -> str:
+    if item.channel_line_status != MIXED:
+        return item.channel_line_status
+    units = [(item.qty_shipped, "shipped"), (item.qty_canceled, "canceled"), (item.qty_open, "not shipped yet")]
+    return "with units in different statuses (" + ", ".join(f"{qty} {word}" for qty, word in units if qty) + ")"
 
 
 def item_rows(order: Order) -> list[dict]:
@@ -289,6 +319,7 @@ def item_rows(order: Order) -> list[dict]:
         units = unconfirmed.get(item.pk, UnitsUnconfirmed())
         rows.append({
             "item": item,
+            "channel_status": _line_status_words(item) if item.channel_line_status else "",
             "shipped": _units_html(item.qty_shipped - units.shipped, units.shipped_waiting, units.shipped_failed,
                                    channel=channel, failed_word="not shipped"),
             "canceled": _units_html(item.qty_canceled - units.canceled, units.canceled_waiting,
@@ -307,22 +338,28 @@ def _units_html(confirmed: int, waiting: int, failed: int, *, channel: str, fail
 
 
 def status_html(order: Order) -> str:
-    """The status the channel confirmed and what is on its way to it; or the failed action with Retry."""
+    """The status the channel confirmed and what is on its way to it; or the failed action with Retry.
+    Two lines at most: the status, then what the operator should know about it (Amazon's cancellation
+    request, the failed action and its Retry, or what it waits for); the whole of it on hover."""
     shown = order_status_shown(order, order.unsettled_actions)
     label = shown.confirmed.label if shown.on_its_way is None else f"{shown.confirmed.label} → {shown.on_its_way.label}"
-    if order.channel == "amazon" and order.buyer_cancel_requested and shown.confirmed == OrderStatus.UNSHIPPED:
-        label = f"{label} (Cancellation Requested)"
+    cancel_requested = (order.channel == "amazon" and order.buyer_cancel_requested
+                        and shown.confirmed == OrderStatus.UNSHIPPED)
+    hover = shown.text
+    if cancel_requested:
+        hover = f"{label} (Cancellation Requested)" + hover[len(label):]
     first = format_html('<span class="order-status" style="color:{}">{}</span>',
                         STATUS_COLOURS.get(shown.confirmed, "#333"), label)
+    badge = CANCEL_REQUESTED_LABEL if cancel_requested else ""
     if shown.error:
         retry = reverse("admin:orders_order_action", args=[order.pk, "retry_failed_sync"])
-        second = format_html('<span class="sync-error">Error: {}</span> <a class="retry-link" href="{}">Retry</a>',
-                             shown.error, retry)
-        return two_lines(first, second, hover=f"{shown.text}. Error: {shown.error}")
+        second = format_html('{}<span class="sync-error">Error: {}</span> <a class="retry-link" href="{}">Retry</a>',
+                             badge, shown.error, retry)
+        return two_lines(first, second, hover=f"{hover}. Error: {shown.error}", fit_last=True)
     if shown.on_its_way is not None or order.sync_state == SyncState.PENDING:
-        waiting = format_html('<span class="sync-pending">waiting for {}</span>', order.get_channel_display())
-        return two_lines(first, waiting, hover=shown.text)
-    return two_lines(first)
+        waiting = format_html('{}<span class="sync-pending">waiting for {}</span>', badge, order.get_channel_display())
+        return two_lines(first, waiting, hover=hover)
+    return two_lines(first, badge, hover=hover)
 
 
 def _datetime_cell(value) -> str:
@@ -331,12 +368,13 @@ def _datetime_cell(value) -> str:
     return two_lines(date, time_and_zone)
 
 
-def two_lines(first, second="", *, hover: str = "") -> str:
-    """A grid cell of at most two lines, each cut short with an ellipsis; the full text on hover."""
+def two_lines(first, second="", *, hover: str = "", fit_last: bool = False) -> str:
+    """A grid cell of at most two lines, each cut short with an ellipsis; the full text on hover.
+    `fit_last`: the second line's last element (a link) stays whole and the text before it is cut."""
     if not second:
         return format_html('<div class="cell" title="{}"><div class="line">{}</div></div>', hover, first)
-    return format_html('<div class="cell" title="{}"><div class="line">{}</div><div class="line second">{}</div></div>',
-                       hover, first, second)
+    return format_html('<div class="cell" title="{}"><div class="line">{}</div><div class="line second{}">{}</div></div>',
+                       hover, first, " fit-last" if fit_last else "", second)
 
 
 @functools.cache
@@ -449,9 +487,10 @@ class ShipmentAdmin(LongListAdmin, admin.ModelAdmin):
 
 @admin.register(BulkJob)
 class BulkJobAdmin(LongListAdmin, admin.ModelAdmin):
-    """Progress of bulk actions that run in the background, and per order what the channel said."""
+    """Bulk actions, those run in the background and those run at once: what each went through, did
+    and skipped, and per order what the channel said."""
 
-    list_display = ("created_at", "label", "progress", "state", "created_by")
+    list_display = ("created_at", "label", "progress", "done_column", "skipped_column", "state", "created_by")
     list_select_related = ("created_by",)
     list_filter = ("state", "action")
     readonly_fields = ("label", "progress", "state", "summary", "orders_by_outcome", "error", "created_by",
@@ -475,7 +514,27 @@ class BulkJobAdmin(LongListAdmin, admin.ModelAdmin):
 
     @admin.display(description="Progress")
     def progress(self, job: BulkJob):
+        """Orders gone through / orders selected; a "select all" job counts its orders once it starts."""
+        if job.filters is not None and not job.total and job.state == BulkJob.State.QUEUED:
+            return "not counted yet"
         return f"{job.processed} / {job.total}"
+
+    @admin.display(description="Done")
+    def done_column(self, job: BulkJob):
+        action = ACTIONS.get(job.action)
+        return f"{job.done} {action.done_word if action else 'done'}"
+
+    @admin.display(description="Skipped")
+    def skipped_column(self, job: BulkJob):
+        """How many, and the most frequent reason (all of them on the job's page)."""
+        skipped = sum(job.skipped.values())
+        if not skipped:
+            return "0"
+        reasons = sorted(job.skipped.items(), key=lambda entry: -entry[1])
+        (reason, count), others = reasons[0], len(reasons) - 1
+        first = reason if not others else f"{count} × {reason}; {others} other reason{'s' if others > 1 else ''}"
+        return format_html('<span title="{}">{} — {}</span>', "\n".join(f"{n} × {why}" for why, n in reasons),
+                           skipped, first)
 
     @admin.display(description="Result")
     def summary(self, job: BulkJob):
@@ -525,7 +584,8 @@ class BulkJobAdmin(LongListAdmin, admin.ModelAdmin):
 class ChannelActionAdmin(LongListAdmin, admin.ModelAdmin):
     """The outbox, for support: what was sent, how often, and what the channel said."""
 
-    list_display = ("number", "order_link", "account", "kind", "state", "attempts", "next_attempt_at", "last_error")
+    list_display = ("number", "order_link", "account", "kind", "state", "attempts", "next_attempt_column",
+                    "finished_column", "last_error")
     list_filter = ("state", "kind", "account")
     list_select_related = ("order", "account")
     search_fields = ("order__channel_order_id__exact",)  # through the order's index, not a scan of every order
@@ -554,6 +614,25 @@ class ChannelActionAdmin(LongListAdmin, admin.ModelAdmin):
     def order_link(self, action: ChannelAction):
         return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[action.order_id]),
                            action.order.channel_order_id)
+
+    @admin.display(description="Next attempt at")
+    def next_attempt_column(self, action: ChannelAction):
+        """Only for an action still to be tried, or whose answer is still to be read from the channel:
+        a settled or in-flight action has no next attempt."""
+        if action.state == ChannelAction.State.PENDING:
+            return operator_datetime(action.next_attempt_at)
+        if action.state == ChannelAction.State.SUBMITTED:
+            return f"{operator_datetime(action.next_attempt_at)} (asks the channel for its answer)"
+        return ""
+
+    @admin.display(description="Finished at")
+    def finished_column(self, action: ChannelAction):
+        """When it succeeded, or when its last attempt failed (until Retry Failed Sync queues it again)."""
+        if action.state == ChannelAction.State.SUCCEEDED:
+            return operator_datetime(action.completed_at or action.updated_at)
+        if action.state == ChannelAction.State.FAILED:
+            return operator_datetime(action.updated_at)
+        return ""
 
     @admin.action(description="Retry Failed Sync of their orders", permissions=["operate"])
     def retry_failed_action(self, request: HttpRequest, queryset: QuerySet[ChannelAction]):

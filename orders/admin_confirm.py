@@ -32,17 +32,20 @@ def confirm_then_run(
     count_is_estimate: bool = False,
     filters: dict[str, list[str]] | None = None,
     up_to_order_id: int | None = None,
+    record: bool = False,
 ) -> HttpResponse | None:
     """Show the confirmation page (with the action's form); once confirmed, run the action and report
     done / skipped in one message. `order_ids` is called only once confirmed; with `filters` (the
-    grid's "select all") the action runs on every order they match, as a background job."""
+    grid's "select all") the action runs on every order they match, as a background job. `record`: a
+    bulk action run at once is recorded as a bulk job too (run_action)."""
     confirmed = CONFIRM_FIELD in request.POST
     form_kwargs = action.form_kwargs(orders=orders) if action.form_kwargs else {}
     form = action.form_class(request.POST if confirmed else None, **form_kwargs) if action.form_class else None
     if confirmed and (form is None or form.is_valid()):
         params = form.to_params() if form else {}
         outcome = run_action(name=action.name, order_ids=None if filters is not None else order_ids(),
-                             filters=filters, up_to_order_id=up_to_order_id, params=params, user=request.user)
+                             filters=filters, up_to_order_id=up_to_order_id, params=params, user=request.user,
+                             record=record)
         if isinstance(outcome, BulkResult):
             level = messages.SUCCESS if not outcome.skipped_count else messages.WARNING
             modeladmin.message_user(request, outcome.summary(action.label, done_word=action.done_word), level)

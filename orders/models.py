@@ -447,8 +447,9 @@ class ChannelAction(models.Model):
 
 
 class BulkJob(models.Model):
-    """A bulk action on a large selection, run by a worker (R-GRID-3); its row is the progress bar.
-    It is Done only once the channel actions it queued are settled (succeeded or failed)."""
+    """A bulk action from the grid (R-GRID-3): a large selection run by a worker, its row the progress
+    bar, or a small one run at once in the request and recorded here finished. It is Done only once
+    the channel actions it queued are settled (succeeded or failed)."""
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -1,6 +1,8 @@
 """Reads of orders: the grid, the detail page and the CSV export share these."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -42,6 +44,50 @@ def order_detail(*, order_id: int) -> Order:
             unsettled_actions_prefetch(),
         )
         .get(pk=order_id)
+    )
+
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class OrderTotals:
+    """The detail page's Totals: the order as the buyer placed it (its grand total), the money of the
+    units canceled before they were charged, the money refunded after, and what is left."""
+
+    grand_total: Decimal
+    canceled_units: int
+    canceled_price: Decimal
+    canceled_tax: Decimal
+    canceled_shipping: Decimal
+    refunded_units: int
+    refunded: Decimal
+
+    @property
+    def canceled(self) -> Decimal:
+        return self.canceled_price + self.canceled_tax + self.canceled_shipping
+
+    @property
+    def after_cancellations_and_refunds(self) -> Decimal:
+        return self.grand_total - self.canceled - self.refunded
+
+
+def order_totals(order: Order) -> OrderTotals:
+    """From the order's (prefetched) items: canceled units at their price, with their share of the
+    line's tax and shipping (what a cancellation credits on the channel); refunds as recorded."""
+    items = list(order.items.all())
+
+    def share(amount: Decimal, item: OrderItem) -> Decimal:
+        return (amount * item.qty_canceled / item.qty_ordered).quantize(CENT)
+
+    return OrderTotals(
+        grand_total=order.grand_total,
+        canceled_units=sum(item.qty_canceled for item in items),
+        canceled_price=sum((item.unit_price * item.qty_canceled for item in items), Decimal("0")),
+        canceled_tax=sum((share(item.tax, item) for item in items), Decimal("0")),
+        canceled_shipping=sum((share(item.shipping_charge, item) for item in items), Decimal("0")),
+        refunded_units=sum(item.qty_refunded for item in items),
+        refunded=order.refunded_total,
     )
 
 

@@ -53,6 +53,7 @@ class UploadRow:
     tracking_url: str = ""
     line: str = ""
     qty: int | None = None
+    qty_text: str = ""  # the quantity cell as uploaded, shown beside its error
     order: Order | None = None
     item_id: int | None = None
     error: str = ""
@@ -165,7 +166,7 @@ def _row(number: int, columns: list[str], cells: list[str]) -> UploadRow:
             values[column] = cell.strip()
     row = UploadRow(number=number, channel_order_id=values.get("order", ""), carrier=values.get("carrier", ""),
                     method=values.get("method", ""), tracking_number=values.get("tracking", ""),
-                    tracking_url=values.get("url", ""), line=values.get("line", ""))
+                    tracking_url=values.get("url", ""), line=values.get("line", ""), qty_text=values.get("qty", ""))
     if formula:
         row.error = formula
     elif len(cells) > len(columns):

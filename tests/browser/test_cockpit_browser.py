@@ -48,3 +48,32 @@ def test_today_and_charts_read_at_1440_px(live_server, page, walmart_account, am
     page.wait_for_selector("#result_list")
     page.screenshot(path=str(ARTIFACTS / "cockpit-needs-attention.png"), full_page=True)
     assert page.locator("#result_list .fix-resync").count() == 6
+
+
+WORDS_BROKEN = """(selector) => [...document.querySelectorAll(selector)].flatMap(cell => {
+    const text = cell.firstChild && cell.innerText ? cell : null;
+    if (!text) return [];
+    const broken = [];
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+        const node = walker.currentNode;
+        for (const match of node.textContent.matchAll(/\\S+/g)) {
+            const range = document.createRange();
+            range.setStart(node, match.index);
+            range.setEnd(node, match.index + match[0].length);
+            const lines = new Set([...range.getClientRects()].map(rect => Math.round(rect.top)));
+            if (lines.size > 1) broken.push(match[0]);
+        }
+    }
+    return broken;
+})"""
+
+
+def test_today_headings_wrap_between_words_never_inside_one(admin_page, walmart_account, amazon_account):
+    """Django's dashboard style breaks words anywhere: "To acknowledge" read "To acknowled / ge"."""
+    page = admin_page
+    page.go("/admin/")
+    page.wait_for_selector("#today")
+    assert page.locator("#today thead th", has_text="To acknowledge").count() == 1
+    assert page.evaluate(WORDS_BROKEN, "#today th, #today td") == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1440

@@ -84,6 +84,22 @@ def test_each_count_links_to_the_orders_that_count_against_it(viewer_client, his
     assert _grid_ids(viewer_client, month["refund"].url) == {history["refunded"].pk}
 
 
+def test_each_count_says_what_the_orders_it_counts_did(viewer_client, history, walmart_account):
+    """Beside "92.3%" on time, "1 of 13" read as 1 on time: the count says it is the late ones."""
+    import re
+
+    html = viewer_client.get(PAGE).content.decode()
+    table = html[html.index(f'data-account="{walmart_account.pk}"'):]
+    cells = {name: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell)).strip()
+             for name, cell in re.findall(r'<tr class="rate-(\w+)">.*?<td class="window-30[^"]*">(.*?)</td>',
+                                          table[:table.index("</table>")], re.S)}
+    assert cells["on_time"] == "92.3% 1 of 13 shipped late"
+    assert cells["valid_tracking"].endswith("1 of 13 without valid tracking")
+    assert cells["cancellation"].endswith("1 of 15 canceled by us")
+    assert cells["refund"] == "6.7% 1 of 15 refunded"
+    assert 'title="Not shipped by their ship-by date: 1. Orders whose ship-by date fell in the window: 13."' in table
+
+
 def test_an_order_not_shipped_past_its_ship_by_date_counts_as_late(viewer_client, walmart_account):
     overdue = _sold(walmart_account, days_ago=3, status=OrderStatus.UNSHIPPED)
     stats_refresh(days=7)

@@ -100,3 +100,72 @@ def test_mark_as_shipped_and_cancel_are_offered_only_for_open_units(operator_cli
     html = operator_client.get(detail_url(order)).content.decode()
     assert ('id="mark-shipped"' in html) is offered
     assert ('id="cancel-order"' in html) is offered
+
+
+def _section(html: str, element_id: str) -> str:
+    start = html.index(f'id="{element_id}"')
+    return html[start:html.index("</tr>", start)]
+
+
+def test_channel_status_mixed_is_said_in_plain_words(operator_client, walmart_account):
+    """Walmart's lines in different statuses are recorded as "Mixed": the page says what the lines are."""
+    order = create_order(account=walmart_account, status=OrderStatus.PARTIALLY_SHIPPED, n_items=3)
+    Order.objects.filter(pk=order.pk).update(channel_status="Mixed")
+    first, second, merged = order.items.order_by("pk")
+    OrderItem.objects.filter(pk=first.pk).update(channel_line_status="Shipped", qty_ordered=1, qty_shipped=1)
+    OrderItem.objects.filter(pk=second.pk).update(channel_line_status="<b>Acknowledged</b>")
+    OrderItem.objects.filter(pk=merged.pk).update(channel_line_status="Mixed", qty_ordered=3, qty_shipped=1,
+                                                  qty_canceled=1)
+
+    html = operator_client.get(detail_url(order)).content.decode()
+
+    assert "Mixed" not in html and "(channel:" not in html
+    status = html[html.index('id="channel-status"'):]
+    status = status[:status.index("</small>")]
+    assert "on Walmart its lines are in different statuses:" in status
+    assert "1 line Shipped" in status and "1 line &lt;b&gt;Acknowledged&lt;/b&gt;" in status
+    assert "1 line with units in different statuses (1 shipped, 1 canceled, 1 not shipped yet)" in status
+    assert "<b>Acknowledged</b>" not in html  # the channel's words are escaped
+    lines = html.count('class="line-channel-status"')
+    assert lines == 3 and "<th>On Walmart</th>" in html
+
+
+def test_channel_status_of_one_status_reads_on_the_channel(operator_client, amazon_account):
+    order = create_order(account=amazon_account, status=OrderStatus.UNSHIPPED)
+    Order.objects.filter(pk=order.pk).update(channel_status="Unshipped")
+    html = operator_client.get(detail_url(order)).content.decode()
+    assert "(on Amazon: Unshipped)" in html
+
+
+def test_totals_show_canceled_and_refunded_money_and_what_is_left(operator_client, walmart_account):
+    """An accountant's sum: grand total (the order as placed) − canceled − refunded = what is left."""
+    order = create_order(account=walmart_account, status=OrderStatus.PARTIALLY_SHIPPED, n_items=2)
+    shipped, canceled = order.items.order_by("pk")
+    OrderItem.objects.filter(pk=shipped.pk).update(qty_ordered=2, qty_shipped=2, qty_canceled=0, qty_refunded=1,
+                                                   unit_price="22.49", tax="3.60", shipping_charge="2.00",
+                                                   refunded_amount="25.29")
+    OrderItem.objects.filter(pk=canceled.pk).update(qty_ordered=3, qty_shipped=0, qty_canceled=2, qty_refunded=0,
+                                                    unit_price="12.99", tax="3.12", shipping_charge="3.00")
+    Order.objects.filter(pk=order.pk).update(subtotal="83.95", shipping_total="5.00", tax_total="6.72",
+                                             grand_total="95.67", refunded_total="25.29", is_paid=True)
+
+    html = operator_client.get(detail_url(order)).content.decode()
+
+    assert "<th>Grand total</th>" in html and "<strong>95.67 USD</strong>" in html  # unchanged: as placed
+    # 2 of 3 units at 12.99, 2/3 of the line's 3.12 tax and 3.00 shipping
+    canceled_row = _section(html, "total-canceled")
+    assert "− 30.06 USD" in canceled_row
+    assert "2 units canceled: 25.98 price + 2.08 tax + 2.00 shipping" in canceled_row
+    refunded_row = _section(html, "total-refunded")
+    assert "− 25.29 USD" in refunded_row and "1 unit (price, tax and shipping)" in refunded_row
+    net_row = _section(html, "total-net")
+    assert "Total after cancellations and refunds" in net_row and "40.32 USD" in net_row  # 95.67 − 30.06 − 25.29
+
+
+def test_totals_of_an_order_with_nothing_canceled_or_refunded(operator_client, walmart_account):
+    order = create_order(account=walmart_account, status=OrderStatus.UNSHIPPED)
+    order.refresh_from_db()
+    html = operator_client.get(detail_url(order)).content.decode()
+    assert "nothing canceled" in _section(html, "total-canceled") and "0.00 USD" in _section(html, "total-canceled")
+    assert "nothing refunded" in _section(html, "total-refunded")
+    assert f"{order.grand_total} USD" in _section(html, "total-net")

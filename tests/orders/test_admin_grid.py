@@ -362,3 +362,56 @@ def test_large_results_are_counted_from_the_planner_estimate(operator_client, wa
 
     monkeypatch.setattr(EstimatedCountPaginator, "exact_below", 20_000)
     assert operator_client.get(GRID, {"channel": "walmart"}).context["cl"].result_count == 3
+
+
+def test_a_bulk_action_run_at_once_is_recorded_with_what_it_did(operator_client, walmart_account, amazon_account):
+    """A small selection runs in the request, not on a worker: its bulk job still says how many orders it
+    went through, did and skipped (the list showed nothing for it, or 0)."""
+    fresh = [create_order(account=walmart_account) for _ in range(2)]
+    canceled = create_order(account=walmart_account, status=OrderStatus.CANCELED)
+    selected = [o.pk for o in (*fresh, canceled)]
+
+    response = operator_client.post(
+        GRID, {"action": "create_store_order_action", "_selected_action": selected, "confirm_action": "yes"},
+        follow=True)
+
+    job = BulkJob.objects.get()
+    assert (job.action, job.total, job.processed, job.done) == ("create_store_order", 3, 3, 2)
+    assert job.skipped == {"order is canceled": 1}
+    assert job.state == BulkJob.State.DONE and job.finished_at is not None  # it queued nothing for a channel
+    [message] = [str(m) for m in response.context["messages"]]
+    assert message == "Create Store Order: 2 done, 1 skipped (1 × order is canceled)."
+
+    listed = operator_client.get(reverse("admin:orders_bulkjob_changelist")).content.decode()
+    assert "3 / 3" in listed and "2 done" in listed and "1 — order is canceled" in listed
+    page = operator_client.get(reverse("admin:orders_bulkjob_change", args=[job.pk])).content.decode()
+    assert "Create Store Order: 2 done, 1 skipped (1 × order is canceled)." in page
+
+
+def test_a_bulk_action_run_at_once_follows_its_channel_actions(operator_client, walmart_account):
+    orders = [create_order(account=walmart_account) for _ in range(2)]
+    operator_client.post(GRID, {"action": "acknowledge_action", "_selected_action": [o.pk for o in orders],
+                                "confirm_action": "yes"})
+    job = BulkJob.objects.get()
+    assert (job.total, job.processed, job.done, job.state) == (2, 2, 2, BulkJob.State.WAITING)
+    assert set(job.actions.values_list("order_id", flat=True)) == {o.pk for o in orders}
+    listed = operator_client.get(reverse("admin:orders_bulkjob_changelist")).content.decode()
+    assert "2 / 2" in listed and "2 queued" in listed
+    page = operator_client.get(reverse("admin:orders_bulkjob_change", args=[job.pk])).content.decode()
+    assert "On the channel: 0 done, 0 failed, 2 waiting." in page
+
+
+def test_one_orders_button_and_retry_failed_sync_are_not_bulk_jobs(operator_client, walmart_account):
+    order = create_order(account=walmart_account)
+    operator_client.post(reverse("admin:orders_order_action", args=[order.pk, "create_store_order"]))
+    Order.objects.filter(pk=order.pk).update(sync_state=SyncState.ERROR)
+    ChannelActionFactory(order=order, state=ChannelAction.State.FAILED, last_error="Boom")
+    operator_client.post(GRID, {"action": "retry_failed_sync_action", "_selected_action": [order.pk],
+                                "confirm_action": "yes"})
+    assert not BulkJob.objects.exists()  # the retried action stays with the job (if any) that queued it
+
+
+def test_a_select_all_job_not_started_yet_says_so_instead_of_0_of_0(operator_client, walmart_account):
+    BulkJob.objects.create(action="acknowledge", label="Acknowledge", filters={"channel": ["walmart"]}, total=0)
+    listed = operator_client.get(reverse("admin:orders_bulkjob_changelist")).content.decode()
+    assert "not counted yet" in listed and "0 / 0" not in listed

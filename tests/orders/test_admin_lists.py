@@ -132,3 +132,39 @@ def test_the_accounts_list_counts_each_accounts_waiting_and_failed_actions(admin
               .context["cl"].result_list}
     assert (listed[account.pk].waiting, listed[account.pk].failed) == (1, 1)
     assert (listed[walmart_account.pk].waiting, listed[walmart_account.pk].failed) == (1, 0)
+
+
+def _cells(html: str, column: str) -> list[str]:
+    """The cells of one column of an admin list, top to bottom."""
+    import re
+
+    return [re.sub(r"<[^>]+>", "", cell).strip()
+            for cell in re.findall(rf'<td class="field-{column}[^"]*">(.*?)</td>', html, re.S)]
+
+
+def test_channel_actions_show_a_next_attempt_only_for_those_still_to_be_tried(admin_client, walmart_account):
+    """A succeeded action shows when it finished, not a "next attempt" it will never have."""
+    from orders.datetimes import operator_datetime
+
+    order = OrderFactory(account=walmart_account)
+    soon, earlier, done_at = (timezone.now() + timezone.timedelta(minutes=5), timezone.now() - timezone.timedelta(hours=2),
+                              timezone.now() - timezone.timedelta(hours=1))
+    State = ChannelAction.State
+    pending = ChannelActionFactory(order=order, state=State.PENDING, next_attempt_at=soon)
+    succeeded = ChannelActionFactory(order=order, state=State.SUCCEEDED, next_attempt_at=earlier, completed_at=done_at)
+    in_flight = ChannelActionFactory(order=order, state=State.IN_FLIGHT, next_attempt_at=earlier)
+    submitted = ChannelActionFactory(order=order, state=State.SUBMITTED, next_attempt_at=soon)
+    failed = ChannelActionFactory(order=order, state=State.FAILED, next_attempt_at=earlier, last_error="Boom")
+    ChannelAction.objects.filter(pk=failed.pk).update(updated_at=done_at)
+
+    html = admin_client.get(reverse("admin:orders_channelaction_changelist")).content.decode()
+
+    assert "Next attempt at" in html and "Finished at" in html
+    newest_first = [failed, submitted, in_flight, succeeded, pending]
+    blank = "-"  # the admin's empty value
+    assert _cells(html, "next_attempt_column") == [
+        blank, f"{operator_datetime(soon)} (asks the channel for its answer)", blank, blank, operator_datetime(soon)]
+    assert _cells(html, "finished_column") == [operator_datetime(done_at), blank, blank, operator_datetime(done_at),
+                                               blank]
+    assert len(newest_first) == len(_cells(html, "state"))
+    assert operator_datetime(earlier) not in html  # no stale "next attempt" for settled or in-flight actions

@@ -191,6 +191,30 @@ def test_csv_upload_preview_says_which_orders_the_buyer_asked_to_cancel(operator
     assert row.error.startswith("the buyer asked to cancel this order")
 
 
+def test_csv_upload_preview_shows_the_bad_quantity_as_uploaded_beside_its_error(operator_client, walmart_account):
+    """The operator fixes their file from the preview: a quantity that is not a number of units is shown
+    as they wrote it (escaped), not blanked."""
+    import re
+
+    from tests.factories import create_order
+
+    order = create_order(account=walmart_account, status=OrderStatus.UNSHIPPED, n_items=1)
+    sku = order.items.get().sku
+    quantities = ["two", "<b>3</b>", "1.5", "0"]
+    csv_text = "Channel Order #,Carrier,Method,Tracking #,Line,Quantity\n" + "".join(
+        f"{order.channel_order_id},UPS,Standard,{ups_tracking(n)},{sku},{qty}\n" for n, qty in enumerate(quantities, 1))
+
+    preview = upload(operator_client, csv_text)
+
+    html = preview.content.decode()
+    rows = re.findall(r'<tr class="bad">(.*?)</tr>', html, re.S)
+    assert len(rows) == len(quantities)
+    for row, shown in zip(rows, ["two", "&lt;b&gt;3&lt;/b&gt;", "1.5", "0"]):
+        assert f'<td class="qty">{shown}</td>' in row
+        assert "is not a whole number of units above 0" in row
+    assert "<b>3</b>" not in html  # the file's text is never markup
+
+
 @pytest.mark.parametrize("content, problem", [
     (b"", "The file is empty."),
     (b"\x89PNG\x00\x00garbage", "binary data"),

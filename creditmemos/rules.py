@@ -226,8 +226,7 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
             # R-CM-4: what the buyer asked to cancel goes out as the buyer's cancellation.
             buyer = item.buyer_cancel_requested and order.status == OrderStatus.UNSHIPPED
             buyer_canceled |= buyer
-            reason = rules.buyer_cancel_reason if buyer else (
-                AMAZON_UNSHIPPED_REFUND_REASON if amazon else rules.default_cancel_reason)
+            reason = rules.buyer_cancel_reason if buyer else rules.default_cancel_reason  # Amazon's: NoInventory
             lines.append(PlannedLine(item, CANCEL, cancel_qty, item.unit_price * cancel_qty,
                                      tax_share(item, already=credited, qty=cancel_qty), reason,
                                      shipping=canceled_shipping(item, qty=cancel_qty)))

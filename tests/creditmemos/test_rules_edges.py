@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from creditmemos.models import CreditMemo
-from creditmemos.rules import MemoInput
+from creditmemos.rules import MemoInput, plan_credit_memo, refunds_units
 from creditmemos.services import credit_memo_create, credit_memo_shipping_for
 from orders.models import Order
 from tests.creditmemos.test_money_caps import refusal
@@ -188,3 +188,55 @@ def test_r_cm_2_a_partial_amazon_unshipped_memo_says_what_to_ship_first(amazon_a
         "create a credit memo for the rest")
     assert refused.ship_first == {first: 1, second: 1}
     assert refusal(order, MemoInput(quantities={first: 2})).ship_first == {second: 1}
+
+
+def test_r_cm_6_a_shipping_refund_on_an_order_with_nothing_shipped_is_refused_in_words(walmart_account):
+    order = order_with_lines(walmart_account, Line(qty=1, price="10.00", shipping="2.00"))
+    refused = refusal(order, MemoInput(quantities={item_ids(order)[0]: 1}, shipping_refund=Decimal("1.00")))
+    assert (refused.rule, str(refused)) == ("R-CM-6", "Shipping is refunded on shipped items and this order has "
+                                            "none: canceling its items returns their shipping on the channel")
+
+
+def test_r_cm_9_a_memo_of_nothing_is_refused_in_words(walmart_account):
+    order = order_with_lines(walmart_account, SHIPPED)
+    refused = refusal(order, MemoInput(quantities={item_ids(order)[0]: 0}))
+    assert (refused.rule, str(refused)) == ("R-CM-9", "The credit memo credits nothing")
+
+
+def test_r_cm_6_a_shipping_refund_beside_a_cancel_keeps_both_and_says_nothing_of_canceled_shipping(walmart_account):
+    """One line shipped, the other not: the memo cancels the open unit and refunds 2.00 of shipping
+    only. The shipping rides on the shipped line; the cancel stays in the memo; the cancel carries no
+    shipping, so no line says canceled shipping comes back."""
+    order = order_with_lines(walmart_account, Line(qty=1, price="10.00", shipping="2.00", shipped=1),
+                             Line(qty=1, price="5.00"))
+    shipped, open_ = item_ids(order)
+
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={open_: 1},
+                                                                 shipping_refund=Decimal("2.00")))
+
+    assert list(memo.items.values_list("order_item_id", "action", "qty", "amount")) == [
+        (open_, "cancel", 1, Decimal("5.00"))]
+    assert (memo.shipping_refund, memo.grand_total) == (Decimal("2.00"), Decimal("7.00"))
+    [refund] = memo.channel_actions.filter(kind="refund")
+    assert [(line["qty"], line["shipping"]) for line in refund.payload["lines"]] == [(0, "2.00")]
+    assert memo.channel_actions.filter(kind="cancel").exists()
+    assert not order.logs.filter(message__contains="Shipping of canceled items").exists()
+
+
+def test_r_cm_6_a_shipping_only_refund_goes_out_with_the_refund_reason(walmart_account):
+    order = order_with_lines(walmart_account, SHIPPED)
+    [item] = order.items.all()
+    plan = plan_credit_memo(order=order, items=[item], memo=MemoInput(
+        quantities={}, shipping_refund=Decimal("2.00"), refund_reason="DamagedItem"))
+    assert [(line.action, line.shipping, line.reason) for line in plan.lines] == [
+        ("refund", Decimal("2.00"), "DamagedItem")]
+
+
+def test_a_memo_refunds_units_only_when_a_line_it_credits_was_shipped(walmart_account):
+    """The form asks for a refund reason only then; lines left out of the memo count as 0 units."""
+    order = order_with_lines(walmart_account, SHIPPED, Line(qty=1, price="5.00"))
+    items = list(order.items.order_by("pk"))
+    shipped, open_ = items
+    assert refunds_units(items, {shipped.pk: 1}) is True
+    assert refunds_units(items, {open_.pk: 1}) is False
+    assert refunds_units(items, {}) is False

@@ -46,11 +46,15 @@ class ChannelLine:
 
 @dataclass(frozen=True)
 class TrackingInfo:
+    """One package of a line as the channel reports it; `qty` is how many of the line's units it
+    holds (Walmart: the statusQuantity of the Shipped status carrying this trackingInfo)."""
+
     carrier: str
     method: str
     tracking_number: str
     tracking_url: str
     shipped_at: dt.datetime | None
+    qty: int = 0
 
 
 @dataclass(frozen=True)

@@ -84,12 +84,28 @@ class Line:
     cancelled: int = 0
     cancellation_reason: str = ""
     intent_to_cancel: bool = False
-    tracking: dict | None = None
+    # One entry per package the line's units went in: {"qty": units, "trackingInfo": {...}}, each
+    # rendered as its own Shipped status, as Walmart lists a line shipped in several packages.
+    packages: list[dict] = field(default_factory=list)
     refunds: list[dict] = field(default_factory=list)
 
     @property
     def open(self) -> int:
         return self.qty - self.shipped - self.cancelled
+
+    @property
+    def tracking(self) -> dict | None:
+        """The latest package's tracking."""
+        return self.packages[-1]["trackingInfo"] if self.packages else None
+
+    def add_package(self, qty: int, tracking: dict) -> None:
+        """Units shipped under a tracking number join the line's package of that number, if any."""
+        self.shipped += qty
+        for package in self.packages:
+            if package["trackingInfo"]["trackingNumber"] == tracking["trackingNumber"]:
+                package["qty"] += qty
+                return
+        self.packages.append({"qty": qty, "trackingInfo": tracking})
 
     @property
     def refunded(self) -> Decimal:
@@ -237,17 +253,19 @@ class WalmartMarketplace(KeptBetweenRuns):
             self.notify(po, "PO_CREATED")
         return created
 
-    def channel_ship(self, po: str, *, line_numbers: list[str] | None = None, tracking_number: str = "") -> None:
-        """The seller shipped on Walmart's own site."""
+    def channel_ship(self, po: str, *, line_numbers: list[str] | None = None, tracking_number: str = "",
+                     qty: int | None = None) -> None:
+        """The seller shipped on Walmart's own site: each line's open units (or `qty` of them) in one
+        package, its own unless `tracking_number` names one package for all of them. Called again
+        with another tracking number, a line ships in several packages."""
         with self.lock:
             order = self._get(po)
             for line in order.lines:
-                if line_numbers is None or line.number in line_numbers:
-                    line.shipped += line.open
-                    line.tracking = self._tracking_info(
-                        carrier={"carrier": "UPS"}, method="Standard", number=tracking_number or f"1Z{po}{line.number}",
-                        url="", when=utcnow(),
-                    )
+                if (line_numbers is None or line.number in line_numbers) and line.open:
+                    own = f"1Z{po}{line.number}" + (f"-{len(line.packages) + 1}" if line.packages else "")
+                    line.add_package(min(qty or line.open, line.open), self._tracking_info(
+                        carrier={"carrier": "UPS"}, method="Standard", number=tracking_number or own, url="",
+                        when=utcnow()))
             order.acknowledged = True
             order.touch()
             self.changed()
@@ -543,8 +561,9 @@ class WalmartMarketplace(KeptBetweenRuns):
                 plan.append((line, qty, tracking))
         for line, qty, tracking in plan:
             if not update:
-                line.shipped += qty
-            line.tracking = tracking
+                line.add_package(qty, tracking)
+            elif line.packages:  # our client names no package (currentTrackingInfo): the latest one changes
+                line.packages[-1]["trackingInfo"] = tracking
 
     def validate_tracking(self, line: Line, tracking: dict) -> None:
         for name in ("shipDateTime", "carrierName", "methodCode", "trackingNumber"):
@@ -673,10 +692,10 @@ class WalmartMarketplace(KeptBetweenRuns):
         if line.open:
             statuses.append({"status": "Acknowledged" if order.acknowledged else "Created",
                              "statusQuantity": {"unitOfMeasurement": "EACH", "amount": str(line.open)}})
-        if line.shipped:
+        for package in line.packages:
             statuses.append({"status": "Shipped", "statusQuantity": {"unitOfMeasurement": "EACH",
-                                                                      "amount": str(line.shipped)},
-                             "trackingInfo": line.tracking})
+                                                                      "amount": str(package["qty"])},
+                             "trackingInfo": package["trackingInfo"]})
         if line.cancelled:
             statuses.append({"status": "Cancelled", "cancellationReason": line.cancellation_reason,
                              "statusQuantity": {"unitOfMeasurement": "EACH", "amount": str(line.cancelled)}})

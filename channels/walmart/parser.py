@@ -62,8 +62,8 @@ class _RawLine:
             name = status.get("status")
             if name in ("Shipped", "Delivered"):
                 self.shipped += amount
-                if status.get("trackingInfo"):
-                    self.tracking.append(_tracking(mapping(status["trackingInfo"], f"{where} trackingInfo")))
+                if status.get("trackingInfo"):  # one Shipped status per package, each with its quantity
+                    self.tracking.append(_tracking(mapping(status["trackingInfo"], f"{where} trackingInfo"), amount))
             elif name == "Cancelled":
                 self.canceled += amount
                 self.cancel_reason = status.get("cancellationReason", "") or self.cancel_reason
@@ -98,7 +98,7 @@ class _RawLine:
         return "Acknowledged" if self.acknowledged else "Created"
 
 
-def _tracking(info: dict) -> TrackingInfo:
+def _tracking(info: dict, qty: int) -> TrackingInfo:
     carrier = info.get("carrierName") or {}
     return TrackingInfo(
         carrier=carrier.get("carrier") or carrier.get("otherCarrier") or "",
@@ -106,6 +106,7 @@ def _tracking(info: dict) -> TrackingInfo:
         tracking_number=info.get("trackingNumber", ""),
         tracking_url=info.get("trackingURL", "") or "",
         shipped_at=from_ms(info.get("shipDateTime"), "shipDateTime"),
+        qty=qty,
     )
 
 

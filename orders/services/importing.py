@@ -39,12 +39,11 @@ from ..models import (
     OrderStatus,
     Product,
     Shipment,
-    ShipmentItem,
-    SyncState,
 )
 from ..outbox import enqueue_actions, mark_waiting
 from ..status import order_status_of, orders_refresh_status
 from .automation import account_has_options, apply_account_options
+from .channel_shipments import ShipmentWrites, order_shipments_from_channel
 from .errors import OrderActionRefused
 from .import_problems import import_problem_record, import_problems_resolve
 from .import_runs import ImportFailed, import_run  # noqa: F401  (ImportFailed: what callers catch)
@@ -329,13 +328,15 @@ def upsert_orders(*, account: ChannelAccount, channel_orders: list[ChannelOrder]
         items = items_for_update(order_ids=[order.pk for order in existing.values()])
         products = Product.objects.in_bulk({line.sku for order in latest.values() for line in order.lines},
                                            field_name="sku")
+        shipments = _shipments_by_order(account, existing, latest)
         page = PageWrite()
         with stock_moves():
             created = _create_orders(account, [o for key, o in latest.items() if key not in existing], products, page)
             updated = [existing[key] for key, channel_order in latest.items()
                        if key in existing and _update_order(existing[key], channel_order, items[existing[key].pk],
-                                                            products, page)]
+                                                            products, page, shipments.get(existing[key].pk, []))]
             _automate_updated(account, updated, items, page)
+        page.shipments.write()
         page.entries += oversold_warnings(items_by_order=page.reserved_items, user_id=None)
         order_log_write_many(entries=page.entries)
         result.created += created
@@ -350,6 +351,20 @@ class PageWrite:
 
     entries: list[LogEntry] = field(default_factory=list)
     reserved_items: dict[int, list[OrderItem]] = field(default_factory=dict)
+    shipments: ShipmentWrites = field(default_factory=ShipmentWrites)
+
+
+def _shipments_by_order(account: ChannelAccount, existing: dict[str, Order],
+                        latest: dict[str, ChannelOrder]) -> dict[int, list[Shipment]]:
+    """The shipments, with their items, of the known orders the channel reports shipped units of:
+    what the packages it reports are matched against (R-ACC-5)."""
+    if not account.auto_shipment:
+        return {}
+    shipped = [order.pk for key, order in existing.items() if any(line.qty_shipped for line in latest[key].lines)]
+    by_order: dict[int, list[Shipment]] = {}
+    for shipment in Shipment.objects.filter(order_id__in=shipped).prefetch_related("items").order_by("pk"):
+        by_order.setdefault(shipment.order_id, []).append(shipment)
+    return by_order
 
 
 # -- new orders -------------------------------------------------------------------------------------
@@ -398,10 +413,27 @@ def _create_orders(account: ChannelAccount, channel_orders: list[ChannelOrder], 
         enqueue_actions(actions=automation.actions, new_orders=True, log=False)
         copy_insert(automation.invoices)
     if account.auto_shipment:
-        for order, channel_order in zip(orders, channel_orders):
-            _record_channel_shipment(order, channel_order, {item.channel_line_id: item.qty_shipped
-                                                            for item in items_by_order[order.pk]}, page)
+        _record_first_shipments(orders, channel_orders, items_by_order, page)
     return len(orders)
+
+
+def _record_first_shipments(orders: list[Order], channel_orders: list[ChannelOrder],
+                            items_by_order: dict[int, list[OrderItem]], page: PageWrite) -> None:
+    """R-ACC-5 for new orders the channel reports shipped units of; their items were inserted
+    without reading their ids back, so those of the shipped orders are read here, in one query."""
+    shipped = [(order, channel_order) for order, channel_order in zip(orders, channel_orders)
+               if any(item.qty_shipped for item in items_by_order[order.pk])]
+    if not shipped:
+        return
+    ids = {(order_id, line_id): pk for order_id, line_id, pk in OrderItem.objects.filter(
+        order_id__in=[order.pk for order, _ in shipped]).values_list("order_id", "channel_line_id", "pk")}
+    for order, channel_order in shipped:
+        items = items_by_order[order.pk]
+        for item in items:
+            item.pk = ids[(order.pk, item.channel_line_id)]
+        page.entries += order_shipments_from_channel(
+            order=order, channel_order=channel_order, items=items, shipments=[], writes=page.shipments,
+            newly_shipped={item.channel_line_id: item.qty_shipped for item in items})
 
 
 def _set_totals(order: Order, items: Iterable[OrderItem]) -> None:
@@ -492,9 +524,11 @@ ORDER_UPDATE_FIELDS = ["channel_status", "channel_updated_at", "raw_payload", "b
 
 
 def _update_order(order: Order, channel_order: ChannelOrder, order_items: list[OrderItem], products: dict,
-                  page: PageWrite) -> bool:
+                  page: PageWrite, shipments: list[Shipment]) -> bool:
     """Apply newer channel data to a locked order and its locked items (`order_items`, extended with
-    new lines); True if anything the operator sees changed. Only what the channel owns is written."""
+    new lines) and shipments; True if anything the operator sees changed. Only what the channel owns
+    is written. Packages the order lacks are added even when the order itself is unchanged: a
+    resync mends orders imported before every package was read."""
     if order.channel_updated_at and channel_order.updated_at < order.channel_updated_at:
         return False  # older than what was applied: never let it undo a newer state
     channel = order.account.get_channel_display()
@@ -509,7 +543,10 @@ def _update_order(order: Order, channel_order: ChannelOrder, order_items: list[O
             continue
         if _apply_line(order, item, line, entries, channel, newly_shipped):
             changed_items.append(item)
-    changed = bool(changed_items or new_items or entries)
+    shipment_entries = order_shipments_from_channel(
+        order=order, channel_order=channel_order, items=order_items + new_items, shipments=shipments,
+        newly_shipped=newly_shipped, writes=page.shipments) if order.account.auto_shipment else []
+    changed = bool(changed_items or new_items or entries or shipment_entries)
     if channel_order.is_acknowledged and order.acknowledged_at is None:
         order.acknowledged_at = timezone.now()
         changed = True
@@ -534,9 +571,7 @@ def _update_order(order: Order, channel_order: ChannelOrder, order_items: list[O
         OrderItem.objects.bulk_create(new_items)
         order_items += new_items
         entries.append(LogEntry(order.pk, f"{len(new_items)} new line(s) from {channel}.", initiator=Initiator.CHANNEL))
-    page.entries += entries
-    if newly_shipped and order.account.auto_shipment:
-        _record_channel_shipment(order, channel_order, newly_shipped, page)
+    page.entries += entries + shipment_entries
     if changed:
         page.entries += orders_refresh_status(orders=[order], items_by_order={order.pk: order_items},
                                               initiator=Initiator.CHANNEL)
@@ -599,31 +634,3 @@ def _apply_line(order: Order, item: OrderItem, line: ChannelLine, entries: list[
     after = (item.qty_shipped, item.qty_canceled, item.refunded_amount, item.channel_line_status,
              item.buyer_cancel_requested, list(item.channel_line_numbers))
     return before != after
-
-
-def _record_channel_shipment(order: Order, channel_order: ChannelOrder, shipped: dict[str, int],
-                             page: PageWrite) -> None:
-    """R-ACC-5: the channel says shipped, so the store order gets a shipment that is not sent back."""
-    shipped = {line_id: qty for line_id, qty in shipped.items() if qty > 0}
-    if not shipped:
-        return
-    tracking = next((t for line in channel_order.lines for t in line.tracking), None)
-    shipment = Shipment.objects.create(
-        order=order,
-        source=Shipment.Source.CHANNEL,
-        carrier=tracking.carrier if tracking else "",
-        shipping_method=tracking.method if tracking else "",
-        tracking_number=tracking.tracking_number if tracking else "",
-        tracking_url=(tracking.tracking_url if tracking else "")[:500],
-        shipped_at=(tracking.shipped_at if tracking and tracking.shipped_at else timezone.now()),
-        sync_state=SyncState.OK,
-    )
-    items = {item.channel_line_id: item for item in OrderItem.objects.filter(order=order, channel_line_id__in=shipped)}
-    ShipmentItem.objects.bulk_create(
-        [ShipmentItem(shipment=shipment, order_item=items[line_id], qty=qty) for line_id, qty in shipped.items()
-         if line_id in items]
-    )
-    page.entries.append(LogEntry(order.pk, f"Shipment recorded from {order.account.get_channel_display()}"
-                                 + (f" ({shipment.carrier} {shipment.tracking_number})" if tracking else "") + ".",
-                                 Type.SUCCESS, Initiator.CHANNEL))
-

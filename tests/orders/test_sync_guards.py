@@ -66,7 +66,7 @@ def test_reimport_skips_channel_data_older_than_what_was_applied(sandbox, wm_acc
     assert shipped.channel_status == "Shipped" and shipped.status == OrderStatus.SHIPPED
 
     # A lagging read: the order as it was before the shipment, stamped before what we applied.
-    channel.lines[0].shipped, channel.lines[0].tracking = 0, None
+    channel.lines[0].shipped, channel.lines[0].packages = 0, []
     channel.last_modified = shipped.channel_updated_at - dt.timedelta(seconds=5)
     sandbox.walmart.changed()
     account_import_orders(account_id=wm_account.pk, since=channel.last_modified - dt.timedelta(minutes=1))

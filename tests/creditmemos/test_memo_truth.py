@@ -53,7 +53,8 @@ def test_a_memo_canceling_a_whole_order_credits_the_shipping_the_cancel_returns(
     assert memo.shipping_refund == Decimal("4.00")
     assert memo.state == CreditMemo.State.DONE
     assert all(line.cancelled == line.qty for line in channel.lines)
-    assert order.logs.filter(message__contains="Shipping of canceled items is returned").exists()
+    assert order.logs.filter(message=f"Credit memo #{memo.pk}: Shipping of canceled items is returned by the "
+                             "cancellation on the channel.").exists()
 
 
 def test_a_memo_with_one_failed_action_is_failed_with_the_reason_and_done_only_when_all_are(sandbox, wm_account,

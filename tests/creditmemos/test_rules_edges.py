@@ -7,10 +7,11 @@ from decimal import Decimal
 import pytest
 
 from creditmemos.models import CreditMemo
-from creditmemos.rules import MemoInput, plan_credit_memo, refunds_units
+from creditmemos.rules import MemoInput, plan_credit_memo, refunds_units, refusal_for_status
 from creditmemos.services import credit_memo_create, credit_memo_shipping_for
-from orders.models import Order
+from orders.models import Order, OrderStatus
 from tests.creditmemos.test_money_caps import refusal
+from tests.factories import create_order
 from tests.money import Line, item_ids, order_with_lines
 
 pytestmark = pytest.mark.django_db
@@ -240,3 +241,19 @@ def test_a_memo_refunds_units_only_when_a_line_it_credits_was_shipped(walmart_ac
     assert refunds_units(items, {shipped.pk: 1}) is True
     assert refunds_units(items, {open_.pk: 1}) is False
     assert refunds_units(items, {}) is False
+
+
+@pytest.mark.parametrize(("channel", "status", "rule", "words"), [
+    ("walmart", OrderStatus.CREATED, "R-CAN-4", "Created orders cannot be refunded by a credit memo: cancel it on "
+     "Walmart; the status sync will mark it Canceled"),
+    ("amazon", OrderStatus.PENDING, "R-CAN-4", "Pending (unpaid) Amazon orders cannot be refunded by a credit memo: "
+     "cancel it on Amazon; the status sync will mark it Canceled"),
+    ("walmart", OrderStatus.CANCELED, "R-CM-1", "Canceled orders have nothing left to credit"),
+    ("amazon", OrderStatus.UNFULFILLABLE, "R-CM-2", "Unfulfillable Amazon orders cannot take a credit memo"),
+    ("amazon", OrderStatus.PARTIALLY_SHIPPED, "R-CM-2", "Partially Shipped Amazon orders cannot take a credit memo"),
+])
+def test_r_cm_1_r_cm_2_orders_in_a_status_that_takes_no_memo_are_refused_in_words(
+        walmart_account, amazon_account, channel, status, rule, words):
+    order = create_order(account=walmart_account if channel == "walmart" else amazon_account, status=status)
+    refused = refusal_for_status(order)
+    assert (refused.rule, str(refused)) == (rule, words)

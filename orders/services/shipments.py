@@ -85,8 +85,10 @@ def order_ship(
             type=Type.SUCCESS,
             user=user,
         )
+        # The operator's word, not the flag alone: a buyer's request can reach the channel after the
+        # operator decided to ship anyway and before our import brings it in (the ship would bounce).
         _enqueue_ship(order=order, shipment=shipment, lines=lines, user=user,
-                      override_cancel_request=order.buyer_cancel_requested)
+                      override_cancel_request=despite_cancel_request)
         order_refresh_status(order=order, user=user, awaiting_channel=True)
     return shipment
 

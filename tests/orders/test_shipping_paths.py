@@ -295,6 +295,18 @@ def test_an_order_the_buyer_asked_to_cancel_is_not_shipped_unless_the_operator_s
     assert ChannelAction.objects.get(order=order, kind="ship").state == ChannelAction.State.SUCCEEDED
 
 
+def test_the_operators_ship_anyway_holds_when_the_request_reaches_walmart_before_our_import(sandbox, wm_account):
+    """The operator ships knowingly (a re-import was bringing the buyer's request in); the request is on
+    Walmart but not here yet: the override goes with the shipment and Walmart takes it."""
+    order = walmart_order(sandbox, wm_account, acknowledged=True)
+    sandbox.walmart.request_cancellation(order.channel_order_id)
+    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(5)),
+               despite_cancel_request=True)
+    drain_actions()
+    assert _overrides_sent(sandbox) == [True]
+    assert ChannelAction.objects.get(order=order, kind="ship").state == ChannelAction.State.SUCCEEDED
+
+
 def test_an_ordinary_shipment_overrides_nothing_on_walmart(sandbox, wm_account):
     order = walmart_order(sandbox, wm_account, acknowledged=True)
     order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(4)))

@@ -72,12 +72,14 @@ def test_a_drain_records_a_batch_of_confirmations_with_a_few_queries_not_a_score
     # each cost 19 (measured: 4 then 8 took 81 then 157 queries; batched 27 then 31).
     assert len(eight) - len(four) <= 4 * 2, [query["sql"] for query in eight.captured_queries]
     for order_id in ids:
-        assert ChannelAction.objects.get(order_id=order_id).channel_reference
+        action = ChannelAction.objects.get(order_id=order_id)
+        assert action.channel_reference and (action.claim_token, action.lease_expires_at) == (None, None)
+        assert action.updated_at == action.completed_at  # recorded when the confirmation was
     assert all(po.acknowledged for po in sandbox.walmart.orders.values())
     assert acknowledgements_sent(sandbox) == 12
 
 
-def test_a_batch_records_only_the_confirmations_of_actions_it_still_holds(sandbox, bulk_acknowledgements):
+def test_a_batch_records_only_the_confirmations_of_actions_it_still_holds(sandbox, bulk_acknowledgements, caplog):
     """The worker sent three acknowledgements; before it records them, one action's lease ran out and
     another worker claimed it. The batch records the other two; the taken-over one is its new owner's,
     which reads the order back and records it applied, without acknowledging it a second time."""
@@ -90,6 +92,9 @@ def test_a_batch_records_only_the_confirmations_of_actions_it_still_holds(sandbo
     outcomes = outbox._record_landed(landed)
 
     assert [outcome.state for outcome in outcomes] == [State.SUCCEEDED, outbox.STALE, State.SUCCEEDED]
+    backed_off = [r.getMessage() for r in caplog.records if "backing off" in r.getMessage()]
+    assert backed_off == [f"channel action {batch[1].pk} (Acknowledge): this worker's claim expired and was taken "
+                          "over; backing off from recording the channel's confirmation without sending or writing"]
     taken = ChannelAction.objects.get(pk=batch[1].pk)
     assert (taken.state, taken.claim_token) == (State.IN_FLIGHT, new_owner.claim_token)
     assert not ChannelAction.objects.get(pk=batch[1].pk).order.logs.filter(message__contains="done on").exists()
@@ -101,7 +106,8 @@ def test_a_batch_records_only_the_confirmations_of_actions_it_still_holds(sandbo
         assert ChannelAction.objects.get(order_id=order_id).state == State.SUCCEEDED
 
 
-def test_a_batch_whose_claim_is_lost_before_its_call_sends_nothing_for_that_action(sandbox, bulk_acknowledgements):
+def test_a_batch_whose_claim_is_lost_before_its_call_sends_nothing_for_that_action(sandbox, bulk_acknowledgements,
+                                                                                 caplog):
     bulk_acknowledgements(3)
     batch = outbox.claim_many(limit=3)
     take_over(batch[2])
@@ -110,6 +116,9 @@ def test_a_batch_whose_claim_is_lost_before_its_call_sends_nothing_for_that_acti
 
     assert [outcome.state for outcome in outcomes] == [State.SUCCEEDED, State.SUCCEEDED, outbox.STALE]
     assert acknowledgements_sent(sandbox) == 2
+    assert [r.getMessage() for r in caplog.records if "backing off" in r.getMessage()] == [
+        f"channel action {batch[2].pk} (Acknowledge): this worker's claim expired and was taken over; backing off "
+        "from the channel call without sending or writing"]
 
 
 def test_a_drain_that_dies_before_recording_its_batch_never_acknowledges_twice(sandbox, bulk_acknowledgements):
@@ -126,4 +135,5 @@ def test_a_drain_that_dies_before_recording_its_batch_never_acknowledges_twice(s
     for order_id in ids:
         action = ChannelAction.objects.select_related("order").get(order_id=order_id)
         assert action.order.sync_state == SyncState.OK
-        assert action.order.logs.filter(message__contains="(found already applied when checked)").count() == 1
+        assert list(action.order.logs.filter(message__contains="done on").values_list("message", flat=True)) == [
+            "Acknowledge: done on Walmart (found already applied when checked)."]

@@ -12,7 +12,9 @@ overtook them. The last line, `overtaken: …`, is what tests/e2e/test_lanes.py 
 """
 
 import argparse
+import collections
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -25,9 +27,14 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--broker", choices=["redis", "embedded"], required=True)
 parser.add_argument("--bulk", type=int, default=10_000)
 parser.add_argument("--samples", type=int, default=20)
+parser.add_argument("--real-limits", action="store_true",
+                    help="The sandbox enforces the channels' published limits and our clients pace to them, as in "
+                    "`make run`: the bulk acknowledgements then crawl at Walmart's 60 a minute, and the question is "
+                    "whether waiting for tokens keeps the workers (and the broker) from the operator's shipment.")
 args = parser.parse_args()
 
 workdir = Path(tempfile.mkdtemp(prefix="bench-lanes-"))
+worker_log = workdir / "worker.log"
 if args.broker == "embedded":
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'db.sqlite3'}"
     os.environ["CELERY_BROKER_URL"] = ""  # the filesystem broker
@@ -76,15 +83,14 @@ try:
         db = connection.settings_dict
         env = {**os.environ, "DATABASE_URL": os.environ["DATABASE_URL"] if args.broker == "embedded" else
                f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"}
-        # No pacing, in the sandbox or our clients: the bulk lane then runs as fast as the workers can,
-        # the hardest case for the shipment (paced to Walmart's 60 acknowledgements a minute, the bulk
-        # would crawl and anything would overtake it).
-        server.sandbox.enforce_limits(False)
-        env["CHANNEL_PACING"] = "false"
+        # Without --real-limits no pacing, in the sandbox or our clients: the bulk lane then runs as fast as
+        # the workers can, the hardest case for the workers' time.
+        server.sandbox.enforce_limits(args.real_limits)
+        env["CHANNEL_PACING"] = "true" if args.real_limits else "false"
         worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
-                                   "--concurrency=2", "--queues=celery", "--loglevel=WARNING", "--without-gossip",
+                                   "--concurrency=2", "--queues=celery", "--loglevel=INFO", "--without-gossip",
                                    "--without-mingle", "--without-heartbeat"],
-                                  cwd=_setup.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  cwd=_setup.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=worker_log.open("w"),
                                   start_new_session=True)
         # The operator's orders are acknowledged first, so each shipment stands on its own.
         orders_acknowledge(order_ids=[order.pk for order in sample_orders])
@@ -121,10 +127,14 @@ try:
 
     seconds.sort()
     p95 = seconds[max(0, round(0.95 * len(seconds)) - 1)]
-    print(f"machine: {_setup.machine()}; broker {args.broker}; {args.bulk} bulk acknowledgements queued")
+    print(f"machine: {_setup.machine()}; broker {args.broker}; {args.bulk} bulk acknowledgements queued; "
+          f"{'paced to the published limits' if args.real_limits else 'no pacing'}")
     print(f"operator shipment, commit → confirmed: p50 {statistics.median(seconds) * 1000:.0f} ms, "
           f"p95 {p95 * 1000:.0f} ms, max {seconds[-1] * 1000:.0f} ms over {len(seconds)} samples; "
           f"{left} acknowledgements still waiting after the last one (bulk: {rate:.0f} a second meanwhile)")
+    received = collections.Counter(re.findall(r"Task (orders\.tasks\.\w+)\[[^\]]+\] received", worker_log.read_text()))
+    print("messages the worker received: " + ", ".join(f"{name.rsplit('.', 1)[1]} {count}"
+                                                        for name, count in received.most_common()))
     print(f"overtaken: {min(waiting_behind)}")
 finally:
     if worker:

@@ -6,7 +6,9 @@ A caller that would wait longer than CHANNEL_PACING_MAX_WAIT_SECONDS is not put 
 PacedChannelError (retryable, with the wait), so a worker never sits on one account's backlog while
 another account's work is queued behind it; the outbox schedules the action for when the token is
 there, and a read gives up this run. Each account has its own buckets, so one account's bulk work
-spends only its own allowance.
+spends only its own allowance. Bulk work (`taking_only_tokens_there`) does not wait at all: it takes a
+token that is there or is put off, so it never sleeps on a worker an operator's click waits for, nor
+reserves the next token ahead of the click, which may wait for it.
 
 Published defaults (requests per second, burst):
 - Amazon: the "Usage Plan" table in each operation's description in Amazon's
@@ -28,6 +30,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -181,6 +186,19 @@ def shared_buckets() -> RedisBuckets | DatabaseBuckets:
 
 # -- the pacer a client holds ------------------------------------------------------------------------
 
+_waits_for_tokens: ContextVar[bool] = ContextVar("pacing_waits_for_tokens", default=True)
+
+
+@contextmanager
+def taking_only_tokens_there() -> Iterator[None]:
+    """Requests made inside take a token that is there, or get PacedChannelError at once."""
+    token = _waits_for_tokens.set(False)
+    try:
+        yield
+    finally:
+        _waits_for_tokens.reset(token)
+
+
 class Pacer:
     """The pacing of one account's requests; `limits` are the channel's published defaults."""
 
@@ -204,7 +222,7 @@ class Pacer:
         limit = self._on(operation)
         if limit is None:
             return
-        max_wait = settings.CHANNEL_PACING_MAX_WAIT_SECONDS
+        max_wait = settings.CHANNEL_PACING_MAX_WAIT_SECONDS if _waits_for_tokens.get() else 0.0
         wait = self.buckets.step(self.account_key, operation, limit, mode="take", max_wait=max_wait)
         if wait > max_wait:
             raise PacedChannelError(

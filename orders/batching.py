@@ -15,12 +15,19 @@ touched once, when it ends (beat's sweep settles any a dying drain left Waiting)
 An action queued on its own (one order from its detail page) still gets its own message when its
 transaction commits, the quickest path for one; several queued in one go outside a batch (an import's
 automation, outbox.enqueue_actions) start drains too.
+
+An action a drain puts off (a retry's backoff, the channel's rate limit, a feed to read later) gets no
+message of its own either: the drain notes when it is due and, as it ends, starts one drain for then.
+A message per put-off action is what flooded the embedded broker in `make run`: a bulk Acknowledge of
+333 Walmart orders, paced to Walmart's 60 a minute, sent over a thousand messages a minute, and an
+operator's click waited behind them for more than a minute.
 """
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
@@ -33,7 +40,13 @@ class ActionBatch:
 
 
 _batch: ContextVar[ActionBatch | None] = ContextVar("channel_action_batch", default=None)
-_draining: ContextVar[set[int] | None] = ContextVar("draining_channel_actions", default=None)
+@dataclass
+class Drain:
+    bulk_jobs: set[int] = field(default_factory=set)  # to settle when the drain ends
+    next_due: dt.datetime | None = None  # the soonest an action the drain put off is due
+
+
+_draining: ContextVar[Drain | None] = ContextVar("draining_channel_actions", default=None)
 
 
 def current_batch() -> ActionBatch | None:
@@ -48,10 +61,19 @@ def draining() -> bool:
 
 def settle_when_drained(bulk_job_id: int) -> bool:
     """Inside a drain, note the bulk job to settle when the drain ends (True); outside, False."""
-    jobs = _draining.get()
-    if jobs is None:
+    drain = _draining.get()
+    if drain is None:
         return False
-    jobs.add(bulk_job_id)
+    drain.bulk_jobs.add(bulk_job_id)
+    return True
+
+
+def due_again_after_drain(at: dt.datetime) -> bool:
+    """Inside a drain, note that an action it put off is due at `at` (True); outside, False."""
+    drain = _draining.get()
+    if drain is None:
+        return False
+    drain.next_due = at if drain.next_due is None else min(drain.next_due, at)
     return True
 
 
@@ -69,12 +91,12 @@ def batched_channel_actions(*, bulk_job_id: int | None = None) -> Iterator[Actio
 
 
 @contextmanager
-def draining_channel_actions() -> Iterator[set[int]]:
-    """Yields the ids of the bulk jobs whose actions the drain settled, for it to settle at its end."""
-    jobs: set[int] = set()
-    token = _draining.set(jobs)
+def draining_channel_actions() -> Iterator[Drain]:
+    """Yields the drain's notes: the bulk jobs to settle at its end, and when to drain again."""
+    drain = Drain()
+    token = _draining.set(drain)
     try:
-        yield jobs
+        yield drain
     finally:
         _draining.reset(token)
 

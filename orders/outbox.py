@@ -18,6 +18,7 @@ import random
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -39,12 +40,12 @@ from channels.clients import (
     ShipmentRequest,
 )
 from channels.capabilities import rules_for
-from channels.pacing import PacedChannelError
+from channels.pacing import PacedChannelError, taking_only_tokens_there
 from channels.models import Channel, ChannelAccount
 from channels.registry import client_for
 
 from . import verification
-from .batching import current_batch, dispatch_drains, draining
+from .batching import current_batch, dispatch_drains, draining, due_again_after_drain
 from .copy import copy_insert, new_row, reserve_ids
 from .fencing import StaleClaim, fenced_update, hold_claim, lease_end, lease_kept, log_backed_off, new_claim_token
 from .locks import lock_order, lock_order_rows
@@ -183,8 +184,11 @@ def dispatch(action_id: int, *, countdown: float = 0) -> None:
     """Hand an action to a worker. Losing this message loses nothing: beat sweeps due actions."""
     from .tasks import process_channel_action
 
-    if draining() and not countdown:
-        return  # this drain's loop takes it as soon as it is due
+    if draining():
+        # Due now: this drain's loop takes it. Due later: the drain starts one drain for then as it ends.
+        if countdown:
+            due_again_after_drain(timezone.now() + dt.timedelta(seconds=countdown))
+        return
 
     try:
         process_channel_action.apply_async(args=[action_id], countdown=countdown or None)
@@ -192,12 +196,13 @@ def dispatch(action_id: int, *, countdown: float = 0) -> None:
         logger.warning("could not dispatch channel action %s; the sweeper will", action_id, exc_info=True)
 
 
-def dispatch_drain() -> None:
-    """Start a worker draining every due action (orders.batching). Losing it loses nothing either."""
+def dispatch_drain(*, at: dt.datetime | None = None) -> None:
+    """Start a worker draining every due action (orders.batching), now or at `at`. Losing it loses
+    nothing either."""
     from .tasks import drain_channel_actions
 
     try:
-        drain_channel_actions.apply_async()
+        drain_channel_actions.apply_async(eta=at)
     except Exception:  # broker down: the sweeper will pick the actions up
         logger.warning("could not start a drain of channel actions; the sweeper will", exc_info=True)
 
@@ -374,6 +379,14 @@ def sweep_due_actions() -> bool:
 
 
 @dataclass(frozen=True)
+class _HeldBack:
+    """A call pacing kept back (nothing was sent), its outcome not yet recorded."""
+
+    action: ChannelAction
+    failure: PacedChannelError
+
+
+@dataclass(frozen=True)
 class _Landed:
     """A change the channel confirmed (or a read-back found applied), its outcome not yet recorded."""
 
@@ -389,18 +402,28 @@ def _run_many(actions: Sequence[ChannelAction]) -> list[Outcome]:
     before anything is resent (recover_expired_leases), so nothing is sent twice."""
     outcomes: dict[int, Outcome] = {}
     landed: list[_Landed] = []
+    held_back: list[_HeldBack] = []
+    paced: dict[tuple[int, str], PacedChannelError] = {}  # per account and kind: the pacer said no
     with lease_kept(actions):
         for action in actions:
+            group = (action.account_id, action.kind)
+            if group in paced:  # it would say no again: not asked for each of the batch
+                held_back.append(_HeldBack(action, paced[group]))
+                continue
             try:
-                result = _carry_out(action)
+                with taking_only_tokens_there() if action.lane == Lane.BULK else nullcontext():
+                    result = _carry_out(action)
             except StaleClaim:
                 log_backed_off(action, "from the channel call")
                 result = Outcome(action.pk, STALE)
             if isinstance(result, _Landed):
                 landed.append(result)
+            elif isinstance(result, _HeldBack):
+                paced[group] = result.failure
+                held_back.append(result)
             else:
                 outcomes[action.pk] = result
-        for outcome in _record_landed(landed):
+        for outcome in _record_landed(landed) + _hold_back(held_back):
             outcomes[outcome.action_id] = outcome
     return [outcomes[action.pk] for action in actions]
 
@@ -420,7 +443,7 @@ def _unless_stale(step: Callable[[ChannelAction], Outcome], action: ChannelActio
         return Outcome(action.pk, STALE)
 
 
-def _carry_out(action: ChannelAction) -> Outcome | _Landed:
+def _carry_out(action: ChannelAction) -> Outcome | _Landed | _HeldBack:
     try:
         client = client_for(action.account)
         payload = _payload_to_send(client, action)
@@ -430,6 +453,8 @@ def _carry_out(action: ChannelAction) -> Outcome | _Landed:
         receipt = _send(client, action, payload)
     except StaleClaim:
         raise
+    except PacedChannelError as failure:
+        return _HeldBack(action, failure)
     except RetryableChannelError as failure:
         return _attempt_failed(action, failure)
     except ChannelError as failure:
@@ -599,20 +624,56 @@ def _submitted(action: ChannelAction, receipt: ActionReceipt) -> Outcome:
     return Outcome(action.pk, State.SUBMITTED, receipt.reference)
 
 
-def _held_back(action: ChannelAction, failure: PacedChannelError) -> Outcome:
-    """Pacing kept the call back (nothing was sent): due again when the channel's limit allows,
-    without spending one of its attempts and without an Order Log line — nothing failed."""
-    delay = failure.retry_after or 1.0
+def _hold_back(held_back: Sequence[_HeldBack]) -> list[Outcome]:
+    """Pacing kept these calls back (nothing was sent): each is due again when the channel's limit
+    allows, without spending one of its attempts and without an Order Log line — nothing failed.
+    The other due bulk actions of the same account and kind wait with them: the pacer would say no to
+    them too, and asking it for each of them and writing each back was all a drain did while a limit
+    held. Fenced like `_record_landed`, in the same lock order; the actions not claimed are taken
+    only where no other worker holds them (SKIP LOCKED), so that step never waits for a lock."""
+    if not held_back:
+        return []
+    now = timezone.now()
+    pushed_to: list[dt.datetime] = []  # when the group's other due actions, put off too, are due
     with transaction.atomic():
-        _finish(action, state=State.PENDING, attempts=action.attempts - 1, last_error=failure.message,
-                next_attempt_at=timezone.now() + dt.timedelta(seconds=delay))
-    dispatch(action.pk, countdown=delay)
-    return Outcome(action.pk, State.PENDING, failure.message)
+        lock_order_rows(item.action.order_id for item in held_back)
+        tokens = dict(ChannelAction.objects.select_for_update()
+                      .filter(pk__in=[item.action.pk for item in held_back]).values_list("pk", "claim_token"))
+        held = [item for item in held_back
+                if item.action.claim_token and tokens.get(item.action.pk) == item.action.claim_token]
+        groups: dict[tuple[int, str], list[_HeldBack]] = defaultdict(list)
+        for item in held:
+            groups[item.action.account_id, item.action.kind].append(item)
+        for (account_id, kind), items in groups.items():
+            failure = items[0].failure
+            due = now + dt.timedelta(seconds=failure.retry_after or 1.0)
+            ChannelAction.objects.filter(pk__in=[item.action.pk for item in items]).update(
+                state=State.PENDING, attempts=F("attempts") - 1, last_error=failure.message, next_attempt_at=due,
+                lease_expires_at=None, claim_token=None, updated_at=now)
+            for item in items:
+                item.action.state, item.action.attempts, item.action.claim_token = (
+                    State.PENDING, item.action.attempts - 1, None)
+                item.action.next_attempt_at, item.action.lease_expires_at = due, None
+            waiting_too = list(ChannelAction.objects.select_for_update(skip_locked=True).filter(
+                account_id=account_id, kind=kind, lane=Lane.BULK, state=State.PENDING, next_attempt_at__lt=due,
+            ).values_list("pk", flat=True))
+            if ChannelAction.objects.filter(pk__in=waiting_too).update(
+                    last_error=failure.message, next_attempt_at=due, updated_at=now):
+                pushed_to.append(due)
+    for item in held:
+        dispatch(item.action.pk, countdown=(item.action.next_attempt_at - now).total_seconds())
+    for due in pushed_to:
+        if not due_again_after_drain(due):
+            dispatch_drain(at=due)
+    held_ids = {item.action.pk for item in held}
+    for item in held_back:
+        if item.action.pk not in held_ids:
+            log_backed_off(item.action, "from recording that pacing held it back")
+    return [Outcome(item.action.pk, State.PENDING, item.failure.message) if item.action.pk in held_ids
+            else Outcome(item.action.pk, STALE) for item in held_back]
 
 
 def _attempt_failed(action: ChannelAction, failure: RetryableChannelError) -> Outcome:
-    if isinstance(failure, PacedChannelError):
-        return _held_back(action, failure)
     if action.attempts >= action.max_attempts:
         return _failed(action, failure.message, ambiguous=failure.ambiguous)
     delay = backoff_seconds(attempt=action.attempts, retry_after=failure.retry_after)

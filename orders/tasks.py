@@ -26,10 +26,12 @@ def process_channel_action(action_id: int) -> str | None:
 @shared_task(ignore_result=True)
 def drain_channel_actions() -> int:
     """Carry out every due channel action, one after another, until none is due (orders.batching)."""
-    with draining_channel_actions() as bulk_jobs:
+    with draining_channel_actions() as drain:
         outcomes = outbox.process_due_actions()
-    for job_id in sorted(bulk_jobs):
+    for job_id in sorted(drain.bulk_jobs):
         bulk_job_settle(job_id=job_id)
+    if drain.next_due is not None:
+        outbox.dispatch_drain(at=drain.next_due)
     return len(outcomes)
 
 

@@ -2,16 +2,25 @@
 actions of one account together and records the channel's confirmations of them in one transaction,
 still fenced per action (R-REL-2) and still sending nothing twice (R-SYNC-4)."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from channels import pacing
+from channels.registry import forget_clients
 from orders import outbox
+from orders.batching import draining_channel_actions
 from orders.bulk import run_for_each_order
-from orders.models import ChannelAction, SyncState
+from orders.log import Type
+from orders.models import ChannelAction, OrderLog, SyncState
 from orders.services.acknowledge import order_acknowledge
 from orders.services.shipments import Tracking, order_ship
+from orders.tasks import drain_channel_actions
 from tests.helpers import ups_tracking
+from tests.orders.test_outbox_edges import DRAIN, broker_queue, handed_to_workers  # noqa: F401 (broker_queue: a fixture)
 
 pytestmark = pytest.mark.django_db
 State = ChannelAction.State
@@ -137,3 +146,90 @@ def test_a_drain_that_dies_before_recording_its_batch_never_acknowledges_twice(s
         assert action.order.sync_state == SyncState.OK
         assert list(action.order.logs.filter(message__contains="done on").values_list("message", flat=True)) == [
             "Acknowledge: done on Walmart (found already applied when checked)."]
+
+
+# -- paced to the channel's limit (make run paces; a bulk Acknowledge of 333 Walmart orders flooded the
+# embedded broker with a message per held-back action, and an operator's click waited over a minute) --
+
+@pytest.fixture
+def walmart_acknowledgements_limited(settings, monkeypatch):
+    """limit(burst, rate): Walmart's acknowledgements paced to that, from a full bucket, kept in the
+    database (each test its own; Redis keeps buckets between tests)."""
+    from channels.models import PaceBucket
+
+    def limit(*, burst: int, rate: float) -> None:
+        PaceBucket.objects.all().delete()
+        settings.CHANNEL_PACING, settings.REDIS_URL, settings.CELERY_BROKER_URL = True, "", "memory://"
+        monkeypatch.setitem(pacing.WALMART_LIMITS, "acknowledge", pacing.Limit(rate=rate, burst=burst))
+        pacing.reset_shared_buckets()
+        forget_clients()
+    yield limit
+    pacing.reset_shared_buckets()
+
+
+def acknowledge_tokens_asked(queries) -> int:
+    return sum('FROM "channels_pacebucket"' in query["sql"] and "'acknowledge'" in query["sql"]
+               for query in queries.captured_queries)
+
+
+@pytest.mark.usefixtures("broker_queue")
+def test_r_sync_3_a_drain_held_back_by_the_limit_asks_once_sends_no_message_per_action_and_drains_again_then(
+        sandbox, bulk_acknowledgements, walmart_acknowledgements_limited, settings):
+    settings.CHANNEL_ACTION_BULK_BATCH = 5
+    ids = bulk_acknowledgements(12)
+    walmart_acknowledgements_limited(burst=3, rate=0.001)  # 3 at once, the next in about 18 minutes
+    started = timezone.now()
+    with CaptureQueriesContext(connection) as queries, draining_channel_actions() as drain:
+        outcomes = outbox.process_due_actions()
+
+    assert acknowledgements_sent(sandbox) == 3
+    assert [outcome.state for outcome in outcomes] == [State.SUCCEEDED] * 3 + [State.PENDING] * 2
+    # The pacer said no once; the other nine were not asked about one by one (12 questions before).
+    assert acknowledge_tokens_asked(queries) == 4
+    waiting = ChannelAction.objects.filter(order_id__in=ids[3:])
+    [(due, attempts)] = set(waiting.values_list("next_attempt_at", "attempts"))
+    assert attempts == 0 and due > started + dt.timedelta(minutes=15)
+    assert all("held back to stay within the channel's limit" in error
+               for error in waiting.values_list("last_error", flat=True))
+    assert drain.next_due == due  # one drain then, no message of each action's own
+    assert handed_to_workers() == []
+    assert not OrderLog.objects.filter(order_id__in=ids, type__in=[Type.WARNING, Type.ERROR]).exists()
+
+    ChannelAction.objects.filter(order_id__in=ids[3:]).update(next_attempt_at=started)  # the wait is over
+    walmart_acknowledgements_limited(burst=12, rate=0.001)
+    assert drain_channel_actions() == 9
+    assert handed_to_workers() == []  # nothing was put off: no drain to start
+    assert acknowledgements_sent(sandbox) == 12
+
+
+@pytest.mark.usefixtures("broker_queue")
+def test_r_sync_3_the_drain_the_limit_put_off_is_started_for_when_the_next_token_is_there(
+        sandbox, bulk_acknowledgements, walmart_acknowledgements_limited):
+    ids = bulk_acknowledgements(4)
+    walmart_acknowledgements_limited(burst=1, rate=0.001)
+    assert drain_channel_actions() == 4
+
+    assert handed_to_workers() == [(DRAIN, [], True)]
+    assert acknowledgements_sent(sandbox) == 1
+    assert ChannelAction.objects.filter(order_id__in=ids, state=State.PENDING).count() == 3
+
+
+def test_r_sync_3_bulk_work_takes_only_a_token_that_is_there_and_an_operators_click_waits_for_the_next(
+        sandbox, bulk_acknowledgements, import_walmart_orders, walmart_acknowledgements_limited, settings):
+    """A drain that slept for tokens kept a worker (of two) from the operator, and reserved the next
+    token ahead of the click."""
+    settings.CHANNEL_PACING_MAX_WAIT_SECONDS = 2.0
+    bulk = bulk_acknowledgements(3)
+    [clicked] = import_walmart_orders(1)[-1:]
+    walmart_acknowledgements_limited(burst=1, rate=3.0)  # a token every 0.37 s (paced with headroom)
+    with draining_channel_actions():
+        outcomes = outbox.process_due_actions()
+    assert [outcome.state for outcome in outcomes] == [State.SUCCEEDED, State.PENDING, State.PENDING]
+    assert acknowledgements_sent(sandbox) == 1  # the drain did not sleep for the next two tokens
+
+    with transaction.atomic():
+        order_acknowledge(order_id=clicked.pk)
+    action = ChannelAction.objects.get(order=clicked)
+    assert action.lane == ChannelAction.Lane.INTERACTIVE
+    assert outbox.process_action(action_id=action.pk).state == State.SUCCEEDED  # waited for its token
+    assert ChannelAction.objects.filter(order_id__in=bulk, state=State.PENDING).count() == 2

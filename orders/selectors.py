@@ -11,7 +11,7 @@ from channels.models import Channel, ChannelAccount
 
 from .filters import OrderFilterSet
 from .models import ChannelAction, ImportProblem, Order, OrderItem, OrderLog, OrderLogArchive, Shipment
-from .status import unsettled_actions_prefetch
+from .status import UnitsUnconfirmed, items_unconfirmed, unsettled_actions_prefetch
 
 
 def order_grid_queryset() -> QuerySet[Order]:
@@ -53,7 +53,8 @@ CENT = Decimal("0.01")
 @dataclass(frozen=True)
 class OrderTotals:
     """The detail page's Totals: the order as the buyer placed it (its grand total), the money of the
-    units canceled before they were charged, the money refunded after, and what is left."""
+    units canceled before they were charged, the money refunded after, and what is left — each as the
+    channel confirmed it, with what is on its way to it (or failed to get there) beside it."""
 
     grand_total: Decimal
     canceled_units: int
@@ -62,6 +63,9 @@ class OrderTotals:
     canceled_shipping: Decimal
     refunded_units: int
     refunded: Decimal
+    canceled_unconfirmed_units: int = 0
+    canceled_unconfirmed: Decimal = Decimal("0")
+    refunded_unconfirmed: Decimal = Decimal("0")
 
     @property
     def canceled(self) -> Decimal:
@@ -73,21 +77,36 @@ class OrderTotals:
 
 
 def order_totals(order: Order) -> OrderTotals:
-    """From the order's (prefetched) items: canceled units at their price, with their share of the
-    line's tax and shipping (what a cancellation credits on the channel); refunds as recorded."""
+    """From the order's (prefetched) items and unsettled actions: canceled units at their price, with
+    their share of the line's tax and shipping (what a cancellation credits on the channel); refunds
+    as recorded. A cancellation or refund the channel has not confirmed is not counted as done."""
     items = list(order.items.all())
+    unconfirmed = items_unconfirmed(order, order.unsettled_actions)
+
+    def canceled(item: OrderItem) -> int:
+        return item.qty_canceled - unconfirmed.get(item.pk, UnitsUnconfirmed()).canceled
+
+    def money(item: OrderItem, units: int) -> Decimal:
+        return item.unit_price * units + ((item.tax + item.shipping_charge) * units / item.qty_ordered).quantize(CENT)
 
     def share(amount: Decimal, item: OrderItem) -> Decimal:
-        return (amount * item.qty_canceled / item.qty_ordered).quantize(CENT)
+        return (amount * canceled(item) / item.qty_ordered).quantize(CENT)
 
+    refunds_unconfirmed = sum((Decimal(line["amount"]) + Decimal(line.get("tax", "0")) + Decimal(line.get("shipping", "0"))
+                               for action in order.unsettled_actions if action.kind == ChannelAction.Kind.REFUND
+                               for line in action.payload.get("lines", [])), Decimal("0"))
     return OrderTotals(
         grand_total=order.grand_total,
-        canceled_units=sum(item.qty_canceled for item in items),
-        canceled_price=sum((item.unit_price * item.qty_canceled for item in items), Decimal("0")),
+        canceled_units=sum(canceled(item) for item in items),
+        canceled_price=sum((item.unit_price * canceled(item) for item in items), Decimal("0")),
         canceled_tax=sum((share(item.tax, item) for item in items), Decimal("0")),
         canceled_shipping=sum((share(item.shipping_charge, item) for item in items), Decimal("0")),
         refunded_units=sum(item.qty_refunded for item in items),
-        refunded=order.refunded_total,
+        refunded=order.refunded_total - refunds_unconfirmed,
+        canceled_unconfirmed_units=sum(units.canceled for units in unconfirmed.values()),
+        canceled_unconfirmed=sum((money(item, unconfirmed[item.pk].canceled) for item in items if item.pk in unconfirmed),
+                                 Decimal("0")),
+        refunded_unconfirmed=refunds_unconfirmed,
     )
 
 

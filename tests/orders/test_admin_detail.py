@@ -169,3 +169,49 @@ def test_totals_of_an_order_with_nothing_canceled_or_refunded(operator_client, w
     assert "nothing canceled" in _section(html, "total-canceled") and "0.00 USD" in _section(html, "total-canceled")
     assert "nothing refunded" in _section(html, "total-refunded")
     assert f"{order.grand_total} USD" in _section(html, "total-net")
+
+
+def test_totals_count_a_cancellation_only_once_the_channel_confirms_them(
+        operator_client, sandbox, import_walmart_orders):
+    """Truth over comfort: a queued cancel is money on its way back, not money back yet."""
+    from orders.services.cancel import order_cancel
+    from tests.helpers import drain_actions
+
+    [order] = import_walmart_orders(1)
+    item = order.items.get()
+    expected = item.unit_price * item.qty_ordered + item.tax + item.shipping_charge
+    order_cancel(order_id=order.pk, reason="out_of_stock")
+
+    html = operator_client.get(detail_url(order)).content.decode()
+    canceled_row = _section(html, "total-canceled")
+    assert "nothing canceled" in canceled_row and "0.00 USD" in canceled_row
+    assert (f"not counted until Walmart confirms the cancellation: {item.qty_ordered} unit"
+            f"{'s' if item.qty_ordered > 1 else ''}, {expected} USD") in canceled_row
+    assert f"{order.grand_total} USD" in _section(html, "total-net")
+
+    drain_actions()
+    html = operator_client.get(detail_url(order)).content.decode()
+    canceled_row = _section(html, "total-canceled")
+    assert f"− {expected} USD" in canceled_row and "not counted" not in canceled_row
+    assert "0.00 USD" in _section(html, "total-net")
+
+
+def test_totals_count_a_refund_only_once_the_channel_confirms_it(operator_client, sandbox, import_walmart_orders):
+    from creditmemos.services import credit_memo_create, credit_memo_defaults
+    from orders.services.shipments import Tracking, order_ship
+    from tests.helpers import drain_actions, ups_tracking
+
+    [order] = import_walmart_orders(1)
+    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(3)))
+    drain_actions()
+    memo = credit_memo_create(order_id=order.pk, memo=credit_memo_defaults(order_id=order.pk))
+
+    html = operator_client.get(detail_url(order)).content.decode()
+    refunded_row = _section(html, "total-refunded")
+    assert "nothing refunded" in refunded_row
+    assert f"not counted until Walmart confirms the refund: {memo.grand_total} USD" in refunded_row
+    assert f"{order.grand_total} USD" in _section(html, "total-net")
+
+    drain_actions()
+    refunded_row = _section(operator_client.get(detail_url(order)).content.decode(), "total-refunded")
+    assert f"− {memo.grand_total} USD" in refunded_row and "not counted" not in refunded_row

@@ -21,7 +21,8 @@ from .admin_confirm import SELECTED_UP_TO, bulk_hidden_fields, confirm_then_run,
 from .admin_shipping import ShippingViews
 from .filters import OrderFilterSet, filter_param_names
 from .models import BulkJob, ChannelAction, Fulfillment, Order, OrderLog, OrderStatus, Product, Shipment, SyncState
-from .selectors import order_detail, order_grid_queryset, order_history, order_list, order_totals, shipments_matching
+from .selectors import (channel_status_predates_confirmed_changes, order_detail, order_grid_queryset, order_history,
+                        order_list, order_totals, shipments_matching)
 from .services.store_orders import store_order_refusal
 from .services.tracking import carrier_choices
 from .templatetags.safe_links import http_link
@@ -213,7 +214,8 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
             "store_order_refusal": store_order_refusal(order),
             "has_failed_actions": order.sync_state == SyncState.ERROR,
             "status_html": status_html(order),
-            "channel_status": channel_status_words(order),
+            "channel_status": channel_status_words(
+                order, predates_confirmed_changes=channel_status_predates_confirmed_changes(order)),
             "totals": order_totals(order),
             "can_refund": request.user.has_perm("orders.refund_order"),
             "has_operator_shipment": any(s.source == Shipment.Source.OPERATOR for s in order.shipments.all()),
@@ -288,18 +290,21 @@ def _bulk_action(action: OrderAction):
 MIXED = "Mixed"  # what the Walmart client records for lines (or a merged line's units) in different statuses
 
 
-def channel_status_words(order: Order) -> str:
-    """The status the channel last sent, in words: "Mixed" becomes what the lines are."""
+def channel_status_words(order: Order, *, predates_confirmed_changes: bool = False) -> str:
+    """The status the channel last sent, in words: "Mixed" becomes what the lines are; one read before
+    the changes the channel confirmed since says so."""
     if not order.channel_status:
         return ""
     channel = order.get_channel_display()
     if order.channel_status != MIXED:
-        return f"on {channel}: {order.channel_status}"
-    counts = Counter(_line_status_words(item) for item in order.items.all() if item.channel_line_status)
-    if not counts:
-        return f"on {channel} its lines are in different statuses"
-    lines = "; ".join(f"{count} line{'s' if count > 1 else ''} {words}" for words, count in counts.most_common())
-    return f"on {channel} its lines are in different statuses: {lines}"
+        words = f"on {channel}: {order.channel_status}"
+    else:
+        counts = Counter(_line_status_words(item) for item in order.items.all() if item.channel_line_status)
+        lines = "; ".join(f"{count} line{'s' if count > 1 else ''} {words}" for words, count in counts.most_common())
+        words = f"on {channel} its lines are in different statuses" + (f": {lines}" if lines else "")
+    if predates_confirmed_changes:
+        words += f", as last read, before the changes {channel} confirmed since (the next import reads it again)"
+    return words
 
 
 def _line_status_words(item) -> str:

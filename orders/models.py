@@ -104,6 +104,8 @@ class Order(models.Model):
     channel_updated_at = models.DateTimeField(
         null=True, blank=True, help_text="Last-modified time of the channel data applied to this order."
     )
+    channel_read_at = models.DateTimeField(null=True, blank=True,
+                                           help_text="When an import last applied the channel's data to this order.")
 
     currency = models.CharField(max_length=3, default="USD")
     subtotal = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))

@@ -110,6 +110,16 @@ def order_totals(order: Order) -> OrderTotals:
     )
 
 
+def channel_status_predates_confirmed_changes(order: Order) -> bool:
+    """The channel status we hold was read before a change the channel has confirmed since (ours): the
+    next import reads the new one; until then the page must not show the old one as the channel's word
+    of now (an order Shipped here read "on Amazon: Unshipped")."""
+    confirmed = order.channel_actions.filter(state=ChannelAction.State.SUCCEEDED)
+    if order.channel_read_at is not None:
+        confirmed = confirmed.filter(completed_at__gt=order.channel_read_at)
+    return confirmed.exists()
+
+
 def order_history(order: Order) -> list[OrderLog | OrderLogArchive]:
     """The order's whole Order Log, newest first: its lines and those archived (retention)."""
     return sorted([*order.logs.all(), *order.archived_logs.all()], key=lambda line: line.created_at, reverse=True)

@@ -388,6 +388,7 @@ def _create_orders(account: ChannelAccount, channel_orders: list[ChannelOrder], 
             channel=account.channel,
             **_order_fields(channel_order),
             acknowledged_at=now if channel_order.is_acknowledged else None,
+            channel_read_at=now,
             created_at=now,
             updated_at=now,
         )
@@ -519,7 +520,7 @@ def _new_item(line: ChannelLine, products: dict, *, order_id: int | None = None)
 
 # -- known orders -----------------------------------------------------------------------------------
 
-ORDER_UPDATE_FIELDS = ["channel_status", "channel_updated_at", "raw_payload", "buyer_cancel_requested",
+ORDER_UPDATE_FIELDS = ["channel_status", "channel_updated_at", "channel_read_at", "raw_payload", "buyer_cancel_requested",
                        "acknowledged_at", "is_paid", "ship_by_date", "updated_at"]
 
 
@@ -558,6 +559,7 @@ def _update_order(order: Order, channel_order: ChannelOrder, order_items: list[O
         _read_money_and_address(order, channel_order, items, entries)
     order.channel_status = channel_order.status[:32]
     order.channel_updated_at = channel_order.updated_at
+    order.channel_read_at = timezone.now()
     order.raw_payload = channel_order.raw
     order.ship_by_date = _ship_by(channel_order) or order.ship_by_date
     order.buyer_cancel_requested = channel_order.buyer_cancel_requested

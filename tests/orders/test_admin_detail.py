@@ -215,3 +215,22 @@ def test_totals_count_a_refund_only_once_the_channel_confirms_it(operator_client
     drain_actions()
     refunded_row = _section(operator_client.get(detail_url(order)).content.decode(), "total-refunded")
     assert f"− {memo.grand_total} USD" in refunded_row and "not counted" not in refunded_row
+
+
+def test_a_channel_status_read_before_a_change_the_channel_confirmed_says_so_until_the_next_import(
+        operator_client, sandbox, import_walmart_orders, wm_account):
+    """An order shipped here read "Shipped (on Walmart: Acknowledged)" after Walmart confirmed the shipment."""
+    from orders.services.importing import account_import_orders
+    from orders.services.shipments import Tracking, order_ship
+    from tests.helpers import drain_actions, ups_tracking
+
+    [order] = import_walmart_orders(1)
+    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(4)))
+    drain_actions()
+
+    status = _section(operator_client.get(detail_url(order)).content.decode(), "order-status")
+    assert f"on Walmart: {order.channel_status}, as last read, before the changes Walmart confirmed since" in status
+
+    account_import_orders(account_id=wm_account.pk)
+    status = _section(operator_client.get(detail_url(order)).content.decode(), "order-status")
+    assert "on Walmart: Shipped" in status and "as last read" not in status

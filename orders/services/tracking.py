@@ -95,12 +95,14 @@ def _checked_number(carrier: str, number: str) -> str:
     people copy from labels (carriers' own systems print and read it so)."""
     if not number.isprintable():
         raise OrderActionRefused("tracking number is not valid", "it contains control or invisible characters")
-    if not MIN_LENGTH <= len(number) <= MAX_LENGTH:
-        raise OrderActionRefused("tracking number is not valid",
-                                 f"it must be {MIN_LENGTH} to {MAX_LENGTH} characters long, not {len(number)}")
     compact = number.replace(" ", "")
+    problems = []  # every one at once: "!!!" is both too short and not letters or digits
+    if not MIN_LENGTH <= len(number) <= MAX_LENGTH:
+        problems.append(f"it must be {MIN_LENGTH} to {MAX_LENGTH} characters long, not {len(number)}")
     if not compact.isascii() or not compact.replace("-", "").isalnum():
-        raise OrderActionRefused("tracking number is not valid", "use letters, digits, spaces and dashes only")
+        problems.append("use letters, digits, spaces and dashes only")
+    if problems:
+        raise OrderActionRefused("tracking number is not valid", "; ".join(problems))
     expected = CARRIER_FORMATS.get(carrier)
     if expected is None:
         return number

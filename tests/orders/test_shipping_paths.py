@@ -64,6 +64,14 @@ def test_r_ship_1_carrier_formats_accepted(carrier, number):
     assert cleaned.tracking_number == number.strip()
 
 
+def test_r_ship_1_a_tracking_number_wrong_in_two_ways_is_told_both():
+    """"!!!" was refused for its length only; fixed to "!!!!!" it was then refused for its characters."""
+    with pytest.raises(OrderActionRefused) as refused:
+        validate_tracking(channel="walmart", tracking=Tracking(carrier="UPS", tracking_number="!!!"))
+    assert str(refused.value) == ("tracking number is not valid: it must be 5 to 40 characters long, not 3; "
+                                  "use letters, digits, spaces and dashes only")
+
+
 @pytest.mark.parametrize("carrier, typed, sent", [
     ("UPS", "1Z 999-AA1 0123 456784", "1Z999AA10123456784"),  # as printed on the label
     ("UPS", "1z999aa10123456784", "1Z999AA10123456784"),

@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -217,11 +217,15 @@ class WalmartClient:
         raise PermanentChannelError("Walmart applies changes at once; there is no submission to follow")
 
     # -- writes -----------------------------------------------------------------------------------
-    def _post_order(self, channel_order_id: str, action: str, body: Any, describe: str) -> ActionReceipt:
+    def _post_order(self, channel_order_id: str, action: str, body: Any, describe: str,
+                    reference: Callable[[dict], str] | None = None) -> ActionReceipt:
+        """`reference`: what names the change in Walmart's answer (its order), when not the order id."""
         answer = self._call("POST", f"/v3/orders/{urllib.parse.quote(channel_order_id)}/{action}",
                             operation=action, describe=describe, mutation=True, json_body=body)
-        order = parse_order(answer["order"]) if answer and answer.get("order") else None
-        return ActionReceipt(reference=channel_order_id, order=order)
+        raw = answer.get("order") if isinstance(answer, dict) else None
+        order = parse_order(raw) if raw else None
+        named = reference(raw) if raw and reference else ""
+        return ActionReceipt(reference=named or channel_order_id, order=order)
 
     def acknowledge(self, channel_order_id: str) -> ActionReceipt:
         return self._post_order(channel_order_id, "acknowledge", {}, "Walmart acknowledge")
@@ -287,7 +291,9 @@ class WalmartClient:
             lines.append({"lineNumber": line.line_number, "isFullRefund": False, "refunds": {"refund": [
                 {"refundComments": refund.comment or refund.reason, "refundCharges": {"refundCharge": charges}}]}})
         body = {"orderRefund": {"purchaseOrderId": channel_order_id, "orderLines": {"orderLine": lines}}}
-        return self._post_order(channel_order_id, "refund", body, "Walmart refund")
+        refunded = {str(line.line_number) for line in refund.lines}
+        return self._post_order(channel_order_id, "refund", body, "Walmart refund",
+                                reference=lambda order: _refund_ids(order, refunded))
 
     def _refund_return(self, refund: RefundRequest) -> ActionReceipt:
         """Returned lines are refunded through the Returns API (CONTRACTS.md, Walmart §6)."""
@@ -302,3 +308,12 @@ class WalmartClient:
 
 
 __all__ = ["WalmartClient", "RetryableChannelError"]
+
+
+def _refund_ids(order: dict, line_numbers: set[str]) -> str:
+    """The refundId Walmart gave each refunded line (OrderLine.refund.refundId in its order model), or ""."""
+    lines = ((order.get("orderLines") or {}).get("orderLine")) or []
+    ids = [str(line["refund"]["refundId"]) for line in lines if isinstance(line, dict)
+           and str(line.get("lineNumber")) in line_numbers
+           and isinstance(line.get("refund"), dict) and line["refund"].get("refundId")]
+    return ", ".join(dict.fromkeys(ids))

@@ -234,7 +234,10 @@ def test_walmart_memo_moves_pending_to_done_with_reference(sandbox, wm_account):
     assert memo.state == CreditMemo.State.PENDING
     drain_actions()
     memo.refresh_from_db()
-    assert memo.state == CreditMemo.State.DONE and memo.channel_reference == order.channel_order_id
+    # Named by the refund Walmart made (its refundId), not by the purchase order (read as the memo's once)
+    [refund_id] = [refund["refundId"] for line in sandbox.walmart.orders[order.channel_order_id].lines
+                   for refund in line.refunds]
+    assert memo.state == CreditMemo.State.DONE and memo.channel_reference == refund_id != order.channel_order_id
 
 
 def test_memo_fails_when_the_channel_refuses_and_recovers_on_retry(sandbox, wm_account, fast_retries):

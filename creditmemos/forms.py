@@ -9,10 +9,11 @@ from channels.reasons import reason_label
 from orders.models import OrderStatus
 
 from .models import CreditMemo
-from .rules import (AMAZON_SHIPPED_REFUND_REASON, AMAZON_UNSHIPPED_REFUND_REASON, MemoInput, MemoPlan,
-                    creditable_qty, refunds_units)
+from .rules import (AMAZON_SHIPPED_REFUND_REASON, AMAZON_UNSHIPPED_REFUND_REASON, CANCEL, REFUND, MemoInput,
+                    MemoPlan, creditable_qty, credits_first, refunds_units)
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0")}
+KEPT_REASON = "kept_refund_reason"  # the reason chosen, carried while the memo refunds nothing
 
 
 class CreditMemoForm(forms.Form):
@@ -44,6 +45,13 @@ class CreditMemoForm(forms.Form):
                 disabled=full_only,
                 error_messages={"max_value": f"At most {creditable_qty(item)} unit(s) can be credited on this line."},
             )
+            if self.partly_shipped(item):
+                self.fields[self.first_field(item)] = forms.ChoiceField(
+                    label=f"{item.sku}: credit first",
+                    choices=[(REFUND, "shipped units (refund)"), (CANCEL, "unshipped units (cancel)")],
+                    initial=credits_first(item),
+                    disabled=full_only,
+                )
         self.fields["shipping_refund"].initial = defaults.shipping_refund
         self.fields["derived_shipping"].initial = defaults.shipping_refund
         self.fields["shipping_refund"].help_text = ("Follows the refunded units until you type another amount.")
@@ -64,9 +72,13 @@ class CreditMemoForm(forms.Form):
         else:
             self.fields["refund_reason"].choices = [(reason, reason_label(reason)) for reason in rules.refund_reasons]
             self.fields["refund_reason"].initial = rules.default_refund_reason
-            if self.is_bound and not self.reason_was_asked:  # shown from now on with the usual reason chosen
+            if self.is_bound and not self.reason_was_asked:
+                # Shown from now on with the reason chosen before the field was hidden (kept while
+                # no unit was refunded), else the usual one; still to be confirmed before saving.
+                kept = self.data.get(self.add_prefix(KEPT_REASON))
                 self.data = self.data.copy()
-                self.data[self.add_prefix("refund_reason")] = rules.default_refund_reason
+                self.data[self.add_prefix("refund_reason")] = (kept if kept in rules.refund_reasons
+                                                               else rules.default_refund_reason)
         if full_only:
             self.fields["shipping_refund"].disabled = True
             self.full_only_note = (f"This order has an adjustment fee ({order.adjustment_fee} {order.currency}): it "
@@ -77,6 +89,28 @@ class CreditMemoForm(forms.Form):
     @staticmethod
     def qty_field(item) -> str:
         return f"qty_{item.pk}"
+
+    @staticmethod
+    def first_field(item) -> str:
+        return f"first_{item.pk}"
+
+    @staticmethod
+    def partly_shipped(item) -> bool:
+        """A line with units to refund (shipped) and units to cancel (unshipped): the operator says
+        which a memo credits first."""
+        return item.qty_open > 0 and item.qty_shipped > item.qty_refunded
+
+    def entered_credit_first(self) -> dict[int, str]:
+        """Which units each partly shipped line credits first, as chosen (the line's default before
+        anything is chosen)."""
+        choices = {}
+        for item in self.items:
+            if self.partly_shipped(item):
+                field = self.fields[self.first_field(item)]
+                entered = field.initial if field.disabled or not self.is_bound else self.data.get(
+                    self.add_prefix(self.first_field(item)))
+                choices[item.pk] = entered if entered in (CANCEL, REFUND) else field.initial
+        return choices
 
     def entered_quantities(self) -> dict[int, int]:
         """The units to credit per line as entered (unreadable entries count as none); the defaults
@@ -95,7 +129,8 @@ class CreditMemoForm(forms.Form):
     @property
     def asks_reason(self) -> bool:
         """Whether the quantities entered refund shipped units: only then is a refund reason asked."""
-        return refunds_units(self.items, self.entered_quantities())
+        return refunds_units(self.items, MemoInput(quantities=self.entered_quantities(),
+                                                   credit_first=self.entered_credit_first()))
 
     def clean(self):
         cleaned = super().clean()
@@ -103,16 +138,21 @@ class CreditMemoForm(forms.Form):
             self.add_error("refund_reason", "These quantities refund shipped units: choose the refund reason.")
         return cleaned
 
+    def kept_reason_field(self) -> str:
+        return self.add_prefix(KEPT_REASON)
+
     def item_rows(self):
-        return [(item, self[self.qty_field(item)], creditable_qty(item)) for item in self.items]
+        return [(item, self[self.qty_field(item)], creditable_qty(item),
+                 self[self.first_field(item)] if self.partly_shipped(item) else None) for item in self.items]
 
     def other_fields(self):
-        return [field for field in self if not field.name.startswith("qty_") and not field.is_hidden]
+        return [field for field in self if not field.name.startswith(("qty_", "first_")) and not field.is_hidden]
 
     def to_input(self) -> MemoInput:
         data = self.cleaned_data
         return MemoInput(
             quantities={item.pk: data.get(self.qty_field(item)) or 0 for item in self.items},
+            credit_first={item.pk: data[self.first_field(item)] for item in self.items if self.partly_shipped(item)},
             shipping_refund=data.get("shipping_refund") or Decimal("0"),
             adjustment_refund=data.get("adjustment_refund") or Decimal("0"),
             adjustment_fee=data.get("adjustment_fee") or Decimal("0"),

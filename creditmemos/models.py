@@ -32,6 +32,9 @@ class CreditMemo(models.Model):
 
     items_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     shipping_refund = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    # The part of shipping_refund that canceled units credit (the cancellation returns it): the rest
+    # is shipping refunded, and cancellations are counted from the items' canceled units.
+    canceled_shipping = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     adjustment_refund = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     adjustment_fee = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     grand_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
@@ -49,6 +52,8 @@ class CreditMemo(models.Model):
             models.CheckConstraint(
                 condition=Q(items_total__gte=0)
                 & Q(shipping_refund__gte=0)
+                & Q(canceled_shipping__gte=0)
+                & Q(canceled_shipping__lte=F("shipping_refund"))
                 & Q(adjustment_refund__gte=0)
                 & Q(adjustment_fee__gte=0)
                 & Q(grand_total__gte=0),

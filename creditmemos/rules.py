@@ -4,7 +4,7 @@ much money. Pure: it reads the (locked) order and items and returns a plan or a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from channels.capabilities import rules_for
@@ -44,6 +44,9 @@ class MemoInput:
     restock: bool = False
     refund_reason: str = ""
     comment: str = ""
+    # order item id → CANCEL or REFUND: which units a line partly shipped credits first (the
+    # operator's choice); lines not named follow `credits_first`.
+    credit_first: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,6 +83,10 @@ class MemoPlan:
     @property
     def grand_total(self) -> Decimal:
         return sum((line.total for line in self.lines), ZERO)
+
+    @property
+    def canceled_shipping(self) -> Decimal:
+        return sum((line.shipping for line in self.lines if line.action == CANCEL), ZERO)
 
     @property
     def refund_total(self) -> Decimal:
@@ -125,40 +132,54 @@ def line_refundable(item: OrderItem) -> Decimal:
     return charged - item.refunded_amount
 
 
-def refunded_units(item: OrderItem, qty: int) -> int:
-    """Of `qty` units credited on a line, those refunded: its unshipped units are canceled first,
-    the shipped ones refunded."""
-    return qty - min(qty, item.qty_open)
+def credits_first(item: OrderItem) -> str:
+    """Which units a memo credits first on a line partly shipped, unless the operator chooses: the
+    shipped ones (refunded, what a seller crediting a delivered unit means), or the unshipped ones
+    (canceled) when the buyer asked to cancel the line (R-CM-4; seed 002: ship one unit, credit the
+    other)."""
+    return CANCEL if item.buyer_cancel_requested else REFUND
 
 
-def refunds_units(items: list[OrderItem], quantities: dict[int, int]) -> bool:
-    """Whether a memo of `quantities` refunds any shipped unit (and so needs a refund reason)."""
-    return any(refunded_units(item, quantities.get(item.pk, 0)) > 0 for item in items)
+def refunded_units(item: OrderItem, qty: int, *, first: str | None = None) -> int:
+    """Of `qty` units credited on a line, those refunded (shipped units); the others are canceled
+    (unshipped units). `first` (CANCEL or REFUND, default `credits_first`) says which come first."""
+    if (first or credits_first(item)) == CANCEL:
+        return qty - min(qty, item.qty_open)
+    return min(qty, item.qty_shipped - item.qty_refunded)
 
 
-def remaining_shipping(order: Order, shipping_refunded: Decimal) -> Decimal:
-    return max(order.shipping_total - shipping_refunded, ZERO)
+def refunds_units(items: list[OrderItem], memo: MemoInput) -> bool:
+    """Whether `memo` refunds any shipped unit (and so needs a refund reason)."""
+    return any(refunded_units(item, memo.quantities.get(item.pk, 0), first=memo.credit_first.get(item.pk)) > 0
+               for item in items)
 
 
-def shipping_for_quantities(order: Order, items: list[OrderItem], quantities: dict[int, int],
+def remaining_shipping(order: Order, items: list[OrderItem], shipping_refunded: Decimal) -> Decimal:
+    """The order's shipping not credited yet: less the shipping memos refunded and the shipping
+    every cancellation returned (the channel's own cancels too, not only the memos')."""
+    credited = shipping_refunded + sum((_unit_share(item.shipping_charge, item, already=0, qty=item.qty_canceled)
+                                        for item in items), ZERO)
+    return max(order.shipping_total - credited, ZERO)
+
+
+def shipping_for_quantities(order: Order, items: list[OrderItem], memo: MemoInput,
                             shipping_refunded: Decimal) -> Decimal:
-    """The shipping a memo of `quantities` refunds by default (R-CM-6): the shipping charged for
+    """The shipping a memo of these units refunds by default (R-CM-6): the shipping charged for
     the shipped units it refunds, within the shipping left to refund. Canceled units get their
     shipping back from the cancellation on the channel."""
     shipping = ZERO
     for item in items:
-        refunded = refunded_units(item, quantities.get(item.pk, 0))
+        refunded = refunded_units(item, memo.quantities.get(item.pk, 0), first=memo.credit_first.get(item.pk))
         if refunded > 0:
             shipping += (item.shipping_charge * refunded / item.qty_ordered).quantize(CENT)
-    return min(shipping, remaining_shipping(order, shipping_refunded))
+    return min(shipping, remaining_shipping(order, items, shipping_refunded))
 
 
 def full_memo(order: Order, items: list[OrderItem], shipping_refunded: Decimal) -> MemoInput:
     """Everything still creditable, shipping included: the form's default, and the only memo an
     order with an adjustment fee allows (R-CM-7)."""
-    quantities = {item.pk: creditable_qty(item) for item in items}
-    return MemoInput(quantities=quantities,
-                     shipping_refund=shipping_for_quantities(order, items, quantities, shipping_refunded))
+    units = MemoInput(quantities={item.pk: creditable_qty(item) for item in items})
+    return replace(units, shipping_refund=shipping_for_quantities(order, items, units, shipping_refunded))
 
 
 def refusal_for_status(order: Order) -> CreditMemoRefused | None:
@@ -219,7 +240,7 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
         qty = memo.quantities.get(item.pk, 0)
         if qty <= 0:
             continue
-        refund_qty = refunded_units(item, qty)
+        refund_qty = refunded_units(item, qty, first=memo.credit_first.get(item.pk))
         cancel_qty = qty - refund_qty
         credited = item.qty_canceled + item.qty_refunded
         if cancel_qty:
@@ -245,7 +266,7 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
                                     "you deliver first, then create a credit memo for the rest",
                                     ship_first=ship_first)
 
-    left_shipping = remaining_shipping(order, shipping_refunded)
+    left_shipping = remaining_shipping(order, items, shipping_refunded)
     if memo.shipping_refund > left_shipping:
         raise CreditMemoRefused("R-CM-6", f"At most {left_shipping} {order.currency} of shipping can be refunded")
     _cap_canceled_shipping([line for line in lines if line.action == CANCEL], left_shipping - memo.shipping_refund)
@@ -300,23 +321,23 @@ def _cap_canceled_shipping(cancel_lines: list[PlannedLine], left: Decimal) -> No
 
 
 def _spread_extra(refund_lines: list[PlannedLine], *, shipping: Decimal, adjustment: Decimal) -> None:
-    """Put the shipping refund and the adjustment on the refund lines, within what each line still
-    holds on the channel (R-CM-6, R-CM-9)."""
+    """Put the adjustment on the first refund line and split the shipping refund over the refund
+    lines, within what each line still holds on the channel (R-CM-6, R-CM-9)."""
     headroom = {id(line): line_refundable(line.item) - line.amount - line.tax for line in refund_lines}
     for line in refund_lines:
         if headroom[id(line)] < 0:
             raise _over_line(line)
+    # What each line credits, before the adjustment; a shipping-only refund credits nothing on its
+    # lines, so it follows the shipping they were charged for their shipped units.
+    weights = {id(line): line.amount + line.tax or _unit_share(line.item.shipping_charge, line.item, already=0,
+                                                                qty=line.item.qty_shipped)
+               for line in refund_lines}
     first = refund_lines[0]
     first.amount += adjustment
     headroom[id(first)] -= adjustment
     if first.amount < 0:
         raise CreditMemoRefused("R-CM-7", "The adjustment fee is larger than the refund")
-    left = shipping
-    for line in refund_lines:
-        take = min(left, max(headroom[id(line)], ZERO))
-        line.shipping += take
-        headroom[id(line)] -= take
-        left -= take
+    left = _split_in_proportion(shipping, refund_lines, weights=weights, headroom=headroom)
     for line in refund_lines:
         if headroom[id(line)] < 0:
             raise _over_line(line)
@@ -325,6 +346,38 @@ def _spread_extra(refund_lines: list[PlannedLine], *, shipping: Decimal, adjustm
         raise CreditMemoRefused("R-CM-9", f"At most {most} can be refunded on these lines (price, tax and "
                                 "shipping of their shipped units, less what was refunded): lower the shipping "
                                 "or adjustment refund")
+
+
+def _split_in_proportion(total: Decimal, lines: list[PlannedLine], *, weights: dict[int, Decimal],
+                         headroom: dict[int, Decimal]) -> Decimal:
+    """Add `total` to the lines' shipping in proportion to their weights, to the cent: shares are
+    rounded on the running sum, so they add up to exactly `total` and the cent rounding leaves goes
+    to the earliest line it falls on. A line whose share would not fit its headroom takes its
+    headroom, and what it could not take is split again over the others. Returns what fitted
+    nowhere."""
+    left = total
+    open_lines = [line for line in lines if weights[id(line)] > 0]
+    while left > 0 and open_lines:
+        whole = sum(weights[id(line)] for line in open_lines)
+        shares, running, placed = [], ZERO, ZERO
+        for line in open_lines:
+            running += weights[id(line)]
+            upto = (left * running / whole).quantize(CENT)
+            shares.append(upto - placed)
+            placed = upto
+        too_big = [line for line, share in zip(open_lines, shares) if share > headroom[id(line)]]
+        if not too_big:
+            for line, share in zip(open_lines, shares):
+                line.shipping += share
+                headroom[id(line)] -= share
+            return ZERO
+        for line in too_big:
+            take = max(headroom[id(line)], ZERO)
+            line.shipping += take
+            headroom[id(line)] -= take
+            left -= take
+            open_lines.remove(line)
+    return left
 
 
 def _over_line(line: PlannedLine) -> CreditMemoRefused:

@@ -28,7 +28,10 @@ ZERO = Decimal("0")
 
 
 def shipping_refunded(order: Order) -> Decimal:
-    return CreditMemo.objects.filter(order=order).aggregate(total=Sum("shipping_refund"))["total"] or ZERO
+    """The shipping the order's memos refunded (the shipping their cancels credited is counted from
+    the canceled units, with the channel's own cancels)."""
+    return CreditMemo.objects.filter(order=order).aggregate(
+        total=Sum(F("shipping_refund") - F("canceled_shipping")))["total"] or ZERO
 
 
 def credit_memo_preview(*, order_id: int, memo: MemoInput) -> MemoPlan:
@@ -38,10 +41,10 @@ def credit_memo_preview(*, order_id: int, memo: MemoInput) -> MemoPlan:
     return plan_credit_memo(order=order, items=items, memo=memo, shipping_refunded=shipping_refunded(order))
 
 
-def credit_memo_shipping_for(*, order_id: int, quantities: dict[int, int]) -> Decimal:
-    """The shipping refund that goes with crediting `quantities` (the form's derived amount)."""
+def credit_memo_shipping_for(*, order_id: int, memo: MemoInput) -> Decimal:
+    """The shipping refund that goes with crediting the memo's units (the form's derived amount)."""
     order = Order.objects.get(pk=order_id)
-    return shipping_for_quantities(order, list(order.items.order_by("pk")), quantities, shipping_refunded(order))
+    return shipping_for_quantities(order, list(order.items.order_by("pk")), memo, shipping_refunded(order))
 
 
 def credit_memo_defaults(*, order_id: int) -> MemoInput:
@@ -65,6 +68,7 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
             restock=plan.restock,
             items_total=plan.items_total,
             shipping_refund=plan.shipping_refund,
+            canceled_shipping=plan.canceled_shipping,
             adjustment_refund=plan.adjustment_refund,
             adjustment_fee=plan.adjustment_fee,
             grand_total=plan.grand_total,

@@ -50,7 +50,7 @@ MUTANTS = [
            "return item.qty_ordered - item.qty_refunded",
            (f"{CAPS}::test_r_cm_9_units_left_to_credit_exclude_canceled_units",)),
     Mutant("shipping cap ignores earlier memos", "creditmemos/rules.py",
-           "return max(order.shipping_total - shipping_refunded, ZERO)", "return max(order.shipping_total, ZERO)",
+           "credited = shipping_refunded + sum(", "credited = ZERO + sum(",
            (f"{CAPS}::test_r_cm_6_shipping_cap_counts_shipping_refunded_by_earlier_memos",)),
     Mutant("per-unit tax rounded on its own", "creditmemos/rules.py",
            "return upto(already + qty) - upto(already)", "return (item.tax * qty / item.qty_ordered).quantize(CENT)",

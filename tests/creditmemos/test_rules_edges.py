@@ -95,8 +95,8 @@ def test_r_cm_6_default_shipping_counts_only_the_lines_credited(walmart_account)
     order = order_with_lines(walmart_account, Line(qty=1, price="10.00", shipping="1.50", shipped=1),
                              Line(qty=2, price="10.00", shipping="2.50", shipped=2))
     first, second = item_ids(order)
-    assert credit_memo_shipping_for(order_id=order.pk, quantities={first: 1}) == Decimal("1.50")
-    assert credit_memo_shipping_for(order_id=order.pk, quantities={second: 1}) == Decimal("1.25")
+    assert credit_memo_shipping_for(order_id=order.pk, memo=MemoInput(quantities={first: 1})) == Decimal("1.50")
+    assert credit_memo_shipping_for(order_id=order.pk, memo=MemoInput(quantities={second: 1})) == Decimal("1.25")
 
 
 @pytest.mark.parametrize("memo_kind", ["some units", "all units, less shipping"])
@@ -238,9 +238,9 @@ def test_a_memo_refunds_units_only_when_a_line_it_credits_was_shipped(walmart_ac
     order = order_with_lines(walmart_account, SHIPPED, Line(qty=1, price="5.00"))
     items = list(order.items.order_by("pk"))
     shipped, open_ = items
-    assert refunds_units(items, {shipped.pk: 1}) is True
-    assert refunds_units(items, {open_.pk: 1}) is False
-    assert refunds_units(items, {}) is False
+    assert refunds_units(items, MemoInput(quantities={shipped.pk: 1})) is True
+    assert refunds_units(items, MemoInput(quantities={open_.pk: 1})) is False
+    assert refunds_units(items, MemoInput(quantities={})) is False
 
 
 @pytest.mark.parametrize(("channel", "status", "rule", "words"), [

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from creditmemos.rules import CANCEL, CreditMemoRefused, MemoInput
 from creditmemos.services import credit_memo_create, credit_memo_preview
-from orders.models import Order
+from orders.models import ChannelAction, Order
 from orders.selectors import order_detail, order_totals
 from orders.services.importing import account_import_orders
 from orders.services.shipments import Tracking, order_ship
@@ -101,6 +101,10 @@ def test_r_cm_6_shipping_of_units_the_channel_canceled_is_not_refunded_again(ref
     with pytest.raises(CreditMemoRefused, match="At most 2.00 USD of shipping can be refunded"):
         credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={}, shipping_refund=Decimal("4.00")))
     credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={}, shipping_refund=Decimal("2.00")))
+    queued = order_totals(order_detail(order_id=order.pk))  # the refund is not counted before Walmart confirms it
+    assert (queued.after_cancellations_and_refunds, queued.refunded_unconfirmed) == (Decimal("12.00"), Decimal("2.00"))
+    ChannelAction.objects.filter(order=order, kind=ChannelAction.Kind.REFUND).update(
+        state=ChannelAction.State.SUCCEEDED)  # as Walmart's confirmation is recorded
     assert order_totals(order_detail(order_id=order.pk)).after_cancellations_and_refunds == Decimal("10.00")
     html = refunder_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     assert re.search(r'id="total-net">.*?<strong>10.00 USD</strong>', html, re.S)

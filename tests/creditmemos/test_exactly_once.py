@@ -28,6 +28,15 @@ def shipped_walmart_order(sandbox, account, **create):
     return order, sandbox.walmart.orders[po]
 
 
+def shipped_amazon_order(sandbox, account, **create) -> Order:
+    [order_id] = sandbox.amazon.create_orders(count=1, items=1, **create)
+    account_import_orders(account_id=account.pk)
+    order = Order.objects.get(channel_order_id=order_id)
+    order_ship(order_id=order.pk, tracking=UPS)
+    drain_actions()
+    return order
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(("kind", "extra", "refund_posts"), [
     ("429", {"retry_after_ms": 50}, 2),

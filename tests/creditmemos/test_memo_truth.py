@@ -11,7 +11,7 @@ from creditmemos.services import credit_memo_create, credit_memo_defaults
 from orders.models import ChannelAction
 from orders.outbox import order_retry_failed_actions
 from orders.services.importing import account_import_orders
-from orders.services.shipments import order_ship
+from tests.creditmemos.test_exactly_once import shipped_amazon_order
 from tests.creditmemos.test_rules import walmart_order
 from tests.helpers import drain_actions
 
@@ -88,13 +88,10 @@ def channel_cancel_credit(order) -> Decimal:
 
 
 def test_a_shipping_only_memo_on_a_shipped_amazon_order_is_a_shipping_adjustment(sandbox, az_account):
-    from tests.amazon.test_amazon import UPS, uploaded_feed
+    from tests.amazon.test_amazon import uploaded_feed
 
-    [order_id] = sandbox.amazon.create_orders(count=1, items=1, qty=2, price="10.00")
-    account_import_orders(account_id=az_account.pk)
-    order = az_account.orders.get(channel_order_id=order_id)
-    order_ship(order_id=order.pk, tracking=UPS)
-    drain_actions()
+    order = shipped_amazon_order(sandbox, az_account, qty=2, price="10.00")
+    order_id = order.channel_order_id
 
     memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={}, shipping_refund=Decimal("1.00")))
     drain_actions()

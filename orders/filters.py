@@ -75,7 +75,9 @@ SELLER_METRICS = {
     "refunded": SellerMetric("Refunded", "sale_date"),
 }
 COUNTS_AGAINST_CHOICES = [(value, metric.label) for value, metric in SELLER_METRICS.items()]
-NOT_DUE = (OrderStatus.CANCELED, OrderStatus.PENDING)  # nothing to ship: they never count as late
+# Nothing for the merchant to ship, so never late: canceled, not paid yet, or Amazon's Unfulfillable
+# (an order Amazon says cannot be fulfilled, its multi-channel fulfillment orders).
+NOT_DUE = (OrderStatus.CANCELED, OrderStatus.PENDING, OrderStatus.UNFULFILLABLE)
 # The conditions of the partial indexes shipment_tracking_problem_idx and order_item_seller_cancel_idx.
 TRACKING_PROBLEM = Q(tracking_number="") | Q(sync_state=SyncState.ERROR)
 SELLER_CANCELED = Q(qty_canceled__gt=0, buyer_cancel_requested=False)

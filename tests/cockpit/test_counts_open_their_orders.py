@@ -8,6 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +17,7 @@ from cockpit import selectors, tasks
 from cockpit.stats import stats_refresh
 from orders.models import Order, OrderStatus, Shipment
 from tests.factories import ShipmentFactory, create_order
+from tests.orders.test_commands import demo_state  # noqa: F401 (the sandbox seed_demo runs on)
 
 pytestmark = pytest.mark.django_db
 PAGE = reverse("admin:cockpit_performance")
@@ -129,3 +131,27 @@ def test_a_shipment_reported_by_the_channel_without_its_tracking_is_not_judged(v
     rate = _rates(viewer_client, amazon_account)[7]["valid_tracking"]
     assert (rate.against, rate.out_of) == (1, 3)
     assert _grid_ids(viewer_client, rate.url) == {ours.pk}
+
+
+def test_the_make_run_demo_reads_believable_rates_that_open_their_orders(viewer_client, demo_state):  # noqa: F811
+    """seed_demo's own orders, made and shipped in the sandbox and imported: counted at once, most
+    shipped in time (a few late, as the demo means), every count opening its orders."""
+    call_command("seed_demo", orders=160, state=demo_state)
+    for entry in viewer_client.get(PAGE).context["accounts"]:
+        for days, rates in entry.windows.items():
+            for rate in rates:
+                assert rate.against == len(_grid_ids(viewer_client, rate.url)), (entry.account.title, days, rate.name)
+        month = {rate.name: rate for rate in entry.windows[30]}
+        assert Decimal("75") < month["on_time"].percent < Decimal("100"), entry.account.title
+        assert month["cancellation"].percent < Decimal("8"), entry.account.title
+
+
+def test_an_order_amazon_says_cannot_be_fulfilled_is_never_late(viewer_client, amazon_account):
+    """Unfulfillable (Amazon's multi-channel fulfillment orders) leaves the merchant nothing to ship."""
+    _late(amazon_account, ship_by=timezone.now() - dt.timedelta(days=1))
+    unfulfillable = _late(amazon_account, ship_by=timezone.now() - dt.timedelta(days=1))
+    Order.objects.filter(pk=unfulfillable.pk).update(status=OrderStatus.UNFULFILLABLE)
+    stats_refresh(days=7)
+    rate = _rates(viewer_client, amazon_account)[7]["on_time"]
+    assert (rate.against, rate.out_of) == (1, 1)
+    assert unfulfillable.pk not in _grid_ids(viewer_client, rate.url)

@@ -15,12 +15,12 @@ from django.utils import timezone
 
 from channels.models import ChannelAccount
 from channels.selectors import account_sync_health
-from orders.filters import auto_cancel_risk_q, to_ship_q
+from orders.filters import SELLER_METRICS, auto_cancel_risk_q, to_ship_q
 from orders.models import Fulfillment, ImportProblem, Order, OrderStatus, SyncState
 
 from . import standards
 from .models import DailyAccountStats, Discrepancy
-from .stats import HISTOGRAMS, HISTORY_DAYS
+from .stats import HISTOGRAMS, HISTORY_DAYS, RATE_FIELDS
 
 WINDOWS = (7, 30, 90)
 
@@ -159,32 +159,29 @@ RATE_LABELS = {
     standards.SELLER_CANCELLATION: "Seller-caused cancellation",
     standards.REFUND: "Refunds",
 }
-# rate → (orders counting against it, out of, good share is the complement?, day the window reads)
-RATE_FIGURES = {
-    standards.ON_TIME_SHIPMENT: ("late_orders", "due_orders", True, "ship_by_date"),
-    standards.VALID_TRACKING: ("tracking_problem_orders", "shipped_orders", True, "sale_date"),
-    standards.SELLER_CANCELLATION: ("seller_canceled_orders", "merchant_orders", False, "sale_date"),
-    standards.REFUND: ("refunded_orders", "merchant_orders", False, "sale_date"),
-}
+# rate → the grid's "counts against" value (orders.filters.SELLER_METRICS: the window's date, the
+# orders measured and those counting against it, for the counts and the grid alike)
+COUNTS_AGAINST = {standards.ON_TIME_SHIPMENT: "late_shipment", standards.VALID_TRACKING: "tracking_problem",
+                  standards.SELLER_CANCELLATION: "seller_canceled", standards.REFUND: "refunded"}
+# The rates shown as the good share (on time, valid tracking) rather than the share counting against them.
+SHOWN_AS_COMPLEMENT = {standards.ON_TIME_SHIPMENT, standards.VALID_TRACKING}
 # rate → (what the orders counting against it did, and on hover: those orders, the orders measured)
 COUNTED_WORDS = {
     standards.ON_TIME_SHIPMENT: ("shipped late", "Not shipped by their ship-by date",
                                  "Orders whose ship-by date fell in the window"),
     standards.VALID_TRACKING: ("without valid tracking", "Shipped without a tracking number the channel took",
-                               "Orders sold in the window and shipped"),
+                               "Orders sold in the window and shipped with tracking we can judge"),
     standards.SELLER_CANCELLATION: ("canceled by us", "With a line canceled without the buyer asking",
                                     "Orders sold in the window"),
     standards.REFUND: ("refunded", "Refunded in part or whole", "Orders sold in the window"),
 }
-COUNTS_AGAINST = {standards.ON_TIME_SHIPMENT: "late_shipment", standards.VALID_TRACKING: "tracking_problem",
-                  standards.SELLER_CANCELLATION: "seller_canceled", standards.REFUND: "refunded"}
 
 
 def seller_performance(*, now: dt.datetime | None = None) -> list[AccountPerformance]:
     """The four rates per account over each window, beside the channel's threshold. Two queries."""
     today = timezone.localdate(now or timezone.now())
     sums = {}
-    figures = {name for against, out_of, _, _ in RATE_FIGURES.values() for name in (against, out_of)}
+    figures = {name for fields in RATE_FIELDS.values() for name in fields}
     aggregates = {f"{name}_{days}": Coalesce(Sum(name, filter=Q(day__gt=today - dt.timedelta(days=days))), 0)
                   for name in figures for days in WINDOWS}
     for row in DailyAccountStats.objects.filter(day__gt=today - dt.timedelta(days=HISTORY_DAYS)).values(
@@ -197,14 +194,16 @@ def seller_performance(*, now: dt.datetime | None = None) -> list[AccountPerform
         for days in WINDOWS:
             first = (today - dt.timedelta(days=days - 1)).isoformat()
             rates = []
-            for name, (against_name, out_of_name, complement, date_field) in RATE_FIGURES.items():
+            for name, counts_against in COUNTS_AGAINST.items():
+                against_name, out_of_name = RATE_FIELDS[counts_against]
                 against, out_of = row.get(f"{against_name}_{days}", 0), row.get(f"{out_of_name}_{days}", 0)
                 percent = None
                 if out_of:
                     share = Decimal(against) * 100 / Decimal(out_of)
-                    percent = (Decimal(100) - share if complement else share).quantize(Decimal("0.1"))
-                url = grid_url(account=account.pk, counts_against=COUNTS_AGAINST[name],
-                               **{f"{date_field}_after": first, f"{date_field}_before": today.isoformat()})
+                    percent = (Decimal(100) - share if name in SHOWN_AS_COMPLEMENT else share).quantize(Decimal("0.1"))
+                day_of = SELLER_METRICS[counts_against].day_of
+                url = grid_url(account=account.pk, counts_against=counts_against,
+                               **{f"{day_of}_after": first, f"{day_of}_before": today.isoformat()})
                 rates.append(Rate(name, RATE_LABELS[name], percent, against, out_of,
                                   standards.THRESHOLDS[account.channel][name], url))
             windows[days] = rates

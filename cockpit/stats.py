@@ -1,9 +1,10 @@
 """Daily per-account figures (DailyAccountStats), counted set-based from our orders.
 
 The seller-performance rates and the charts read these rows instead of scanning a quarter of
-orders on every page view. Beat refreshes the last few days every few minutes (new orders,
-shipments, deadlines passing) and the whole 90 days nightly (refunds and cancellations of older
-orders). Each refresh is a handful of grouped queries whatever the number of orders or accounts.
+orders on every page view. Beat recounts the whole 90 days every few minutes: an order sold weeks ago
+is refunded, canceled or shipped today, so recounting only the last days left older days behind the
+grid their counts open. Each refresh is a handful of grouped queries whatever the number of orders
+or accounts (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -12,24 +13,28 @@ import datetime as dt
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from channels.models import ChannelAccount
-from orders.filters import NOT_DUE, counts_against_q
-from orders.models import ChannelAction, Fulfillment, Order, OrderLog, OrderStatus, Shipment
+from orders.filters import SELLER_METRICS, counts_against_q, measured_q
+from orders.models import ChannelAction, Order, OrderLog, Shipment
 
 from .models import DailyAccountStats
 
 HISTORY_DAYS = 90  # the longest window shown (rates and charts)
-RECENT_DAYS = 3  # what the frequent refresh recounts
 # Histogram bucket edges: a bucket holds values from the previous edge up to (not including) its own;
 # the last bucket holds everything from the last edge on.
 SHIP_HOURS = (12, 24, 48, 72, 120)
 IMPORT_MINUTES = (1, 5, 15, 60, 240)
 CONFIRM_SECONDS = (5, 30, 120, 600, 3600)
-SHIPPED = (OrderStatus.SHIPPED, OrderStatus.PARTIALLY_SHIPPED)
+# Seller-performance rate (orders.filters.SELLER_METRICS) → the daily figures of (the orders counting
+# against it, the orders it is measured on); each counted on the day of the rate's own date.
+RATE_FIELDS = {"late_shipment": ("late_orders", "due_orders"),
+               "tracking_problem": ("tracking_problem_orders", "shipped_orders"),
+               "seller_canceled": ("seller_canceled_orders", "merchant_orders"),
+               "refunded": ("refunded_orders", "merchant_orders")}
 
 
 def day_range(*, days: int, now: dt.datetime | None = None) -> tuple[dt.date, dt.datetime, dt.datetime]:
@@ -41,7 +46,7 @@ def day_range(*, days: int, now: dt.datetime | None = None) -> tuple[dt.date, dt
     return first, start, end
 
 
-def stats_refresh(*, days: int = RECENT_DAYS, now: dt.datetime | None = None) -> int:
+def stats_refresh(*, days: int = HISTORY_DAYS, now: dt.datetime | None = None) -> int:
     """Recount the last `days` days of every account; returns the rows written."""
     now = now or timezone.now()
     first, start, end = day_range(days=days, now=now)
@@ -49,23 +54,13 @@ def stats_refresh(*, days: int = RECENT_DAYS, now: dt.datetime | None = None) ->
 
     sold = Order.objects.filter(sale_date__gte=start, sale_date__lt=end).annotate(
         day=TruncDate("sale_date"), lag=_lag("created_at", "sale_date"))
-    merchant = Q(fulfillment=Fulfillment.MERCHANT)
     for row in sold.values("account_id", "day").annotate(
-        orders=Count("pk"),
-        merchant_orders=Count("pk", filter=merchant),
-        shipped_orders=Count("pk", filter=merchant & Q(status__in=SHIPPED)),
-        tracking_problem_orders=Count("pk", filter=counts_against_q("tracking_problem")),
-        seller_canceled_orders=Count("pk", filter=counts_against_q("seller_canceled")),
-        refunded_orders=Count("pk", filter=counts_against_q("refunded")),
-        **_below("lag", IMPORT_MINUTES, "minutes"),
+        orders=Count("pk"), **_rate_counts(day_of="sale_date", now=now), **_below("lag", IMPORT_MINUTES, "minutes"),
     ).order_by():
         rows[row.pop("account_id"), row.pop("day")].update(_with_histogram(row, "import_minutes", IMPORT_MINUTES))
 
-    shipped_in_time = Shipment.objects.filter(order=OuterRef("pk"), shipped_at__lte=OuterRef("ship_by_date"))
-    due = Order.objects.filter(merchant, ship_by_date__gte=start, ship_by_date__lt=min(end, now)).exclude(
-        status__in=NOT_DUE).annotate(day=TruncDate("ship_by_date"))
-    for row in due.values("account_id", "day").annotate(
-            due_orders=Count("pk"), late_orders=Count("pk", filter=~Q(Exists(shipped_in_time)))).order_by():
+    due = Order.objects.filter(ship_by_date__gte=start, ship_by_date__lt=end).annotate(day=TruncDate("ship_by_date"))
+    for row in due.values("account_id", "day").annotate(**_rate_counts(day_of="ship_by_date", now=now)).order_by():
         rows[row.pop("account_id"), row.pop("day")].update(row)
 
     shipments = Shipment.objects.filter(order__sale_date__gte=start, order__sale_date__lt=end).annotate(
@@ -88,6 +83,17 @@ def stats_refresh(*, days: int = RECENT_DAYS, now: dt.datetime | None = None) ->
         rows[row["order__account_id"], row["day"]]["failed_actions"] = row["failed_actions"]
 
     return _write(rows, first=first, days=days, now=now)
+
+
+def _rate_counts(*, day_of: str, now: dt.datetime) -> dict[str, Count]:
+    """Per rate read on days of `day_of`: the orders measured and those counting against it, with
+    the very conditions the grid's "Counts against seller performance" filter lists them by."""
+    counts = {}
+    for value, (against, measured) in RATE_FIELDS.items():
+        if SELLER_METRICS[value].day_of == day_of:
+            counts[measured] = Count("pk", filter=measured_q(value, now=now))
+            counts[against] = Count("pk", filter=counts_against_q(value, now=now))
+    return counts
 
 
 def _lag(later: str, earlier: str) -> ExpressionWrapper:

@@ -20,12 +20,6 @@ def reconcile_account(account_id: int, user_id: int | None = None) -> None:
 
 
 @shared_task(ignore_result=True)
-def refresh_recent_stats() -> int:
-    """Beat, every few minutes: the last days' figures (new orders, shipments, deadlines passing)."""
-    return stats.stats_refresh(days=stats.RECENT_DAYS)
-
-
-@shared_task(ignore_result=True)
-def refresh_all_stats() -> int:
-    """Beat, nightly: the whole history the cockpit shows (refunds and cancellations of older orders)."""
+def refresh_stats() -> int:
+    """Beat, every few minutes: the daily figures of the whole history the cockpit shows."""
     return stats.stats_refresh(days=stats.HISTORY_DAYS)

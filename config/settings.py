@@ -262,7 +262,7 @@ CHANNEL_ACTION_SWEEP_SECONDS = env.float("CHANNEL_ACTION_SWEEP_SECONDS", default
 RECONCILE_DAYS = env.int("RECONCILE_DAYS", default=30)
 RECONCILE_HOUR = env.int("RECONCILE_HOUR", default=3)
 RECONCILE_GRACE_MINUTES = env.int("RECONCILE_GRACE_MINUTES", default=10)
-# The last days of the cockpit's figures are recounted this often (everything nightly).
+# The cockpit's figures (all 90 days) are recounted this often.
 COCKPIT_STATS_REFRESH_MINUTES = env.float("COCKPIT_STATS_REFRESH_MINUTES", default=5.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-channel-actions": {
@@ -286,14 +286,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cockpit.tasks.reconcile_all_accounts",
         "schedule": crontab(hour=RECONCILE_HOUR, minute=17),
     },
-    # The cockpit's daily figures (seller performance, charts): the last days often, everything nightly.
-    "cockpit-refresh-recent-stats": {
-        "task": "cockpit.tasks.refresh_recent_stats",
+    # The cockpit's daily figures (seller performance, charts), the whole 90 days each time.
+    "cockpit-refresh-stats": {
+        "task": "cockpit.tasks.refresh_stats",
         "schedule": 60.0 * COCKPIT_STATS_REFRESH_MINUTES,
-    },
-    "cockpit-refresh-all-stats": {
-        "task": "cockpit.tasks.refresh_all_stats",
-        "schedule": crontab(hour=RECONCILE_HOUR, minute=47),
     },
 }
 # CSV exports of at least this many orders are written in the background, kept this long, in this folder.

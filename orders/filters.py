@@ -2,6 +2,7 @@
 
 import datetime as dt
 import functools
+from dataclasses import dataclass
 
 import django_filters
 from django import forms
@@ -28,14 +29,6 @@ TO_SHIP_CHOICES = [
     ("overdue", "Past ship-by date"),
     ("auto_cancel_risk", "At risk of the channel's automatic cancellation"),
 ]
-COUNTS_AGAINST_CHOICES = [
-    ("late_shipment", "Late shipment (or not shipped by ship-by date)"),
-    ("tracking_problem", "Shipment without valid tracking"),
-    ("seller_canceled", "Canceled by the seller"),
-    ("refunded", "Refunded"),
-]
-
-
 def to_ship_q(value: str, *, now: dt.datetime | None = None) -> Q:
     """Merchant-fulfilled orders waiting to be shipped, narrowed by their ship-by deadline. The channel's
     automatic cancellation comes auto_cancel_after_days after ship-by, per account (one small query
@@ -65,25 +58,59 @@ def auto_cancel_risk_q(*, accounts, now: dt.datetime) -> Q:
     return at_risk
 
 
-def counts_against_q(value: str, *, now: dt.datetime | None = None) -> Q:
-    """The orders that count against a seller-performance rate (cockpit.stats computes the rates)."""
-    merchant = Q(fulfillment=Fulfillment.MERCHANT)
-    if value == "late_shipment":
-        shipped_in_time = Shipment.objects.filter(order=OuterRef("pk"), shipped_at__lte=OuterRef("ship_by_date"))
-        return merchant & Q(ship_by_date__lt=now or timezone.now()) & ~Q(status__in=NOT_DUE) & ~Exists(shipped_in_time)
-    if value == "tracking_problem":
-        return merchant & Q(pk__in=Shipment.objects.filter(TRACKING_PROBLEM).values("order_id"))
-    if value == "seller_canceled":
-        return merchant & Q(is_paid=True, pk__in=OrderItem.objects.filter(SELLER_CANCELED).values("order_id"))
-    if value == "refunded":
-        return merchant & Q(refunded_total__gt=0)
-    return Q()
+@dataclass(frozen=True)
+class SellerMetric:
+    """A seller-performance rate, defined once for the cockpit's counts (cockpit.stats) and for the
+    grid its counts open: the order date whose day puts an order in a window, and in words the orders
+    that count against the rate."""
+
+    label: str
+    day_of: str  # "sale_date" or "ship_by_date": the window is days of this date (TIME_ZONE)
 
 
-NOT_DUE = (OrderStatus.CANCELED, OrderStatus.PENDING)  # nothing to ship: they never count as late
+SELLER_METRICS = {
+    "late_shipment": SellerMetric("Late shipment (or not shipped by ship-by date)", "ship_by_date"),
+    "tracking_problem": SellerMetric("Shipment without valid tracking", "sale_date"),
+    "seller_canceled": SellerMetric("Canceled by the seller", "sale_date"),
+    "refunded": SellerMetric("Refunded", "sale_date"),
+}
+COUNTS_AGAINST_CHOICES = [(value, metric.label) for value, metric in SELLER_METRICS.items()]
+# Nothing for the merchant to ship, so never late: canceled, not paid yet, or Amazon's Unfulfillable
+# (an order Amazon says cannot be fulfilled, its multi-channel fulfillment orders).
+NOT_DUE = (OrderStatus.CANCELED, OrderStatus.PENDING, OrderStatus.UNFULFILLABLE)
 # The conditions of the partial indexes shipment_tracking_problem_idx and order_item_seller_cancel_idx.
 TRACKING_PROBLEM = Q(tracking_number="") | Q(sync_state=SyncState.ERROR)
 SELLER_CANCELED = Q(qty_canceled__gt=0, buyer_cancel_requested=False)
+# Shipments whose tracking we can judge: sent from here, or reported by the channel with a tracking
+# number. Amazon's order listing reports shipments made on Seller Central without their tracking,
+# which says nothing about whether the tracking was valid.
+TRACKING_JUDGED = Q(source=Shipment.Source.OPERATOR) | ~Q(tracking_number="")
+
+
+def measured_q(value: str, *, now: dt.datetime | None = None) -> Q:
+    """The orders a seller-performance rate is measured on (the "of N" beside it)."""
+    merchant = Q(fulfillment=Fulfillment.MERCHANT)
+    if value == "late_shipment":  # due: the ship-by date has passed and there was something to ship
+        return merchant & Q(ship_by_date__lt=now or timezone.now()) & ~Q(status__in=NOT_DUE)
+    if value == "tracking_problem":
+        return merchant & Exists(Shipment.objects.filter(TRACKING_JUDGED, order=OuterRef("pk")))
+    return merchant  # cancellations and refunds: every merchant order sold
+
+
+def counts_against_q(value: str, *, now: dt.datetime | None = None) -> Q:
+    """Of the orders measured, those that count against the rate (the count and the grid it opens)."""
+    if value == "late_shipment":
+        shipped_in_time = Shipment.objects.filter(order=OuterRef("pk"), shipped_at__lte=OuterRef("ship_by_date"))
+        against = ~Exists(shipped_in_time)
+    elif value == "tracking_problem":
+        against = Q(pk__in=Shipment.objects.filter(TRACKING_PROBLEM).filter(TRACKING_JUDGED).values("order_id"))
+    elif value == "seller_canceled":
+        against = Q(is_paid=True, pk__in=OrderItem.objects.filter(SELLER_CANCELED).values("order_id"))
+    elif value == "refunded":
+        against = Q(refunded_total__gt=0)
+    else:
+        return Q()
+    return measured_q(value, now=now) & against
 
 
 class QuickSelect(forms.Select):

@@ -232,8 +232,8 @@ class AmazonMarketplace(KeptBetweenRuns):
             order.refresh_status()
             order.touch()
 
-    def channel_ship(self, order_id: str, *, item_ids: list[str] | None = None) -> None:
-        """The seller shipped on Seller Central (every item, or those named)."""
+    def channel_ship(self, order_id: str, *, item_ids: list[str] | None = None, when: dt.datetime | None = None) -> None:
+        """The seller shipped on Seller Central (every item, or those named), now or `when`."""
         with self.lock:
             order = self._get(order_id)
             for item in order.items:
@@ -241,6 +241,7 @@ class AmazonMarketplace(KeptBetweenRuns):
                     item.shipped = item.qty - item.canceled
             order.refresh_status()
             order.touch()
+            order.last_update = when or order.last_update
 
     def request_cancellation(self, order_id: str, *, reason: str = "Found cheaper somewhere else.") -> None:
         with self.lock:

@@ -46,10 +46,10 @@ CATALOGUE = [
 
 # What happens to a demo order after it is sold, and how often (weights per channel).
 WALMART_STORIES = {"created": 14, "acknowledged": 18, "buyer_asked_to_cancel": 6, "single_unit_lines": 3,
-                   "partially_shipped": 8, "shipped_and_canceled": 4, "shipped": 29, "returned": 7, "canceled": 11,
+                   "partially_shipped": 8, "shipped_and_canceled": 2, "shipped": 38, "returned": 7, "canceled": 2,
                    "late": 3, "near_automatic_cancel": 2}
 AMAZON_STORIES = {"pending": 8, "unshipped": 27, "buyer_asked_to_cancel": 6, "partially_shipped": 8,
-                  "shipped": 33, "canceled": 10, "unfulfillable": 3, "late": 3}
+                  "shipped": 41, "canceled": 2, "unfulfillable": 3, "late": 3}
 # Sold this long ago and still not shipped: past the ship-by date (Walmart: 2 days after the sale,
 # Amazon: 3), or, on Walmart, close to its automatic cancellation 4 days after ship-by.
 DAYS_AGO = {"late": (2.6, 3.4), "near_automatic_cancel": (5.2, 5.8)}
@@ -57,12 +57,15 @@ DAYS_AGO = {"late": (2.6, 3.4), "near_automatic_cancel": (5.2, 5.8)}
 # Orders 2026-01-01, where such an order is simply SHIPPED.
 SOLD_WITHIN_DAYS = 14
 NEW_WITHIN_HOURS = 36  # orders still waiting for the seller were sold recently
+# Hours from sale to shipment: most within the ship-by date (2 days on Walmart, 3 on Amazon), a few after.
+SHIPPED_WITHIN_HOURS, SHIPPED_LATE_HOURS, SHIPPED_LATE_SHARE = (3, 40), (50, 90), 0.03
 
 
 def populate_demo(sandbox, *, orders: int = 300, seed: int = 7) -> Counter:
     """Sell `orders` orders (half on each channel) and play out their stories, each story at least
     once when there are orders enough; returns how many of each story. Repeatable for a seed."""
     rng = random.Random(seed)
+    shipping = random.Random(seed + 1)  # its own draws: the stories stay those of the seed
     told: Counter = Counter()
     untold = {"walmart": list(WALMART_STORIES), "amazon": list(AMAZON_STORIES)}
     for n in range(orders):
@@ -71,7 +74,8 @@ def populate_demo(sandbox, *, orders: int = 300, seed: int = 7) -> Counter:
         story = untold[channel].pop(0) if untold[channel] else rng.choices(list(stories), weights=list(stories.values()))[0]
         products = rng.sample(CATALOGUE, k=2 if "partially" in story or story == "shipped_and_canceled"
                               else rng.choice((1, 1, 1, 2, 3)))
-        waiting = story in ("created", "acknowledged", "buyer_asked_to_cancel", "pending", "unshipped")
+        # single_unit_lines: acknowledged, not shipped yet
+        waiting = story in ("created", "acknowledged", "buyer_asked_to_cancel", "pending", "unshipped", "single_unit_lines")
         if story in DAYS_AGO:
             low, high = DAYS_AGO[story]
             hours = rng.uniform(low, high) * 24 + (24 if channel == "amazon" else 0)
@@ -81,13 +85,16 @@ def populate_demo(sandbox, *, orders: int = 300, seed: int = 7) -> Counter:
             hours = rng.uniform(NEW_WITHIN_HOURS, SOLD_WITHIN_DAYS * 24)
         sold = utcnow() - dt.timedelta(hours=hours)
         tell = _walmart_story if channel == "walmart" else _amazon_story
+        late = shipping.random() < SHIPPED_LATE_SHARE
+        shipped = min(sold + dt.timedelta(hours=shipping.uniform(*(SHIPPED_LATE_HOURS if late else SHIPPED_WITHIN_HOURS))),
+                      utcnow())
         tell(sandbox.walmart if channel == "walmart" else sandbox.amazon, story, products, sold,
-             qty=rng.choice((1, 1, 2)))
+             qty=rng.choice((1, 1, 2)), shipped=shipped)
         told[(channel, story)] += 1
     return told
 
 
-def _walmart_story(market, story: str, products: list, sold: dt.datetime, *, qty: int) -> None:
+def _walmart_story(market, story: str, products: list, sold: dt.datetime, *, qty: int, shipped: dt.datetime) -> None:
     if story == "single_unit_lines":  # Walmart sends one SKU as single-unit lines
         [po] = market.create_orders(products=products[:1], qty=3, duplicate_lines=True, acknowledged=True,
                                     order_date=sold)
@@ -97,11 +104,11 @@ def _walmart_story(market, story: str, products: list, sold: dt.datetime, *, qty
     if story == "buyer_asked_to_cancel":
         market.request_cancellation(po)
     elif story in ("partially_shipped", "shipped_and_canceled"):
-        market.channel_ship(po, line_numbers=["1"])
+        market.channel_ship(po, line_numbers=["1"], when=shipped)
         if story == "shipped_and_canceled":  # still Partially Shipped on Walmart
             market.channel_cancel(po, line_numbers=["2"])
     elif story in ("shipped", "returned"):
-        market.channel_ship(po)
+        market.channel_ship(po, when=shipped)
         if story == "returned":
             market.create_return(po)
     elif story == "canceled":
@@ -121,13 +128,13 @@ def drift_behind_our_back(market, *, shipped: str, canceled: str) -> None:
         market.changed()
 
 
-def _amazon_story(market, story: str, products: list, sold: dt.datetime, *, qty: int) -> None:
+def _amazon_story(market, story: str, products: list, sold: dt.datetime, *, qty: int, shipped: dt.datetime) -> None:
     [order_id] = market.create_orders(products=products, qty=qty, purchase_date=sold, paid=story != "pending",
                                       buyer_cancel=story == "buyer_asked_to_cancel")
     if story == "partially_shipped":
-        market.channel_ship(order_id, item_ids=[market.orders[order_id].items[0].item_id])
+        market.channel_ship(order_id, item_ids=[market.orders[order_id].items[0].item_id], when=shipped)
     elif story == "shipped":
-        market.channel_ship(order_id)
+        market.channel_ship(order_id, when=shipped)
     elif story == "canceled":
         market.channel_cancel(order_id)
     elif story == "unfulfillable":

@@ -254,7 +254,7 @@ class WalmartMarketplace(KeptBetweenRuns):
         return created
 
     def channel_ship(self, po: str, *, line_numbers: list[str] | None = None, tracking_number: str = "",
-                     qty: int | None = None) -> None:
+                     qty: int | None = None, when: dt.datetime | None = None) -> None:
         """The seller shipped on Walmart's own site: each line's open units (or `qty` of them) in one
         package, its own unless `tracking_number` names one package for all of them. Called again
         with another tracking number, a line ships in several packages."""
@@ -265,7 +265,7 @@ class WalmartMarketplace(KeptBetweenRuns):
                     own = f"1Z{po}{line.number}" + (f"-{len(line.packages) + 1}" if line.packages else "")
                     line.add_package(min(qty or line.open, line.open), self._tracking_info(
                         carrier={"carrier": "UPS"}, method="Standard", number=tracking_number or own, url="",
-                        when=utcnow()))
+                        when=when or utcnow()))
             order.acknowledged = True
             order.touch()
             self.changed()

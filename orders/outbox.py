@@ -739,6 +739,8 @@ def order_retry_failed_actions(*, order_id: int, user: AbstractBaseUser | None =
             action.next_attempt_at = now
             action.lane = Lane.BULK if batch else Lane.INTERACTIVE
             action.save(update_fields=["state", "attempts", "next_attempt_at", "lane", "updated_at"])
+            if action.shipment_id:  # on its way again: no longer "Error" while the retry runs
+                Shipment.objects.filter(pk=action.shipment_id).update(sync_state=SyncState.PENDING)
             order_log_write(order=order, message=f"{action.description}: retry requested.", user=user)
             _notify(action)
             if batch:

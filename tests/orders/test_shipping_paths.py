@@ -320,3 +320,23 @@ def test_an_ordinary_shipment_overrides_nothing_on_walmart(sandbox, wm_account):
     order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(4)))
     drain_actions()
     assert _overrides_sent(sandbox) == [False]
+
+
+def test_r_sync_3_a_shipment_whose_send_is_retried_shows_waiting_not_error(sandbox, wm_account, fast_retries):
+    """The shipment row read "Error" all through the retry the operator had asked for."""
+    from orders.models import SyncState
+    from orders.outbox import order_retry_failed_actions
+
+    order = walmart_order(sandbox, wm_account)
+    sandbox.faults.add(kind="500", path="/shipping$", count=4)
+    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(8)))
+    drain_actions()
+    shipment = Shipment.objects.get(order=order)
+    assert shipment.sync_state == SyncState.ERROR
+
+    order_retry_failed_actions(order_id=order.pk)
+    shipment.refresh_from_db()
+    assert shipment.sync_state == SyncState.PENDING
+    drain_actions()
+    shipment.refresh_from_db()
+    assert shipment.sync_state == SyncState.OK

@@ -226,11 +226,15 @@ def bulk_job_order_outcomes(job: BulkJob) -> dict[int, str]:
 
 
 def bulk_job_summary(job: BulkJob) -> str:
+    """What the job did so far, in the operator's words: nothing is claimed before a worker started it,
+    and its channel actions are counted as the channel answered them."""
+    if job.state == BulkJob.State.QUEUED:
+        return f"{job.label}: not started yet — waiting for a worker ({job.size_in_words})."
     action = ACTIONS.get(job.action)
     result = BulkResult(done=job.done, skipped=Counter(job.skipped))
     text = result.summary(job.label, done_word=action.done_word if action else "done")
-    if job.state in (BulkJob.State.QUEUED, BulkJob.State.RUNNING):
-        text += f" ({job.processed}/{job.total} so far)"
+    if job.state == BulkJob.State.RUNNING:
+        text += f" So far {job.processed} of {job.size_in_words} gone through."
     if action and action.queues_channel_change:
         counts = Counter(bulk_job_order_outcomes(job).values())
         text += (f" On the channel: {counts[Outcome.DONE]} done, {counts[Outcome.FAILED]} failed, "

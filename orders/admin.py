@@ -520,7 +520,7 @@ class BulkJobAdmin(LongListAdmin, admin.ModelAdmin):
     @admin.display(description="Progress")
     def progress(self, job: BulkJob):
         """Orders gone through / orders selected; a "select all" job counts its orders once it starts."""
-        if job.filters is not None and not job.total and job.state == BulkJob.State.QUEUED:
+        if not job.counted:
             return "not counted yet"
         return f"{job.processed} / {job.total}"
 
@@ -549,7 +549,8 @@ class BulkJobAdmin(LongListAdmin, admin.ModelAdmin):
     def orders_by_outcome(self, job: BulkJob):
         outcomes = bulk_job_order_outcomes(job)
         if not outcomes:
-            return "No channel actions."
+            unfinished = job.state in (BulkJob.State.QUEUED, BulkJob.State.RUNNING)
+            return "No channel action queued yet." if unfinished else "No channel actions."
         by_outcome = {outcome: [pk for pk, value in outcomes.items() if value == outcome]
                       for outcome in (Outcome.FAILED, Outcome.WAITING, Outcome.DONE)}
         shown = [pk for ids in by_outcome.values() for pk in ids[: self.shown_per_outcome]]

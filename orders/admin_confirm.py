@@ -53,9 +53,8 @@ def confirm_then_run(
             link = reverse("admin:orders_bulkjob_change", args=[outcome.pk])
             modeladmin.message_user(
                 request,
-                format_html('{}: running in the background on {} — <a href="{}">follow its progress</a>.',
-                            action.label, f"{outcome.total} orders" if outcome.total else "every order selected",
-                            link),
+                format_html('{}: queued to run in the background on {} — <a href="{}">follow its progress</a>.',
+                            action.label, outcome.size_in_words, link),
                 messages.INFO,
             )
         return None

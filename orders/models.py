@@ -490,7 +490,18 @@ class BulkJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.label} on {self.total} orders"
+        return f"{self.label} on {self.size_in_words}"
+
+    @property
+    def counted(self) -> bool:
+        """A "select all" job counts the orders its filters match when a worker starts it."""
+        return not (self.filters is not None and not self.total and self.state == self.State.QUEUED)
+
+    @property
+    def size_in_words(self) -> str:
+        if not self.counted:
+            return "the orders the filters match (counted when it starts)"
+        return f"{self.total} order{'' if self.total == 1 else 's'}"
 
 
 class OrderReturn(models.Model):

@@ -58,7 +58,7 @@ def test_status_messages_and_bulk_job_say_what_walmart_confirmed(admin_page, san
     page.click("button[name=index]")
     assert sorted(page.locator("#confirmation-orders a").all_inner_texts()) == sorted([done_po, failed_po, waiting_po])
     page.click("#action-confirmation input[type=submit]")
-    assert "running in the background on 3 orders" in page.inner_text(".messagelist")
+    assert "queued to run in the background on 3 orders" in page.inner_text(".messagelist")
     job = BulkJob.objects.get()
     bulk_job_run(job_id=job.pk)  # what the worker does
     run_until(lambda: ChannelAction.objects.filter(order=order[failed_po], state=State.FAILED).exists()

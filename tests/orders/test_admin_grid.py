@@ -281,7 +281,7 @@ def test_select_all_of_a_large_selection_is_a_job_of_the_grid_filters_not_a_list
     job = BulkJob.objects.get()
     assert (job.filters, job.order_ids) == ({"channel": ["walmart"]}, [])
     assert job.selected_up_to_id == walmart[-1].pk < imported_meanwhile.pk
-    assert "running in the background on every order selected" in str(list(answer.context["messages"])[0])
+    assert "queued to run in the background on the orders the filters match" in str(list(answer.context["messages"])[0])
     bulk_job_run(job_id=job.pk)  # what the worker does (the tests run none)
     assert set(ChannelAction.objects.values_list("order_id", flat=True)) == {o.pk for o in walmart}
     assert not ChannelAction.objects.filter(order=amazon).exists()
@@ -412,6 +412,22 @@ def test_one_orders_button_and_retry_failed_sync_are_not_bulk_jobs(operator_clie
 
 
 def test_a_select_all_job_not_started_yet_says_so_instead_of_0_of_0(operator_client, walmart_account):
-    BulkJob.objects.create(action="acknowledge", label="Acknowledge", filters={"channel": ["walmart"]}, total=0)
+    job = BulkJob.objects.create(action="acknowledge", label="Acknowledge", filters={"channel": ["walmart"]}, total=0)
     listed = operator_client.get(reverse("admin:orders_bulkjob_changelist")).content.decode()
     assert "not counted yet" in listed and "0 / 0" not in listed
+    page = operator_client.get(reverse("admin:orders_bulkjob_change", args=[job.pk])).content.decode()
+    assert "Acknowledge on the orders the filters match (counted when it starts)" in page
+    assert "not started yet — waiting for a worker" in page and "No channel action queued yet." in page
+    assert "0 orders" not in page and "0/0" not in page and "0 acknowledged" not in page
+
+
+def test_a_running_job_tells_how_far_it_got_and_what_the_channel_answered_so_far(operator_client, walmart_account):
+    orders = [create_order(account=walmart_account) for _ in range(3)]
+    job = BulkJob.objects.create(action="acknowledge", label="Acknowledge", order_ids=[o.pk for o in orders], total=3,
+                                 processed=1, done=1, state=BulkJob.State.RUNNING)
+    ChannelActionFactory(order=orders[0], bulk_job=job, kind=ChannelAction.Kind.ACKNOWLEDGE)
+
+    page = operator_client.get(reverse("admin:orders_bulkjob_change", args=[job.pk])).content.decode()
+
+    assert "So far 1 of 3 orders gone through." in page
+    assert "On the channel: 0 done, 0 failed, 1 waiting." in page

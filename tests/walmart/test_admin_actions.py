@@ -99,7 +99,7 @@ def test_large_selection_runs_in_the_background_with_progress(operator_client, w
     response = run_bulk(operator_client, "create_store_order", orders)
 
     job = BulkJob.objects.get()
-    assert "running in the background on 12 orders" in messages_of(response)[0]
+    assert "queued to run in the background on 12 orders" in messages_of(response)[0]
     assert job.total == 12 and job.processed == 0 and not Order.objects.filter(store_order_number__isnull=False).exists()
     bulk_job_run(job_id=job.pk)  # what the worker does
     job.refresh_from_db()

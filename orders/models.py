@@ -298,6 +298,10 @@ class Shipment(models.Model):
                          condition=Q(tracking_number="") | Q(sync_state="error")),
         ]
 
+    @property
+    def reported_by_channel(self) -> bool:
+        return self.source == self.Source.CHANNEL
+
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}".strip() or f"Shipment {self.pk}"
 

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from orders.models import Order, OrderItem, OrderLog, OrderStatus
+from orders.models import Order, OrderItem, OrderLog, OrderStatus, Shipment
 from orders.log import order_log_write
 from tests.factories import CreditMemoItemFactory, InvoiceFactory, ShipmentItemFactory, create_order
 
@@ -234,3 +234,23 @@ def test_a_channel_status_read_before_a_change_the_channel_confirmed_says_so_unt
     account_import_orders(account_id=wm_account.pk)
     status = _section(operator_client.get(detail_url(order)).content.decode(), "order-status")
     assert "on Walmart: Shipped" in status and "as last read" not in status
+
+
+def test_a_shipment_the_channel_reported_reads_as_the_channels_not_as_an_empty_one_of_ours(
+        operator_client, amazon_account):
+    order = create_order(account=amazon_account, status=OrderStatus.SHIPPED, n_items=1)
+    item = order.items.get()
+    ShipmentItemFactory(shipment__order=order, shipment__source=Shipment.Source.CHANNEL, shipment__carrier="",
+                        shipment__shipping_method="", shipment__tracking_number="", order_item=item)
+    ours = ShipmentItemFactory(shipment__order=order, shipment__tracking_number="1ZOURS", order_item=item).shipment
+
+    html = operator_client.get(detail_url(order)).content.decode()
+    reported = html[html.index('class="shipment-channel"'):]
+    reported = reported[: reported.index("</tr>")]
+    sent = html[html.index('class="shipment-operator"'):]
+    sent = sent[: sent.index("</tr>")]
+
+    assert reported.count("not given by the channel") == 2  # carrier and tracking #
+    assert "Shipped on Amazon (reported by the channel)" in reported and "Note tracking here" in reported
+    assert "Correct tracking" not in reported and "In sync" not in reported
+    assert "1ZOURS" in sent and "Sent by us" in sent and "Correct tracking" in sent and ours.carrier in sent

@@ -113,7 +113,9 @@ class DiscrepancyAdmin(admin.ModelAdmin):
                               messages.ERROR)
         else:
             outcome = discrepancy.resolution if discrepancy.resolved_at else discrepancy.last_step
-            self.message_user(request, f"{word} of {discrepancy.order.channel_order_id}: {outcome}.", messages.SUCCESS)
+            mended = discrepancy.resolved_at or fix == "resend"  # a resend is queued, judged by the next run
+            self.message_user(request, f"{word} of {discrepancy.order.channel_order_id}: {outcome}.",
+                              messages.SUCCESS if mended else messages.WARNING)
         return HttpResponseRedirect(back)
 
 

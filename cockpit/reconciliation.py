@@ -165,8 +165,17 @@ def discrepancy_resync(*, discrepancy_id: int, user: AbstractBaseUser | None = N
             discrepancy.resolution = discrepancy.resolution or "Resynced: the order now matches the channel."
         else:
             discrepancy.differences, discrepancy.summary = differences, summarize(differences)
+            discrepancy.last_step += f"; still different: {_why_still_different(refreshed, record)}"
         discrepancy.save(update_fields=["last_step", "resolved_at", "resolution", "differences", "summary"])
     return discrepancy
+
+
+def _why_still_different(order: Order, channel_order: ChannelOrder) -> str:
+    if order.channel_updated_at and channel_order.updated_at < order.channel_updated_at:
+        return (f"the channel dates its version {timezone.localtime(channel_order.updated_at):%Y-%m-%d %H:%M}, "
+                f"before the one applied here ({timezone.localtime(order.channel_updated_at):%Y-%m-%d %H:%M}), "
+                "so the import keeps ours; correct the order on the channel or here")
+    return "the import does not take these from the channel; correct the order on the channel or here"
 
 
 def discrepancy_resend(*, discrepancy_id: int, user: AbstractBaseUser | None = None) -> Discrepancy:

@@ -115,6 +115,9 @@ def _walmart_story(market, story: str, products: list, sold: dt.datetime, *, qty
         market.channel_cancel(po)
 
 
+DRIFT_DATED_BACK = dt.timedelta(days=1)  # when the imports' outage was
+
+
 def drift_behind_our_back(market, *, shipped: str, canceled: str) -> None:
     """Two Walmart orders changed on the channel while the back-office was not listening (an outage of
     its imports a day ago): one shipped, one canceled on Walmart's site, dated back to then, so the
@@ -124,7 +127,7 @@ def drift_behind_our_back(market, *, shipped: str, canceled: str) -> None:
     market.channel_cancel(canceled)
     with market.lock:
         for po in (shipped, canceled):
-            market.orders[po].last_modified = utcnow() - dt.timedelta(days=1)
+            market.orders[po].last_modified = utcnow() - DRIFT_DATED_BACK
         market.changed()
 
 

@@ -4,15 +4,18 @@ channel through its client and lists every difference under Needs attention, wit
 resync (re-import) or resend (the outbox again)."""
 
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from channels.clients import RefundLine, RefundRequest
 from channels.registry import client_for
+from channels.sandbox.demo import DRIFT_DATED_BACK, drift_behind_our_back
 from cockpit.models import Discrepancy
-from cockpit.reconciliation import account_reconcile, discrepancy_resend
+from cockpit.reconciliation import account_reconcile, discrepancy_resend, discrepancy_resync
 from orders import outbox
 from orders.models import ChannelAction, Order, OrderStatus
 from orders.services.errors import OrderActionRefused
@@ -161,3 +164,38 @@ def test_reconcile_now_hands_the_run_to_a_worker(account, operator_role_client):
     assert response.status_code == 302
     assert list(TaskHandoff.objects.values_list("task", "args")) == [
         ("cockpit.tasks.reconcile_account", [account.pk, response.wsgi_request.user.pk])]
+
+
+def test_resync_mends_a_change_the_channel_dated_into_an_outage_of_our_imports(sandbox, account):
+    """The demo's drift: we last read the order two days ago, Walmart shipped it a day ago while the
+    imports were down; the next imports never list it again, Resync takes it."""
+    order, other = _imported(sandbox, account, 2)
+    Order.objects.filter(pk__in=[order.pk, other.pk]).update(channel_updated_at=timezone.now() - 2 * DRIFT_DATED_BACK)
+    drift_behind_our_back(sandbox.walmart, shipped=order.channel_order_id, canceled=other.channel_order_id)
+    account_import_orders(account_id=account.pk)
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.CREATED  # the import does not see it again
+    account_reconcile(account_id=account.pk)
+
+    discrepancy = discrepancy_resync(discrepancy_id=Discrepancy.objects.get(order=order).pk)
+
+    assert discrepancy.resolved_at is not None, discrepancy.last_step
+    order = Order.objects.get(pk=order.pk)
+    assert order.status == OrderStatus.SHIPPED
+    assert order.shipments.get().tracking_number == f"1ZDRIFT{order.channel_order_id[-6:]}"
+
+
+def test_a_resync_that_leaves_the_order_different_says_so_and_why(sandbox, account, operator_role_client):
+    (order,) = _imported(sandbox, account, 1)
+    sandbox.walmart.channel_ship(order.channel_order_id)
+    with sandbox.walmart.lock:  # the channel dates its change before the version we applied
+        sandbox.walmart.orders[order.channel_order_id].last_modified = order.channel_updated_at - timedelta(hours=1)
+    account_reconcile(account_id=account.pk)
+    discrepancy = Discrepancy.objects.get(order=order)
+
+    answer = operator_role_client.post(reverse("admin:cockpit_discrepancy_resync", args=[discrepancy.pk]), follow=True)
+
+    discrepancy.refresh_from_db()
+    assert discrepancy.resolved_at is None and Order.objects.get(pk=order.pk).status == OrderStatus.CREATED
+    assert "still different: the channel dates its version" in discrepancy.last_step
+    [message] = list(answer.context["messages"])
+    assert message.level_tag == "warning" and "so the import keeps ours" in message.message

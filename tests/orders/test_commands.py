@@ -62,6 +62,8 @@ def test_seed_demo_makes_its_orders_in_the_sandbox_in_every_status_once(demo_sta
     assert drifted.count() == 2
     for po in drifted.values_list("order__channel_order_id", flat=True):  # shipped or canceled there
         assert all(line.shipped + line.cancelled == line.qty for line in sandbox.walmart.orders[po].lines), po
+    for po, read in drifted.values_list("order__channel_order_id", "order__channel_updated_at"):
+        assert sandbox.walmart.orders[po].last_modified > read, po  # newer than our copy: Resync takes it
     names = {name for _, name, _ in CATALOGUE}
     assert {item.title for order in Order.objects.prefetch_related("items") for item in order.items.all()} <= names
 

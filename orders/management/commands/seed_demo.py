@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from channels.models import Channel, ChannelAccount, Marketplace
-from channels.sandbox.demo import CATALOGUE, drift_behind_our_back, populate_demo
+from channels.sandbox.demo import CATALOGUE, DRIFT_DATED_BACK, drift_behind_our_back, populate_demo
 from channels.sandbox.server import Sandbox, SandboxServer
 from cockpit.reconciliation import account_reconcile
 from cockpit.stats import stats_refresh
@@ -129,6 +129,10 @@ class Command(BaseCommand):
         if len(open_orders) < 2:
             return 0  # a demo too small to spare two
         shipped, canceled = open_orders
+        # As the story goes, we last read them before the outage: the channel's change, dated into the
+        # outage, is then newer than our copy, as it would be, and Resync takes it.
+        Order.objects.filter(account=walmart, channel_order_id__in=open_orders).update(
+            channel_updated_at=timezone.now() - 2 * DRIFT_DATED_BACK)
         drift_behind_our_back(sandbox.walmart, shipped=shipped, canceled=canceled)
         return sum(account_reconcile(account_id=account.pk).differences for account in accounts)
 

@@ -123,17 +123,27 @@ def tracking_from_params(params: dict) -> Tracking:
                     method=params.get("method", "Standard"), tracking_url=params.get("tracking_url", ""))
 
 
+BUYER_REQUESTED = "buyer_requested"  # the cancel reason key of a buyer's request
+
+
 class CancelForm(forms.Form):
     """R-CAN-1: a reason is required; it is translated to each channel's own value, which is shown
     beside its words (channels.reasons, the style of every reason an operator reads)."""
 
     reason = forms.ChoiceField()
 
-    def __init__(self, *args, channels: tuple[str, ...] = (), **kwargs) -> None:
+    def __init__(self, *args, channels: tuple[str, ...] = (), order_count: int = 0, cancel_requests: int = 0,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         channels = tuple(channels) or tuple(Channel.values)
         keys = [key for key, _ in rules_for(channels[0]).cancel_reason_by_key]
         self.fields["reason"].choices = [(key, cancel_reason_label(key, channels)) for key in keys]
+        if cancel_requests and cancel_requests == order_count:
+            self.fields["reason"].initial = BUYER_REQUESTED
+        elif cancel_requests:
+            self.fields["reason"].help_text = (
+                f"The buyer asked to cancel {cancel_requests} of these {order_count} orders. Cancel those on their own "
+                f"with “{cancel_reason_label(BUYER_REQUESTED, channels)}”: any other reason counts against you.")
 
     def to_params(self) -> dict:
         return {"reason": self.cleaned_data["reason"]}

@@ -146,9 +146,11 @@ def ship_form_kwargs(*, orders: QuerySet[Order]) -> dict:
 
 
 def cancel_form_kwargs(*, orders: QuerySet[Order]) -> dict:
-    """The cancel form shows the reason each channel among the orders is sent."""
+    """The cancel form shows the reason each channel among the orders is sent, and how many of them
+    the buyer asked to cancel (their reason is then the buyer's, not one that counts against the seller)."""
     present = set(orders.order_by().values_list("channel", flat=True).distinct())
-    return {"channels": tuple(channel for channel in Channel.values if channel in present)}
+    return {"channels": tuple(channel for channel in Channel.values if channel in present),
+            "order_count": orders.count(), "cancel_requests": orders.filter(buyer_cancel_requested=True).count()}
 
 
 def shipments_matching(shipments: QuerySet[Shipment], term: str) -> QuerySet[Shipment]:

@@ -40,3 +40,21 @@ def test_cancel_reasons_are_words_with_each_channels_code(operator_client, walma
     both = operator_client.post(reverse("admin:orders_order_changelist"), {
         "action": "cancel_action", "_selected_action": [str(walmart.pk), str(amazon.pk)], "index": "0"})
     assert ">Out of stock (Walmart SELLER_CANCEL_OUT_OF_STOCK, Amazon NoInventory)</option>" in both.content.decode()
+
+
+def test_cancelling_what_the_buyer_asked_to_cancel_offers_the_buyers_reason_first(
+        operator_client, walmart_account, amazon_account):
+    """A seller-caused cancellation counts against the seller's metrics: one click on "Yes" must not
+    turn the buyer's request into one (the outside tester's finding)."""
+    asked = {account.channel: create_order(account=account, status=OrderStatus.UNSHIPPED, buyer_cancel_requested=True)
+             for account in (walmart_account, amazon_account)}
+    for channel, order in asked.items():
+        html = operator_client.get(reverse("admin:orders_order_action", args=[order.pk, "cancel"])).content.decode()
+        [selected] = re.findall(r'<option value="(\w+)"[^>]* selected>', html)
+        assert selected == "buyer_requested", channel
+    not_asked = create_order(account=walmart_account, status=OrderStatus.UNSHIPPED)
+    html = operator_client.get(reverse("admin:orders_order_action", args=[not_asked.pk, "cancel"])).content.decode()
+    assert not re.findall(r'<option value="buyer_requested"[^>]* selected>', html)
+    mixed = operator_client.post(reverse("admin:orders_order_changelist"), {
+        "action": "cancel_action", "_selected_action": [str(asked["walmart"].pk), str(not_asked.pk)], "index": "0"})
+    assert "The buyer asked to cancel 1 of these 2 orders." in mixed.content.decode()

@@ -517,14 +517,14 @@ class BulkJobAdmin(LongListAdmin, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # what happened stays
 
-    @admin.display(description="Progress")
+    @admin.display(description="Orders gone through")
     def progress(self, job: BulkJob):
         """Orders gone through / orders selected; a "select all" job counts its orders once it starts."""
         if not job.counted:
             return "not counted yet"
         return f"{job.processed} / {job.total}"
 
-    @admin.display(description="Done")
+    @admin.display(description="Done or queued")
     def done_column(self, job: BulkJob):
         action = ACTIONS.get(job.action)
         return f"{job.done} {action.done_word if action else 'done'}"

@@ -446,6 +446,7 @@ def _set_totals(order: Order, items: Iterable[OrderItem]) -> None:
 
 
 def _buyer_cancel_line(order: Order, sku: str, reason: str) -> LogEntry:
+    reason = reason.strip().rstrip(".")
     return LogEntry(order.pk, f"Buyer requested cancellation of {sku}" + (f": {reason}" if reason else "") + ".",
                     Type.WARNING, Initiator.CHANNEL)
 

@@ -97,7 +97,8 @@ def test_buyer_cancellation_request_shows_in_the_status_column(sandbox, az_accou
     assert order.buyer_cancel_requested
     html = admin_client.get(reverse("admin:orders_order_changelist")).content.decode()
     assert "Unshipped (Cancellation Requested)" in html
-    assert OrderLog.objects.filter(order=order, message__contains="Found cheaper somewhere else.").exists()
+    [line] = OrderLog.objects.filter(order=order, message__contains="Found cheaper somewhere else")
+    assert line.message.endswith(": Found cheaper somewhere else.")  # the buyer's full stop, not a second one
 
 
 def test_confirm_shipment_payload_is_exactly_the_contract(sandbox, az_account):

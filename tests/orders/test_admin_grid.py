@@ -430,4 +430,6 @@ def test_a_running_job_tells_how_far_it_got_and_what_the_channel_answered_so_far
     page = operator_client.get(reverse("admin:orders_bulkjob_change", args=[job.pk])).content.decode()
 
     assert "So far 1 of 3 orders gone through." in page
+    listed = operator_client.get(reverse("admin:orders_bulkjob_changelist")).content.decode()
+    assert "Orders gone through" in listed and "Done or queued" in listed and "1 queued" in listed  # not "Done: 1"
     assert "On the channel: 0 done, 0 failed, 1 waiting." in page

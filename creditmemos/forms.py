@@ -128,14 +128,23 @@ class CreditMemoForm(forms.Form):
 
     @property
     def asks_reason(self) -> bool:
-        """Whether the quantities entered refund shipped units: only then is a refund reason asked."""
+        """Whether the entries refund something — shipped units, shipping or an adjustment: only then is
+        a refund reason asked (the channel is sent it with the refund)."""
         return refunds_units(self.items, MemoInput(quantities=self.entered_quantities(),
-                                                   credit_first=self.entered_credit_first()))
+                                                   credit_first=self.entered_credit_first())) or \
+            any(self._entered_amount(name) > 0 for name in ("shipping_refund", "adjustment_refund"))
+
+    def _entered_amount(self, name: str) -> Decimal:
+        entered = self.data.get(self.add_prefix(name)) if self.is_bound else self.fields[name].initial
+        try:
+            return Decimal(str(entered or 0))
+        except ArithmeticError:
+            return Decimal("0")
 
     def clean(self):
         cleaned = super().clean()
         if "refund_reason" in self.fields and "_save" in self.data and self.asks_reason and not self.reason_was_asked:
-            self.add_error("refund_reason", "These quantities refund shipped units: choose the refund reason.")
+            self.add_error("refund_reason", "This memo refunds money: choose the refund reason.")
         return cleaned
 
     def kept_reason_field(self) -> str:

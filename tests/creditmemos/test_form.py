@@ -208,3 +208,19 @@ def test_saving_a_refund_whose_reason_was_not_asked_asks_it_first(refunder_clien
 
     refunder_client.post(url(order), memo_post(first, second, 1, 3, refund_reason="DamagedItem", _save="1"))
     assert CreditMemo.objects.get().reason == "DamagedItem"
+
+
+def test_a_refund_of_shipping_alone_asks_its_reason_and_sends_the_one_chosen(refunder_client, walmart_account):
+    order = two_shipped_lines(walmart_account)
+    first, second = order.items.order_by("pk")
+    shipping_only = {f"qty_{first.pk}": 0, f"qty_{second.pk}": 0, "shipping_refund": "1.50", "derived_shipping": "0.00",
+                     "adjustment_refund": "0", "adjustment_fee": "0", "_preview": "1"}
+
+    preview = refunder_client.post(url(order), shipping_only)
+
+    assert preview.context["form"].asks_reason and 'name="refund_reason"' in preview.content.decode()
+    refunder_client.post(url(order), {**shipping_only, "refund_reason": "IncorrectShippingPrice", "_preview": "",
+                                      "_save": "1"})
+    assert CreditMemo.objects.get().reason == "IncorrectShippingPrice"
+    nothing = refunder_client.post(url(order), {**shipping_only, "shipping_refund": "0"})
+    assert not nothing.context["form"].asks_reason

@@ -202,20 +202,20 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
             order = order_detail(order_id=int(object_id))
         except (Order.DoesNotExist, ValueError):
             raise Http404("No such order")
+        predates = channel_status_predates_confirmed_changes(order)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Order {order.channel_order_id}",
             "subtitle": None,
             "opts": self.opts,
             "order": order,
-            "item_rows": item_rows(order),
+            "item_rows": item_rows(order, predates_confirmed_changes=predates),
             "logs": order_history(order),
             "can_operate": self.has_operate_permission(request),
             "store_order_refusal": store_order_refusal(order),
             "has_failed_actions": order.sync_state == SyncState.ERROR,
             "status_html": status_html(order),
-            "channel_status": channel_status_words(
-                order, predates_confirmed_changes=channel_status_predates_confirmed_changes(order)),
+            "channel_status": channel_status_words(order, predates_confirmed_changes=predates),
             "totals": order_totals(order),
             "can_refund": request.user.has_perm("orders.refund_order"),
             "has_operator_shipment": any(s.source == Shipment.Source.OPERATOR for s in order.shipments.all()),
@@ -291,19 +291,19 @@ MIXED = "Mixed"  # what the Walmart client records for lines (or a merged line's
 
 
 def channel_status_words(order: Order, *, predates_confirmed_changes: bool = False) -> str:
-    """The status the channel last sent, in words: "Mixed" becomes what the lines are; one read before
-    the changes the channel confirmed since says so."""
+    """The status the channel last sent, in words: "Mixed" becomes what the lines are. A status read
+    before changes the channel confirmed since is no longer the channel's: it is not shown."""
     if not order.channel_status:
         return ""
     channel = order.get_channel_display()
+    if predates_confirmed_changes:
+        return f"{channel} confirmed our changes; its status is read again at the next import"
     if order.channel_status != MIXED:
         words = f"on {channel}: {order.channel_status}"
     else:
         counts = Counter(_line_status_words(item) for item in order.items.all() if item.channel_line_status)
         lines = "; ".join(f"{count} line{'s' if count > 1 else ''} {words}" for words, count in counts.most_common())
         words = f"on {channel} its lines are in different statuses" + (f": {lines}" if lines else "")
-    if predates_confirmed_changes:
-        words += f", as last read, before the changes {channel} confirmed since (the next import reads it again)"
     return words
 
 
@@ -314,9 +314,10 @@ def _line_status_words(item) -> str:
     return "with units in different statuses (" + ", ".join(f"{qty} {word}" for qty, word in units if qty) + ")"
 
 
-def item_rows(order: Order) -> list[dict]:
+def item_rows(order: Order, *, predates_confirmed_changes: bool = False) -> list[dict]:
     """The Items table: shipped and canceled units as the channel confirmed them, with those on their
-    way to it or that failed to get there beside them."""
+    way to it or that failed to get there beside them; each line's channel status unless it was read
+    before changes the channel confirmed since."""
     unconfirmed = items_unconfirmed(order, order.unsettled_actions)
     channel = order.get_channel_display()
     rows = []
@@ -324,7 +325,7 @@ def item_rows(order: Order) -> list[dict]:
         units = unconfirmed.get(item.pk, UnitsUnconfirmed())
         rows.append({
             "item": item,
-            "channel_status": _line_status_words(item) if item.channel_line_status else "",
+            "channel_status": "" if predates_confirmed_changes or not item.channel_line_status else _line_status_words(item),
             "shipped": _units_html(item.qty_shipped - units.shipped, units.shipped_waiting, units.shipped_failed,
                                    channel=channel, failed_word="not shipped"),
             "canceled": _units_html(item.qty_canceled - units.canceled, units.canceled_waiting,

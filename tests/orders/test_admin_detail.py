@@ -229,11 +229,15 @@ def test_a_channel_status_read_before_a_change_the_channel_confirmed_says_so_unt
     drain_actions()
 
     status = _section(operator_client.get(detail_url(order)).content.decode(), "order-status")
-    assert f"on Walmart: {order.channel_status}, as last read, before the changes Walmart confirmed since" in status
+    assert "Walmart confirmed our changes; its status is read again at the next import" in status
+    assert order.channel_status not in status  # what Walmart said before the shipment is no longer its status
+    html = operator_client.get(detail_url(order)).content.decode()
+    lines = html[html.index('id="items"'):html.index('id="shipments"')]
+    assert 'class="line-channel-status">—<' in lines and order.items.get().channel_line_status not in lines
 
     account_import_orders(account_id=wm_account.pk)
     status = _section(operator_client.get(detail_url(order)).content.decode(), "order-status")
-    assert "on Walmart: Shipped" in status and "as last read" not in status
+    assert "on Walmart: Shipped" in status and "confirmed our changes" not in status
 
 
 def test_a_shipment_the_channel_reported_reads_as_the_channels_not_as_an_empty_one_of_ours(

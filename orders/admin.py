@@ -363,7 +363,15 @@ def status_html(order: Order) -> str:
                              badge, shown.error, retry)
         return two_lines(first, second, hover=f"{hover}. Error: {shown.error}", fit_last=True)
     if shown.on_its_way is not None or order.sync_state == SyncState.PENDING:
-        waiting = format_html('{}<span class="sync-pending">waiting for {}</span>', badge, order.get_channel_display())
+        channel = order.get_channel_display()
+        retrying = [action for action in order.unsettled_actions
+                    if action.state != ChannelAction.State.FAILED and action.attempts and action.last_error]
+        if retrying:  # tried and refused so far: not an Error yet, but not a quiet wait either
+            action = max(retrying, key=lambda action: action.attempts)
+            waiting = format_html('{}<span class="sync-retrying">waiting for {}: attempt {} of {} failed, trying again'
+                                  '</span>', badge, channel, action.attempts, action.max_attempts)
+            return two_lines(first, waiting, hover=f"{hover}. {action.description}: {action.last_error}")
+        waiting = format_html('{}<span class="sync-pending">waiting for {}</span>', badge, channel)
         return two_lines(first, waiting, hover=hover)
     return two_lines(first, badge, hover=hover)
 

@@ -229,7 +229,7 @@ def unsettled_actions_prefetch() -> Prefetch:
     return Prefetch(
         "channel_actions",
         queryset=ChannelAction.objects.filter(state__in=ChannelAction.BLOCKING_STATES)
-        .only("order_id", "kind", "state", "payload", "description", "last_error")
+        .only("order_id", "kind", "state", "payload", "description", "last_error", "attempts", "max_attempts")
         .order_by("pk"),
         to_attr="unsettled_actions",
     )

@@ -258,3 +258,21 @@ def test_a_shipment_the_channel_reported_reads_as_the_channels_not_as_an_empty_o
     assert "Shipped on Amazon (reported by the channel)" in reported and "Note tracking here" in reported
     assert "Correct tracking" not in reported and "In sync" not in reported
     assert "1ZOURS" in sent and "Sent by us" in sent and "Correct tracking" in sent and ours.carrier in sent
+
+
+def test_a_change_the_channel_refused_so_far_says_so_on_top_while_it_is_tried_again(operator_client, walmart_account):
+    """Attempts 1–5 of a failing send read only "waiting for Walmart" (the outside tester)."""
+    from orders.models import ChannelAction, SyncState
+    from tests.factories import ChannelActionFactory
+
+    order = create_order(account=walmart_account, status=OrderStatus.CREATED, n_items=1)
+    Order.objects.filter(pk=order.pk).update(sync_state=SyncState.PENDING)
+    ChannelActionFactory(order=order, kind=ChannelAction.Kind.ACKNOWLEDGE, state=ChannelAction.State.PENDING,
+                         attempts=3, max_attempts=6, last_error="Walmart answered 500: Internal Server Error")
+
+    status = _section(operator_client.get(detail_url(order)).content.decode(), "order-status")
+
+    assert "waiting for Walmart: attempt 3 of 6 failed, trying again" in status
+    assert "Walmart answered 500: Internal Server Error" in status  # on hover
+    grid = operator_client.get(reverse("admin:orders_order_changelist")).content.decode()
+    assert "attempt 3 of 6 failed, trying again" in grid

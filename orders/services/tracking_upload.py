@@ -14,9 +14,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models.functions import Upper
 
 from ..exports import looks_like_formula
-from ..models import Order, OrderStatus
+from ..models import Order, OrderStatus, Shipment
 from .errors import OrderActionRefused
 from .shipments import order_ship
 from .tracking import Tracking, validate_tracking
@@ -57,6 +58,7 @@ class UploadRow:
     order: Order | None = None
     item_id: int | None = None
     error: str = ""
+    warning: str = ""  # ships as uploaded, but the operator should know (one tracking # on several orders)
 
     @property
     def tracking(self) -> Tracking:
@@ -90,7 +92,25 @@ def tracking_upload_check(*, content: bytes) -> UploadCheck:
     open_left: dict[int, int] = {}  # item id → units not yet claimed by an earlier row
     for row in rows:
         row.error = _row_error(row, orders, open_left)
+    _warn_of_shared_tracking([row for row in rows if not row.error])
     return UploadCheck(rows=rows)
+
+
+def _warn_of_shared_tracking(rows: list[UploadRow]) -> None:
+    """A tracking number is one package: on several orders (in the file or already shipped here) it is
+    most often a copy-paste slip, so each such row says which other orders carry it."""
+    orders_of: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        orders_of[row.tracking_number.upper()].add(row.channel_order_id)
+    shipped = Shipment.objects.annotate(number=Upper("tracking_number")).filter(
+        number__in=list(orders_of)).values_list("number", "order__channel_order_id")
+    for number, channel_order_id in shipped:
+        orders_of[number].add(channel_order_id)
+    for row in rows:
+        others = sorted(orders_of[row.tracking_number.upper()] - {row.channel_order_id})
+        if others:
+            listed = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+            row.warning = f"the same tracking # is on order{'s' if len(others) > 1 else ''} {listed}"
 
 
 def tracking_upload_apply(*, content: bytes, user: AbstractBaseUser | None = None) -> UploadResult:

@@ -199,6 +199,31 @@ def test_csv_upload_preview_says_which_orders_the_buyer_asked_to_cancel(operator
     assert row.error.startswith("the buyer asked to cancel this order")
 
 
+def test_csv_upload_preview_says_when_one_tracking_number_is_on_several_orders(operator_client, walmart_account):
+    """A tracking # is one package: on two orders of the file, or on an order shipped before, each row
+    says so (it still ships: sellers do combine orders into one box)."""
+    from tests.factories import ShipmentFactory, create_order
+
+    first, second, third, earlier = (create_order(account=walmart_account, status=OrderStatus.UNSHIPPED, n_items=1)
+                                     for _ in range(4))
+    ShipmentFactory(order=earlier, tracking_number=ups_tracking(8))
+    csv_text = ("Channel Order #,Carrier,Method,Tracking #\n"
+                f"{first.channel_order_id},UPS,Standard,{ups_tracking(7)}\n"
+                f"{second.channel_order_id},UPS,Standard,{ups_tracking(7).lower()}\n"
+                f"{third.channel_order_id},UPS,Standard,{ups_tracking(8)}\n")
+
+    preview = upload(operator_client, csv_text)
+
+    warnings = {row.channel_order_id: row.warning for row in preview.context["check"].good}
+    assert warnings == {first.channel_order_id: f"the same tracking # is on order {second.channel_order_id}",
+                        second.channel_order_id: f"the same tracking # is on order {first.channel_order_id}",
+                        third.channel_order_id: f"the same tracking # is on order {earlier.channel_order_id}"}
+    assert f"— note: the same tracking # is on order {earlier.channel_order_id}" in preview.content.decode()
+    alone = upload(operator_client, f"Channel Order #,Carrier,Method,Tracking #\n"
+                                    f"{first.channel_order_id},UPS,Standard,{ups_tracking(9)}\n")
+    assert [row.warning for row in alone.context["check"].good] == [""]
+
+
 def test_csv_upload_preview_shows_the_bad_quantity_as_uploaded_beside_its_error(operator_client, walmart_account):
     """The operator fixes their file from the preview: a quantity that is not a number of units is shown
     as they wrote it (escaped), not blanked."""

@@ -7,6 +7,7 @@ from django.urls import path
 
 class OperationsAdminSite(admin.AdminSite):
     index_template = "admin/cockpit_index.html"
+    site_url = None  # the back-office is the whole site: no "View site" link back to itself
 
     def index(self, request: HttpRequest, extra_context: dict | None = None):
         from . import views

@@ -148,3 +148,8 @@ def test_a_staff_user_without_a_role_sees_no_counts(client, django_user_model, d
     assert response.status_code == 200
     assert "today_total" not in response.context
     assert b'id="today"' not in response.content
+
+
+def test_the_header_offers_no_view_site_link_back_to_the_admin_itself(operator_client):
+    html = operator_client.get(reverse("admin:index")).content.decode()
+    assert "View site" not in html

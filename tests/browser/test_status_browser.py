@@ -74,8 +74,11 @@ def test_status_messages_and_bulk_job_say_what_walmart_confirmed(admin_page, san
 
     assert status_cell(done_po).inner_text().strip() == "Unshipped"
     waiting = status_cell(waiting_po)
-    assert waiting.inner_text().split("\n") == ["Created → Unshipped", "waiting for Walmart"]
-    assert waiting.locator("[title]").get_attribute("title") == "Created → Unshipped, waiting for Walmart"
+    # Walmart refused it once (rate limit) and it is tried again later: said so, the reason on hover.
+    assert waiting.inner_text().split("\n") == ["Created → Unshipped",
+                                                 "waiting for Walmart: attempt 1 of 4 failed, trying again"]
+    assert waiting.locator("[title]").get_attribute("title").startswith("Created → Unshipped, waiting for Walmart. "
+                                                                        "Acknowledge: ")
     failed = status_cell(failed_po).inner_text()
     assert failed.startswith("Created\nError: Acknowledge") and failed.endswith("Retry")
 

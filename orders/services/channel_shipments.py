@@ -9,10 +9,9 @@ order again sorts them into their packages. Shipments never hold more of an item
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-
-from django.utils import timezone
 
 from channels.clients import ChannelOrder, TrackingInfo
 
@@ -83,7 +82,8 @@ def order_shipments_from_channel(*, order: Order, channel_order: ChannelOrder, i
                  if (qty := min(newly_shipped.get(line.line_id, 0), line.qty_shipped - packaged[line.line_id])) > 0}
     if not packages and not untracked:
         return []
-    plan = _Plan(items=items, shipments=shipments, packages=packages, writes=writes)
+    plan = _Plan(items=items, shipments=shipments, packages=packages, writes=writes,
+                 channel_updated_at=channel_order.updated_at)
     channel = order.account.get_channel_display()
     entries = []
     for key, package in [*packages.items(), *([(UNTRACKED, Package(None, untracked))] if untracked else [])]:
@@ -98,8 +98,11 @@ class _Plan:
     those no shipment holds, and those a channel shipment holds beyond what its package has."""
 
     def __init__(self, *, items: list[OrderItem], shipments: list[Shipment], packages: dict[PackageKey, Package],
-                 writes: ShipmentWrites) -> None:
+                 writes: ShipmentWrites, channel_updated_at: dt.datetime) -> None:
         self.writes = writes
+        # A package the channel dates not (Amazon gives no ship date) shipped by the channel's last
+        # change to the order at the latest: that, not the time we happened to import it.
+        self.channel_updated_at = channel_updated_at
         self.items = {item.channel_line_id: item for item in items}
         line_of = {item.pk: item.channel_line_id for item in items if item.pk}
         self.rows: dict[int, list[ShipmentItem]] = {}  # id(shipment) → its rows
@@ -190,7 +193,7 @@ class _Plan:
             shipping_method=tracking.method[:64] if tracking else "",
             tracking_number=tracking.tracking_number[:128] if tracking else "",
             tracking_url=(tracking.tracking_url if tracking else "")[:500],
-            shipped_at=tracking.shipped_at if tracking and tracking.shipped_at else timezone.now(),
+            shipped_at=tracking.shipped_at if tracking and tracking.shipped_at else self.channel_updated_at,
             sync_state=SyncState.OK,
         )
         self.writes.new.append(shipment)

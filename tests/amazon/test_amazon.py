@@ -268,3 +268,23 @@ def test_a_feed_never_processed_fails_visibly_instead_of_being_polled_forever(sa
     assert ChannelAction.objects.get(pk=action.pk).state == "failed"
     assert order.sync_state == SyncState.ERROR and "has not processed it" in order.sync_error
     assert OrderLog.objects.filter(order=order, type="error", message__contains="has not processed it").exists()
+
+
+@pytest.mark.parametrize("orders_api", ["v0", "2026-01-01"])
+def test_an_order_shipped_on_seller_central_is_dated_by_amazons_last_update_not_by_our_import(
+        sandbox, az_account, orders_api):
+    """Amazon gives no ship date for an order the seller shipped on Seller Central: its shipment is
+    dated by the order's last update on Amazon (when it was shipped at the latest)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    az_account.orders_api = orders_api
+    az_account.save()
+    [order_id] = sandbox.amazon.create_orders(count=1)
+    shipped_on_amazon = timezone.now().replace(microsecond=0) - dt.timedelta(hours=3)
+    sandbox.amazon.channel_ship(order_id, when=shipped_on_amazon)
+    import_now(az_account)
+
+    shipment = Order.objects.get(channel_order_id=order_id).shipments.get()
+    assert shipment.tracking_number == "" and shipment.shipped_at == shipped_on_amazon

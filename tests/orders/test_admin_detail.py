@@ -255,6 +255,8 @@ def test_a_shipment_the_channel_reported_reads_as_the_channels_not_as_an_empty_o
     sent = sent[: sent.index("</tr>")]
 
     assert reported.count("not given by the channel") == 2  # carrier and tracking #
+    assert "gives no ship date" in reported and ">by " in reported  # dated by the channel's last change
+    assert "gives no ship date" not in sent
     assert "Shipped on Amazon (reported by the channel)" in reported and "Note tracking here" in reported
     assert "Correct tracking" not in reported and "In sync" not in reported
     assert "1ZOURS" in sent and "Sent by us" in sent and "Correct tracking" in sent and ours.carrier in sent

@@ -18,7 +18,7 @@ def _schedule_imports(sender, apps=None, **kwargs) -> None:
 
 class OrdersConfig(AppConfig):
     name = "orders"
-    verbose_name = "Orders"
+    verbose_name = "Sales"  # as in Magento: Sales › Orders, not Orders › Orders
 
     def ready(self) -> None:
         post_migrate.connect(_schedule_imports, sender=self)

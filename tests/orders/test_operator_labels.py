@@ -58,3 +58,12 @@ def test_cancelling_what_the_buyer_asked_to_cancel_offers_the_buyers_reason_firs
     mixed = operator_client.post(reverse("admin:orders_order_changelist"), {
         "action": "cancel_action", "_selected_action": [str(asked["walmart"].pk), str(not_asked.pk)], "index": "0"})
     assert "The buyer asked to cancel 1 of these 2 orders." in mixed.content.decode()
+
+
+def test_breadcrumbs_name_the_section_then_the_list_not_orders_twice(operator_client, walmart_account):
+    order = create_order(account=walmart_account)
+    for url in (reverse("admin:orders_order_changelist"), reverse("admin:orders_order_change", args=[order.pk])):
+        html = operator_client.get(url).content.decode()
+        crumbs = html[html.index('class="breadcrumbs">') + 20:].split("</div>")[0]
+        crumbs = " ".join(re.sub(r"<[^>]+>", " ", crumbs).replace("&rsaquo;", "›").split())
+        assert crumbs.startswith("Home › Sales › Orders"), crumbs

@@ -599,7 +599,7 @@ class BulkJobAdmin(LongListAdmin, admin.ModelAdmin):
 class ChannelActionAdmin(LongListAdmin, admin.ModelAdmin):
     """The outbox, for support: what was sent, how often, and what the channel said."""
 
-    list_display = ("number", "order_link", "account", "kind", "state", "attempts", "next_attempt_column",
+    list_display = ("number", "order_link", "account", "kind", "state", "attempts_column", "next_attempt_column",
                     "finished_column", "last_error")
     list_filter = ("state", "kind", "account")
     list_select_related = ("order", "account")
@@ -629,6 +629,14 @@ class ChannelActionAdmin(LongListAdmin, admin.ModelAdmin):
     def order_link(self, action: ChannelAction):
         return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[action.order_id]),
                            action.order.channel_order_id)
+
+    @admin.display(description="Attempts", ordering="attempts")
+    def attempts_column(self, action: ChannelAction):
+        """Every attempt made: an operator's retry starts the count against the limit again, but the
+        attempts before it happened too (a retried action read "Succeeded, 1 attempt" before)."""
+        if action.attempts_before_retry:
+            return f"{action.attempts} since the last retry ({action.attempts + action.attempts_before_retry} in all)"
+        return action.attempts
 
     @admin.display(description="Next attempt at")
     def next_attempt_column(self, action: ChannelAction):

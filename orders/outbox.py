@@ -735,10 +735,12 @@ def order_retry_failed_actions(*, order_id: int, user: AbstractBaseUser | None =
         batch = current_batch()  # Retry Failed Sync on many orders: the bulk lane, carried out by drains
         for action in failed:
             action.state = State.PENDING
+            action.attempts_before_retry += action.attempts  # the count starts again, the history stays
             action.attempts = 0
             action.next_attempt_at = now
             action.lane = Lane.BULK if batch else Lane.INTERACTIVE
-            action.save(update_fields=["state", "attempts", "next_attempt_at", "lane", "updated_at"])
+            action.save(update_fields=["state", "attempts", "attempts_before_retry", "next_attempt_at", "lane",
+                                       "updated_at"])
             if action.shipment_id:  # on its way again: no longer "Error" while the retry runs
                 Shipment.objects.filter(pk=action.shipment_id).update(sync_state=SyncState.PENDING)
             order_log_write(order=order, message=f"{action.description}: retry requested.", user=user)

@@ -168,3 +168,14 @@ def test_channel_actions_show_a_next_attempt_only_for_those_still_to_be_tried(ad
                                                blank]
     assert len(newest_first) == len(_cells(html, "state"))
     assert operator_datetime(earlier) not in html  # no stale "next attempt" for settled or in-flight actions
+
+
+def test_channel_actions_count_the_attempts_before_an_operators_retry(admin_client, walmart_account):
+    """A retried action that succeeded at once has been tried seven times, not once."""
+    order = OrderFactory(account=walmart_account)
+    ChannelActionFactory(order=order, state=ChannelAction.State.SUCCEEDED, attempts=3)
+    ChannelActionFactory(order=order, state=ChannelAction.State.SUCCEEDED, attempts=1, attempts_before_retry=6)
+
+    html = admin_client.get(reverse("admin:orders_channelaction_changelist")).content.decode()
+
+    assert _cells(html, "attempts_column") == ["1 since the last retry (7 in all)", "3"]

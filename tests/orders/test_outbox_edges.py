@@ -368,12 +368,13 @@ def test_retry_failed_sync_retries_this_orders_failures_only_logs_who_and_hands_
     drain_actions()
     handed_to_workers()
     failed = ChannelAction.objects.get(order=mine, kind="ship")
+    tried = failed.attempts
 
     with django_capture_on_commit_callbacks(execute=True):
         assert outbox.order_retry_failed_actions(order_id=mine.pk, user=operator) == 1
 
     failed.refresh_from_db()
-    assert (failed.state, failed.attempts) == (State.PENDING, 0)
+    assert (failed.state, failed.attempts, failed.attempts_before_retry) == (State.PENDING, 0, tried)  # kept
     assert ChannelAction.objects.get(order=other, kind="ship").state == State.FAILED
     retried = OrderLog.objects.filter(order=mine).latest("pk")
     assert (retried.message, retried.user) == (f"{failed.description}: retry requested.", operator)

@@ -115,7 +115,7 @@ try:
         if queued_at is None and job.processed == job.total:
             queued_at = time.perf_counter() - started
             done_when_queued = ChannelAction.objects.filter(bulk_job=job, state=ChannelAction.State.SUCCEEDED).count()
-        if job.state == BulkJob.State.DONE:
+        if job.state in BulkJob.SETTLED_STATES:
             break
         time.sleep(0.2)
     elapsed = time.perf_counter() - started

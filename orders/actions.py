@@ -121,7 +121,7 @@ def _run_recorded(action: OrderAction, *, order_ids: list[int], params: dict,
 def bulk_job_run(*, job_id: int) -> BulkJob:
     """Carry out a queued bulk job, saving progress as it goes; a re-run continues where it stopped."""
     job = BulkJob.objects.select_related("created_by").get(pk=job_id)
-    if job.state == BulkJob.State.DONE:
+    if job.state in BulkJob.SETTLED_STATES:
         return job
     action = ACTIONS[job.action]
     job.state = BulkJob.State.RUNNING
@@ -181,15 +181,21 @@ def _chunks(job: BulkJob, *, size: int) -> Iterator[list[int]]:
 
 
 def bulk_job_settle(*, job_id: int) -> BulkJob:
-    """A job whose orders are all processed is Done once none of its channel actions is open, and
-    Waiting for the channel again when one of them is retried. Lock order: the order row (held by
+    """A job whose orders are all processed is settled once none of its channel actions is open (Done,
+    or Finished with failures when one failed), and Waiting for the channel again when one of them is
+    retried. Lock order: the order row (held by
     an outcome being recorded), then its bulk job."""
     with transaction.atomic():
         job = BulkJob.objects.select_for_update().only("state", "finished_at").get(pk=job_id)
-        if job.state not in (BulkJob.State.WAITING, BulkJob.State.DONE):
+        if job.state not in (BulkJob.State.WAITING, *BulkJob.SETTLED_STATES):
             return job  # still running: bulk_job_run settles it at its end
         waiting = job.actions.filter(state__in=ChannelAction.OPEN_STATES).exists()
-        state = BulkJob.State.WAITING if waiting else BulkJob.State.DONE
+        if waiting:
+            state = BulkJob.State.WAITING
+        elif job.actions.filter(state=ChannelAction.State.FAILED).exists():
+            state = BulkJob.State.SOME_FAILED
+        else:
+            state = BulkJob.State.DONE
         if state != job.state:
             job.state, job.finished_at = state, None if waiting else timezone.now()
             job.save(update_fields=["state", "finished_at"])

@@ -456,15 +456,19 @@ class ChannelAction(models.Model):
 
 class BulkJob(models.Model):
     """A bulk action from the grid (R-GRID-3): a large selection run by a worker, its row the progress
-    bar, or a small one run at once in the request and recorded here finished. It is Done only once
-    the channel actions it queued are settled (succeeded or failed)."""
+    bar, or a small one run at once in the request and recorded here finished. It is finished only
+    once the channel actions it queued are settled: Done when the channel confirmed every one, Finished
+    with failures when it refused some (a job whose every call failed never reads Done)."""
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         WAITING = "waiting", "Waiting for the channel"
         DONE = "done", "Done"
+        SOME_FAILED = "refused", "Finished, some failed on the channel"
         FAILED = "failed", "Failed"
+
+    SETTLED_STATES = (State.DONE, State.SOME_FAILED)
 
     action = models.CharField(max_length=32)
     label = models.CharField(max_length=64)

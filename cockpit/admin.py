@@ -63,7 +63,7 @@ class DiscrepancyAdmin(admin.ModelAdmin):
     @admin.display(description="State")
     def state(self, discrepancy: Discrepancy):
         if discrepancy.resolved_at:
-            return f"Resolved: {discrepancy.resolution}"
+            return f"Resolved — {discrepancy.resolution}"
         return discrepancy.last_step or "Open"
 
     @admin.display(description="Fix")
@@ -109,12 +109,12 @@ class DiscrepancyAdmin(admin.ModelAdmin):
         try:
             discrepancy = FIXES[fix](discrepancy_id=discrepancy.pk, user=request.user)
         except OrderActionRefused as refusal:
-            self.message_user(request, f"{word} of {discrepancy.order.channel_order_id} refused: {refusal}.",
+            self.message_user(request, f"{word} of {discrepancy.order.channel_order_id} refused: {str(refusal).rstrip('.')}.",
                               messages.ERROR)
         else:
             outcome = discrepancy.resolution if discrepancy.resolved_at else discrepancy.last_step
             mended = discrepancy.resolved_at or fix == "resend"  # a resend is queued, judged by the next run
-            self.message_user(request, f"{word} of {discrepancy.order.channel_order_id}: {outcome}.",
+            self.message_user(request, f"{word} of {discrepancy.order.channel_order_id}: {outcome.rstrip('.')}.",
                               messages.SUCCESS if mended else messages.WARNING)
         return HttpResponseRedirect(back)
 

@@ -199,3 +199,18 @@ def test_a_resync_that_leaves_the_order_different_says_so_and_why(sandbox, accou
     assert "still different: the channel dates its version" in discrepancy.last_step
     [message] = list(answer.context["messages"])
     assert message.level_tag == "warning" and "so the import keeps ours" in message.message
+
+
+def test_a_resync_that_mends_the_order_says_so_in_one_sentence(sandbox, account, operator_role_client):
+    order, other = _imported(sandbox, account, 2)
+    Order.objects.filter(pk__in=[order.pk, other.pk]).update(channel_updated_at=timezone.now() - 2 * DRIFT_DATED_BACK)
+    drift_behind_our_back(sandbox.walmart, shipped=order.channel_order_id, canceled=other.channel_order_id)
+    account_reconcile(account_id=account.pk)
+    discrepancy = Discrepancy.objects.get(order=order)
+
+    answer = operator_role_client.post(reverse("admin:cockpit_discrepancy_resync", args=[discrepancy.pk]), follow=True)
+
+    [message] = [str(message) for message in answer.context["messages"]]
+    assert message == f"Resync of {order.channel_order_id}: Resynced: the order now matches the channel."
+    listed = operator_role_client.get(reverse("admin:cockpit_discrepancy_changelist") + "?status=resolved")
+    assert "Resolved — Resynced: the order now matches the channel." in listed.content.decode()

@@ -36,11 +36,11 @@ class SavedViewForm(forms.Form):
         return query
 
 
-def saved_view_save(*, owner: AbstractBaseUser, name: str, query: str, shared: bool) -> SavedView:
-    """Save (or overwrite the owner's view of that name)."""
-    view, _ = SavedView.objects.update_or_create(owner=owner, name=name,
-                                                 defaults={"query": grid_query(query), "shared": shared})
-    return view
+def saved_view_save(*, owner: AbstractBaseUser, name: str, query: str, shared: bool) -> tuple[SavedView, bool]:
+    """Save, or overwrite the owner's view of that name; says whether it replaced one."""
+    view, created = SavedView.objects.update_or_create(owner=owner, name=name,
+                                                       defaults={"query": grid_query(query), "shared": shared})
+    return view, not created
 
 
 def views_for(*, user: AbstractBaseUser) -> QuerySet[SavedView]:

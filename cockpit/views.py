@@ -93,9 +93,14 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
     _require(request, VIEW_PERMISSION)
     form = saved_views.SavedViewForm(request.POST or None, initial={"query": request.GET.get("query", "")})
     if request.method == "POST" and form.is_valid():
-        view = saved_views.saved_view_save(owner=request.user, name=form.cleaned_data["name"],
-                                           query=form.cleaned_data["query"], shared=form.cleaned_data["shared"])
-        messages.success(request, f"View “{view.name}” saved.")
+        view, replaced = saved_views.saved_view_save(owner=request.user, name=form.cleaned_data["name"],
+                                                     query=form.cleaned_data["query"],
+                                                     shared=form.cleaned_data["shared"])
+        if replaced:  # the operator may not have meant to: say so, the old filters are gone
+            messages.warning(request, f"View “{view.name}” replaced: it now shows these filters instead of its "
+                             "earlier ones.")
+        else:
+            messages.success(request, f"View “{view.name}” saved.")
         return HttpResponseRedirect(f"{reverse('admin:orders_order_changelist')}?{view.query}")
     return _page(request, "admin/cockpit/saved_view_form.html", "Save this view", form=form,
                  back_url=reverse("admin:orders_order_changelist"))

@@ -41,9 +41,12 @@ def test_private_views_are_their_owners_shared_ones_everyones(client, role_user,
 
 def test_saving_the_same_name_again_replaces_it_and_an_empty_view_is_refused(client, role_user):
     client.force_login(role_user("Viewer"))
-    client.post(SAVE, {"name": "Mine", "query": "status=created"})
-    client.post(SAVE, {"name": "Mine", "query": "status=shipped", "shared": "on"})
+    first = client.post(SAVE, {"name": "Mine", "query": "status=created"}, follow=True)
+    again = client.post(SAVE, {"name": "Mine", "query": "status=shipped", "shared": "on"}, follow=True)
     assert list(SavedView.objects.values_list("query", "shared")) == [("status=shipped", True)]
+    assert [str(m) for m in first.context["messages"]] == ["View “Mine” saved."]
+    assert [str(m) for m in again.context["messages"]] == [  # not silently: the earlier filters are gone
+        "View “Mine” replaced: it now shows these filters instead of its earlier ones."]
     response = client.post(SAVE, {"name": "Everything", "query": "p=2"})
     assert response.status_code == 200 and b"Choose some filters" in response.content
     assert SavedView.objects.count() == 1

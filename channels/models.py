@@ -89,7 +89,8 @@ class ChannelAccount(models.Model):
         null=True,
         blank=True,
         help_text="Days after the ship-by date after which the channel cancels an order not shipped with valid "
-        "tracking. Empty: the channel's documented default (Walmart: 4 calendar days; Amazon: 7 business days).",
+        "tracking. Empty: the channel's documented default (Walmart: 4 calendar days; Amazon: 7 business days, "
+        "counted here as 7 calendar days, so an Amazon order may read at risk up to 4 days early).",
     )
 
     # Import state (R-SYNC-1, R-SYNC-5).

@@ -19,6 +19,7 @@ from .models import SavedView
 
 VIEW_PERMISSION = "orders.view_order"
 RECONCILE_PERMISSION = "cockpit.reconcile_account"
+TODAY_LIST_PERMISSIONS = {"import_problems": "orders.view_importproblem", "discrepancies": "cockpit.view_discrepancy"}
 
 
 def _require(request: HttpRequest, permission: str) -> None:
@@ -31,8 +32,13 @@ def today_context(request: HttpRequest) -> dict:
     if not request.user.has_perm(VIEW_PERMISSION):
         return {}
     rows = selectors.today()
+    # A figure links only to a list its reader may open (a link to a 403 reads as a broken page).
+    linked = {name for name, _label in selectors.TODAY_COLUMNS
+              if request.user.has_perm(TODAY_LIST_PERMISSIONS.get(name, VIEW_PERMISSION))}
+    if request.user.has_perm("channels.view_channelaccount"):
+        linked.add("not_in_sync")
     return {"today_rows": rows[:-1], "today_total": rows[-1], "today_columns": selectors.TODAY_COLUMNS,
-            "can_reconcile": request.user.has_perm(RECONCILE_PERMISSION)}
+            "today_linked": linked, "can_reconcile": request.user.has_perm(RECONCILE_PERMISSION)}
 
 
 def _page(request: HttpRequest, template: str, title: str, **context) -> TemplateResponse:

@@ -153,3 +153,23 @@ def test_a_staff_user_without_a_role_sees_no_counts(client, django_user_model, d
 def test_the_header_offers_no_view_site_link_back_to_the_admin_itself(operator_client):
     html = operator_client.get(reverse("admin:index")).content.decode()
     assert "View site" not in html
+
+
+def test_a_figure_links_only_to_a_list_its_reader_may_open(client, day, django_user_model):
+    """Staff who may see orders but not import problems, Needs attention or the accounts read those
+    figures as numbers, not as links to a "403 Forbidden" page."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("orders-only", password="x", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_order", content_type__app_label="orders"))
+    client.force_login(user)
+
+    html = client.get(INDEX).content.decode()
+
+    today = html[html.index('id="today"'):html.index("</table>", html.index('id="today"'))]
+    for forbidden in ("admin:orders_importproblem_changelist", "admin:cockpit_discrepancy_changelist",
+                      "admin:channels_channelaccount_changelist"):
+        assert reverse(forbidden) not in today
+        assert client.get(reverse(forbidden)).status_code == 403
+    assert reverse("admin:orders_order_changelist") in today
+    assert "accounts not in sync" in today and "You may not open this list" in today

@@ -17,8 +17,15 @@ class SyncHealth:
     is_ok: bool = False
 
 
-def account_sync_health(*, account: ChannelAccount, open_import_problems: int = 0) -> SyncHealth:
+def account_sync_health(*, account: ChannelAccount, open_import_problems: int = 0,
+                        failed_actions: int = 0) -> SyncHealth:
+    """Both ways: the import's health, and changes of ours the channel refused (an account whose
+    shipment failed to reach the channel is not in sync, however well it imports)."""
     health = _import_health(account, open_import_problems)
+    if failed_actions:
+        refused = f"{failed_actions} failed channel action{'' if failed_actions == 1 else 's'}"
+        summary = f"Imports OK; {refused}" if health.is_ok else f"{health.summary}; {refused}"
+        health = SyncHealth(health.is_failing, summary)
     if account.credentials_readable:
         return health
     return SyncHealth(True, "CRITICAL: credentials cannot be decrypted with the configured keys, nothing can be "

@@ -16,7 +16,7 @@ from django.utils import timezone
 from channels.models import ChannelAccount
 from channels.selectors import account_sync_health
 from orders.filters import SELLER_METRICS, auto_cancel_risk_q, to_ship_q
-from orders.models import Fulfillment, ImportProblem, Order, OrderStatus, SyncState
+from orders.models import ChannelAction, Fulfillment, ImportProblem, Order, OrderStatus, SyncState
 
 from . import standards
 from .models import DailyAccountStats, Discrepancy
@@ -67,6 +67,7 @@ def today(*, now: dt.datetime | None = None) -> list[AccountToday]:
     accounts = list(ChannelAccount.objects.select_related("marketplace").annotate(
         open_problems=_count_of(ImportProblem.objects.filter(resolved_at__isnull=True)),
         open_discrepancies=_count_of(Discrepancy.objects.filter(resolved_at__isnull=True)),
+        failed_actions=_count_of(ChannelAction.objects.filter(state=ChannelAction.State.FAILED)),
     ).order_by("title"))
     to_ship = Order.objects.filter(to_ship_q("all")).values("account_id").annotate(
         to_acknowledge=Count("pk", filter=Q(status=OrderStatus.CREATED)),
@@ -83,7 +84,8 @@ def today(*, now: dt.datetime | None = None) -> list[AccountToday]:
         figures = by_account.get(account.pk, {}) | {"failed": failed.get(account.pk, 0),
                                                     "import_problems": account.open_problems,
                                                     "discrepancies": account.open_discrepancies}
-        health = account_sync_health(account=account, open_import_problems=account.open_problems)
+        health = account_sync_health(account=account, open_import_problems=account.open_problems,
+                                     failed_actions=account.failed_actions)
         row = AccountToday(account=account, health=health.summary, in_sync=health.is_ok or not account.is_active)
         for name, _label in TODAY_COLUMNS:
             row.counts[name] = Figure(figures.get(name, 0), _today_url(name, account.pk))

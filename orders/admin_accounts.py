@@ -62,7 +62,8 @@ class ChannelAccountOperationsAdmin(ChannelAccountAdmin):
 
     @admin.display(description="Sync health")
     def health(self, account: ChannelAccount):
-        health = account_sync_health(account=account, open_import_problems=account.open_problems)
+        health = account_sync_health(account=account, open_import_problems=account.open_problems,
+                                     failed_actions=account.failed)
         if health.is_failing:
             return format_html('<strong style="color:#c62828">{}</strong>', health.summary)
         return health.summary

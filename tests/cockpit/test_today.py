@@ -173,3 +173,17 @@ def test_a_figure_links_only_to_a_list_its_reader_may_open(client, day, django_u
         assert client.get(reverse(forbidden)).status_code == 403
     assert reverse("admin:orders_order_changelist") in today
     assert "accounts not in sync" in today and "You may not open this list" in today
+
+
+def test_an_account_with_a_failed_channel_action_is_not_in_sync(viewer_client, walmart_account):
+    from tests.factories import ChannelActionFactory
+
+    Order.objects.all().delete()
+    walmart_account.last_import_started_at = walmart_account.last_import_succeeded_at = timezone.now()
+    walmart_account.save()
+    ChannelActionFactory(order=create_order(account=walmart_account), state="failed", last_error="HTTP 500")
+
+    context = viewer_client.get(INDEX).context
+    [row] = [row for row in context["today_rows"] if row.account == walmart_account]
+    assert (row.in_sync, row.health) == (False, "Imports OK; 1 failed channel action")
+    assert context["today_total"].counts["not_in_sync"].value >= 1

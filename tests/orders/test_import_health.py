@@ -118,3 +118,12 @@ def test_health_is_ok_only_after_a_run_that_completed(wm_account, settings):
 
     ChannelAccount.objects.filter(pk=wm_account.pk).update(last_import_succeeded_at=now)
     assert health(wm_account).is_ok
+
+
+def test_an_account_whose_change_the_channel_refused_is_not_in_sync_however_well_it_imports(walmart_account):
+    walmart_account.last_import_started_at = walmart_account.last_import_succeeded_at = timezone.now()
+    assert account_sync_health(account=walmart_account).is_ok
+    health = account_sync_health(account=walmart_account, failed_actions=1)
+    assert (health.is_ok, health.summary) == (False, "Imports OK; 1 failed channel action")
+    health = account_sync_health(account=walmart_account, open_import_problems=2, failed_actions=3)
+    assert health.summary == "Import problems: 2 order(s) kept aside; 3 failed channel actions"

@@ -31,6 +31,7 @@ from ..copy import copy_insert, new_row, reserve_ids
 from ..locks import lock_account_for_import, lock_orders
 from ..log import Initiator, LogEntry, Type, order_log_write_many
 from ..models import (
+    ChannelAction,
     Invoice,
     Order,
     OrderItem,
@@ -605,6 +606,15 @@ def _read_money_and_address(order: Order, channel_order: ChannelOrder, items: di
                             f"(total {order.grand_total} {order.currency}).", initiator=Initiator.CHANNEL))
 
 
+def _refused_change_only(order: Order) -> bool:
+    """Whether the order's local quantities may differ from the channel's only by a change the
+    channel refused: one of its actions failed and none is on its way. (A conflict is rare: asked
+    then, not for every order of a page.)"""
+    states = set(ChannelAction.objects.filter(order=order).exclude(state=ChannelAction.State.SUCCEEDED)
+                 .values_list("state", flat=True).distinct())
+    return ChannelAction.State.FAILED in states and not states & set(ChannelAction.OPEN_STATES)
+
+
 def _apply_line(order: Order, item: OrderItem, line: ChannelLine, entries: list[LogEntry], channel: str,
                 newly_shipped: dict[str, int]) -> bool:
     before = (item.qty_shipped, item.qty_canceled, item.refunded_amount, item.channel_line_status,
@@ -612,10 +622,23 @@ def _apply_line(order: Order, item: OrderItem, line: ChannelLine, entries: list[
     shipped = max(item.qty_shipped, line.qty_shipped)
     canceled = max(item.qty_canceled, line.qty_canceled)
     if shipped + canceled > item.qty_ordered:
-        entries.append(LogEntry(order.pk, f"{channel} reports {item.sku} shipped {line.qty_shipped} / canceled "
-                                f"{line.qty_canceled}, which conflicts with the local quantities; kept the local ones.",
-                                Type.WARNING, Initiator.CHANNEL))
-        shipped, canceled = item.qty_shipped, item.qty_canceled
+        if _refused_change_only(order):
+            # Ours is a change the channel refused (it shipped or canceled these units itself first):
+            # what the channel did is what happened. Units we marked shipped stay out of stock: only
+            # the warehouse knows whether they left.
+            entries.append(LogEntry(order.pk, f"{channel} reports {item.sku} shipped {line.qty_shipped} / canceled "
+                                    f"{line.qty_canceled}: our change of these units failed on {channel}, so "
+                                    f"{channel}'s quantities are taken (shipped {item.qty_shipped} → "
+                                    f"{line.qty_shipped}, canceled {item.qty_canceled} → {line.qty_canceled}).",
+                                    Type.WARNING, Initiator.CHANNEL))
+            item.qty_shipped = min(item.qty_shipped, line.qty_shipped)
+            item.qty_canceled = min(item.qty_canceled, line.qty_canceled)
+            shipped, canceled = line.qty_shipped, line.qty_canceled
+        else:
+            entries.append(LogEntry(order.pk, f"{channel} reports {item.sku} shipped {line.qty_shipped} / canceled "
+                                    f"{line.qty_canceled}, which conflicts with the local quantities; kept the local "
+                                    "ones.", Type.WARNING, Initiator.CHANNEL))
+            shipped, canceled = item.qty_shipped, item.qty_canceled
     if canceled > item.qty_canceled:
         qty = canceled - item.qty_canceled
         release_reservation(item=item, qty=qty)

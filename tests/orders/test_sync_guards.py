@@ -187,3 +187,46 @@ def test_r_cm_4_amazon_buyer_canceled_needs_the_buyers_request(amazon_account):
         order_cancel(order_id=order.pk, reason="BuyerCanceled")  # one line was not asked for
     order_cancel(order_id=order.pk, reason="NoInventory")
     assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELED
+
+
+# -- a change the channel refused because it did otherwise first ------------------------------------
+
+def test_a_cancel_walmart_refused_because_it_shipped_first_gives_way_to_walmarts_shipment(sandbox, wm_account):
+    """The seller shipped on Walmart's site; our cancel, queued before the import saw it, is refused
+    for good. The next import takes Walmart's quantities and its package instead of keeping our
+    unconfirmed cancel for ever (with a warning at every import)."""
+    wm_account.create_store_order = False
+    wm_account.save()
+    order, on_walmart = imported_walmart_order(sandbox, wm_account, acknowledged=True)
+    sandbox.walmart.channel_ship(order.channel_order_id, tracking_number="1ZCHANNELSIDE0001")
+    order_cancel(order_id=order.pk, reason="SELLER_CANCEL_OUT_OF_STOCK")
+    drain_actions()
+    assert ChannelAction.objects.get(order=order, kind="cancel").state == ChannelAction.State.FAILED
+
+    Order.objects.filter(pk=order.pk).update(channel_updated_at=None)  # as if read before the shipment
+    reimport(wm_account)
+    reimport(wm_account)
+
+    order = Order.objects.get(pk=order.pk)
+    item = order.items.get()
+    assert (item.qty_shipped, item.qty_canceled) == (item.qty_ordered, 0)
+    assert order.status == OrderStatus.SHIPPED
+    assert order.shipments.get().tracking_number == "1ZCHANNELSIDE0001"
+    taken = order.logs.filter(message__contains="our change of these units failed on Walmart")
+    assert taken.count() == 1 and not order.logs.filter(message__contains="kept the local ones").exists()
+
+
+def test_local_quantities_stay_while_our_change_is_on_its_way(sandbox, wm_account):
+    """The same conflict with the cancel still being tried: ours is kept, with a warning."""
+    wm_account.create_store_order = False
+    wm_account.save()
+    order, _ = imported_walmart_order(sandbox, wm_account, acknowledged=True)
+    sandbox.walmart.channel_ship(order.channel_order_id)
+    order_cancel(order_id=order.pk, reason="SELLER_CANCEL_OUT_OF_STOCK")  # queued, not sent
+
+    Order.objects.filter(pk=order.pk).update(channel_updated_at=None)
+    reimport(wm_account)
+
+    item = Order.objects.get(pk=order.pk).items.get()
+    assert (item.qty_shipped, item.qty_canceled) == (0, item.qty_ordered)
+    assert order.logs.filter(message__contains="kept the local ones").exists()

@@ -77,6 +77,8 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
         cancels: dict[str, list[dict]] = defaultdict(list)
         refunds: dict[str, list[dict]] = defaultdict(list)  # return order id ("" for none) → lines
         summary = []
+        # What the memo asks of the channel is not done until the channel confirms it.
+        cancel_word, refund_word = ("to cancel", "to refund") if plan.sends_to_channel else ("canceled", "refunded")
         for line in plan.lines:
             item = line.item
             if line.qty:  # a shipping-only refund line has no units: the memo's shipping_refund holds it
@@ -86,7 +88,7 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
                 cancels[line.reason] += lines_to_cancel(item=item, qty=line.qty)
                 item.qty_canceled += line.qty
                 release_reservation(item=item, qty=line.qty)
-                summary.append(f"canceled {item.sku} × {line.qty}")
+                summary.append(f"{cancel_word} {item.sku} × {line.qty}")
             else:
                 for return_id, entries in _refund_entries(item, line).items():
                     refunds[return_id] += entries
@@ -94,7 +96,8 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
                 item.refunded_amount += line.total
                 if plan.restock and item.product_id and line.qty:
                     restock(product_id=item.product_id, qty=line.qty)  # R-CM-8
-                summary.append(f"refunded {item.sku} × {line.qty}" if line.qty else f"refunded shipping of {item.sku}")
+                summary.append(f"{refund_word} {item.sku} × {line.qty}" if line.qty
+                               else f"{refund_word} shipping of {item.sku}")
         OrderItem.objects.bulk_update(items, ["qty_canceled", "qty_refunded", "refunded_amount", "qty_reserved"])
         # Added in Python to the locked row's value: SQLite would add NUMERIC columns as floats
         # (0.01 + 0.02 + 0.02 + 0.01 > 0.06) and trip the refunded-within-paid constraint.
@@ -106,7 +109,10 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
         text = f"Credit memo #{credit_memo.pk}: {', '.join(summary)}{buyer}; total {plan.grand_total} {order.currency}"
         if plan.restock:
             text += "; quantities returned to stock"
-        order_log_write(order=order, message=text + ".", type=Type.SUCCESS, user=user)
+        if plan.sends_to_channel:
+            order_log_write(order=order, message=f"{text}; queued for {channel}.", user=user)
+        else:
+            order_log_write(order=order, message=text + ".", type=Type.SUCCESS, user=user)
         for note in plan.notes:
             order_log_write(order=order, message=f"Credit memo #{credit_memo.pk}: {note}", user=user)
 

@@ -136,10 +136,11 @@ def test_r_cm_4_a_memo_is_logged_as_buyer_canceled_when_any_line_the_buyer_asked
     order = order_with_lines(walmart_account, *(Line(qty=1, price="10.00", buyer_cancel_requested=a) for a in asked))
     memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities=dict.fromkeys(item_ids(order), 1)))
     skus = dict(order.items.values_list("pk", "sku"))
-    logged = order.logs.filter(message__startswith=f"Credit memo #{memo.pk}: canceled").get().message
-    canceled = ", ".join(f"canceled {skus[pk]} × 1" for pk in item_ids(order))
-    assert logged == (f"Credit memo #{memo.pk}: {canceled}{' (Buyer Canceled)' if buyer_canceled else ''}; "
-                      f"total {memo.grand_total} USD.")
+    logged = order.logs.filter(message__startswith=f"Credit memo #{memo.pk}: to cancel").get()
+    canceled = ", ".join(f"to cancel {skus[pk]} × 1" for pk in item_ids(order))
+    assert logged.message == (f"Credit memo #{memo.pk}: {canceled}{' (Buyer Canceled)' if buyer_canceled else ''}; "
+                              f"total {memo.grand_total} USD; queued for Walmart.")
+    assert logged.type != "success"  # not done until Walmart confirms it
 
 
 @pytest.mark.parametrize(("adjustment", "fee"), [("1.00", "0.00"), ("0.00", "1.00"), ("1.00", "1.00")])
@@ -257,3 +258,15 @@ def test_r_cm_1_r_cm_2_orders_in_a_status_that_takes_no_memo_are_refused_in_word
     order = create_order(account=walmart_account if channel == "walmart" else amazon_account, status=status)
     refused = refusal_for_status(order)
     assert (refused.rule, str(refused)) == (rule, words)
+
+
+def test_r_acc_3_a_local_only_memo_is_logged_as_done_here_one_for_the_channel_as_queued(walmart_account):
+    order = order_with_lines(walmart_account, SHIPPED)
+    walmart_account.refund_on_credit_memo = False
+    walmart_account.save()
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities=dict.fromkeys(item_ids(order), 1),
+                                                                refund_reason="DamagedItem"))
+    sku = order.items.get().sku
+    logged = order.logs.get(message__startswith=f"Credit memo #{memo.pk}: refunded")
+    assert (logged.message, logged.type) == (f"Credit memo #{memo.pk}: refunded {sku} × 1; total {memo.grand_total} "
+                                             "USD.", "success")

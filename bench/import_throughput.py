@@ -64,18 +64,21 @@ try:
                 time.sleep(0.1)
         account = ChannelAccountFactory(base_url=url, create_store_order=args.with_store_orders,
                                         auto_invoice=args.with_store_orders)
-        page_seconds: list[float] = []
+        page_seconds: list[float] = []  # the page's transaction: every lock of the import lives inside it
+        analyze_seconds: list[float] = []  # FreshStatistics between pages
         rss_samples: list[int] = []
-        store_page = importing.upsert_orders
 
-        def timed_page(**kwargs):  # the page's transaction: every lock of the import lives inside it
-            started = time.perf_counter()
-            try:
-                return store_page(**kwargs)
-            finally:
-                page_seconds.append(time.perf_counter() - started)
+        def timed(function, seconds: list[float]):
+            def run(*args, **kwargs):
+                started = time.perf_counter()
+                try:
+                    return function(*args, **kwargs)
+                finally:
+                    seconds.append(time.perf_counter() - started)
+            return run
 
-        importing.upsert_orders = timed_page
+        importing.upsert_orders = timed(importing.upsert_orders, page_seconds)
+        importing.FreshStatistics.analyze = timed(importing.FreshStatistics.analyze, analyze_seconds)
 
         def progress(result):
             rss_samples.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
@@ -105,6 +108,7 @@ try:
           f"max {1000 * max(page_seconds):.0f} ms; first 10% of pages median "
           f"{1000 * statistics.median(page_seconds[:tenth]):.0f} ms, last 10% "
           f"{1000 * statistics.median(page_seconds[-tenth:]):.0f} ms")
+    print(f"ANALYZE between pages: {len(analyze_seconds)} times, {sum(analyze_seconds):.1f} s in all")
     quarter = max(1, len(rss_samples) // 4)
     print(f"peak RSS after 25% / 50% / 100% of pages: {rss_samples[quarter - 1]} / "
           f"{rss_samples[len(rss_samples) // 2]} / {rss_samples[-1]} MiB")

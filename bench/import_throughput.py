@@ -8,9 +8,12 @@ Prints wall time and orders/s, the CPU seconds each process spent (importer, its
 the sandbox: a machine shared with other work slows the wall clock, not the CPU per order), the
 longest page transaction (every lock the import takes is held at most that long), per-page times
 at the start and the end of the run, and peak memory.
+
+    ... --profile                # cProfile of the importer's CPU (both its threads): top functions printed
 """
 
 import argparse
+import contextlib
 import os
 import resource
 import statistics
@@ -22,9 +25,46 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--orders", type=int, default=100_000)
 parser.add_argument("--lines", type=int, default=2)
 parser.add_argument("--with-store-orders", action="store_true", help="R-ACC-1/2/4 on (store order, acknowledge, invoice).")
+parser.add_argument("--profile", action="store_true",
+                    help="profile the importer's CPU time (the storing thread and the read-ahead one) and print the "
+                         "functions that take the most, with and without what they call; slows the run")
 args = parser.parse_args()
 
 TICKS = os.sysconf("SC_CLK_TCK")
+TOP_FUNCTIONS = 30
+
+
+@contextlib.contextmanager
+def profiled_threads(profiles: list):
+    """cProfile this thread and every thread started meanwhile (the import's read-ahead), each on its
+    own CPU clock: time spent waiting for PostgreSQL or the channel is not the importer's work."""
+    import cProfile
+    import threading
+
+    def profile_new_thread(*_):  # a new thread's first event: its own profiler takes over from here
+        profile = cProfile.Profile(time.thread_time)
+        profiles.append(profile)
+        profile.enable()
+
+    profile = cProfile.Profile(time.thread_time)
+    profiles.append(profile)
+    threading.setprofile(profile_new_thread)
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        threading.setprofile(None)
+
+
+def print_profile(profiles: list) -> None:
+    import pstats
+
+    stats = pstats.Stats(*profiles)
+    stats.strip_dirs()
+    for order, what in (("cumulative", "with what they call"), ("tottime", "their own time")):
+        print(f"\n-- importer CPU: top {TOP_FUNCTIONS} functions by {what} --")
+        stats.sort_stats(order).print_stats(TOP_FUNCTIONS)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -88,8 +128,10 @@ try:
             backend = cursor.fetchone()[0]
         load_before = os.getloadavg()[0]
         cpu_before = time.process_time(), cpu_seconds(backend), cpu_seconds(sandbox.pid)
+        profiles: list = []
         started = time.perf_counter()
-        result = importing.account_import_orders(account_id=account.pk, progress=progress)
+        with profiled_threads(profiles) if args.profile else contextlib.nullcontext():
+            result = importing.account_import_orders(account_id=account.pk, progress=progress)
         elapsed = time.perf_counter() - started
         cpu_after = time.process_time(), cpu_seconds(backend), cpu_seconds(sandbox.pid)
     finally:
@@ -112,5 +154,7 @@ try:
     quarter = max(1, len(rss_samples) // 4)
     print(f"peak RSS after 25% / 50% / 100% of pages: {rss_samples[quarter - 1]} / "
           f"{rss_samples[len(rss_samples) // 2]} / {rss_samples[-1]} MiB")
+    if args.profile:
+        print_profile(profiles)
 finally:
     drop()

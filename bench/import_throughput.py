@@ -10,6 +10,8 @@ longest page transaction (every lock the import takes is held at most that long)
 at the start and the end of the run, and peak memory.
 
     ... --profile                # cProfile of the importer's CPU (both its threads): top functions printed
+    ... --accounts 2             # the orders shared out among 2 accounts, each imported in its own process
+                                 # (manage.py sync_orders) at the same time: the combined rate
 """
 
 import argparse
@@ -28,7 +30,12 @@ parser.add_argument("--with-store-orders", action="store_true", help="R-ACC-1/2/
 parser.add_argument("--profile", action="store_true",
                     help="profile the importer's CPU time (the storing thread and the read-ahead one) and print the "
                          "functions that take the most, with and without what they call; slows the run")
+parser.add_argument("--accounts", type=int, default=1,
+                    help="share the orders out among this many accounts and import them all at once, each in its "
+                         "own process")
 args = parser.parse_args()
+if args.profile and args.accounts > 1:
+    parser.error("--profile profiles this process's import: one account")
 
 TICKS = os.sysconf("SC_CLK_TCK")
 TOP_FUNCTIONS = 30
@@ -74,71 +81,42 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-drop = _setup.test_database()
-try:
-    import socket
-    import subprocess
-    import sys
-
-    import requests
+def import_here(account, sandbox_pid: int) -> None:
+    """One account's import in this process, timed page by page; prints what it measured."""
     from django.db import connection
 
-    from orders.models import Order
     from orders.services import importing
-    from tests.factories import ChannelAccountFactory
 
-    # The sandbox runs in its own process, as a real channel would: it does not share our GIL.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    sandbox = subprocess.Popen([sys.executable, str(_setup.ROOT / "manage.py"), "sandbox", "--port", str(port),
-                                "--seed-orders", "0", "--new-orders-every", "0"], stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
+    page_seconds: list[float] = []  # the page's transaction: every lock of the import lives inside it
+    analyze_seconds: list[float] = []  # FreshStatistics between pages
+    rss_samples: list[int] = []
+
+    def timed(function, seconds: list[float]):
+        def run(*args, **kwargs):
+            started = time.perf_counter()
             try:
-                requests.post(f"{url}/_sandbox/walmart/orders", json={"count": args.orders, "lines": args.lines},
-                              timeout=600).raise_for_status()
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        account = ChannelAccountFactory(base_url=url, create_store_order=args.with_store_orders,
-                                        auto_invoice=args.with_store_orders)
-        page_seconds: list[float] = []  # the page's transaction: every lock of the import lives inside it
-        analyze_seconds: list[float] = []  # FreshStatistics between pages
-        rss_samples: list[int] = []
+                return function(*args, **kwargs)
+            finally:
+                seconds.append(time.perf_counter() - started)
+        return run
 
-        def timed(function, seconds: list[float]):
-            def run(*args, **kwargs):
-                started = time.perf_counter()
-                try:
-                    return function(*args, **kwargs)
-                finally:
-                    seconds.append(time.perf_counter() - started)
-            return run
+    importing.upsert_orders = timed(importing.upsert_orders, page_seconds)
+    importing.FreshStatistics.analyze = timed(importing.FreshStatistics.analyze, analyze_seconds)
 
-        importing.upsert_orders = timed(importing.upsert_orders, page_seconds)
-        importing.FreshStatistics.analyze = timed(importing.FreshStatistics.analyze, analyze_seconds)
+    def progress(result):
+        rss_samples.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 
-        def progress(result):
-            rss_samples.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
-
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            backend = cursor.fetchone()[0]
-        load_before = os.getloadavg()[0]
-        cpu_before = time.process_time(), cpu_seconds(backend), cpu_seconds(sandbox.pid)
-        profiles: list = []
-        started = time.perf_counter()
-        with profiled_threads(profiles) if args.profile else contextlib.nullcontext():
-            result = importing.account_import_orders(account_id=account.pk, progress=progress)
-        elapsed = time.perf_counter() - started
-        cpu_after = time.process_time(), cpu_seconds(backend), cpu_seconds(sandbox.pid)
-    finally:
-        sandbox.terminate()
-    assert Order.objects.count() == args.orders
-    if args.with_store_orders:
-        assert not Order.objects.filter(store_order_number__isnull=True).exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    load_before = os.getloadavg()[0]
+    cpu_before = time.process_time(), cpu_seconds(backend), cpu_seconds(sandbox_pid)
+    profiles: list = []
+    started = time.perf_counter()
+    with profiled_threads(profiles) if args.profile else contextlib.nullcontext():
+        result = importing.account_import_orders(account_id=account.pk, progress=progress)
+    elapsed = time.perf_counter() - started
+    cpu_after = time.process_time(), cpu_seconds(backend), cpu_seconds(sandbox_pid)
     importer, database, channel = (after - before for before, after in zip(cpu_before, cpu_after))
     tenth = max(1, len(page_seconds) // 10)
     print(f"machine: {_setup.machine()}; load average before the run: {load_before:.2f}")
@@ -156,5 +134,101 @@ try:
           f"{rss_samples[len(rss_samples) // 2]} / {rss_samples[-1]} MiB")
     if args.profile:
         print_profile(profiles)
+
+
+def import_in_processes(accounts) -> None:
+    """Each account's import in its own process (manage.py sync_orders on this database), all at once;
+    prints the combined rate, the processes' CPU and memory, and the times from one page to the next
+    of an account (each bounds that page's transaction)."""
+    import subprocess
+    import sys
+    import threading
+    from urllib.parse import urlparse
+
+    from django.db import connection
+
+    database_url = urlparse(os.environ["DATABASE_URL"])._replace(path=f"/{connection.settings_dict['NAME']}").geturl()
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}  # each line when it is said
+    page_gaps: list[float] = []
+    import_starts: list[float] = []  # when each process, Django set up, begins its import
+
+    def time_pages(child: subprocess.Popen) -> None:
+        last = None
+        for line in child.stdout:
+            now = time.perf_counter()
+            if last is None:
+                import_starts.append(now)  # sync_orders names the account, then imports it
+            elif line.lstrip().startswith("page "):
+                page_gaps.append(now - last)
+            last = now
+
+    load_before = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children = [subprocess.Popen([sys.executable, str(_setup.ROOT / "manage.py"), "sync_orders", "--account",
+                                  str(account.pk)], env=env, stdout=subprocess.PIPE, text=True)
+                for account in accounts]
+    watchers = [threading.Thread(target=time_pages, args=(child,)) for child in children]
+    for watcher in watchers:
+        watcher.start()
+    failed = [child.args for child in children if child.wait() != 0]
+    elapsed = time.perf_counter() - min(import_starts)
+    for watcher in watchers:
+        watcher.join()
+    if failed:
+        raise SystemExit(f"import failed: {failed}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    orders = args.orders // len(accounts)
+    print(f"machine: {_setup.machine()}; load average before the run: {load_before:.2f}")
+    print(f"imported {orders} orders × {args.lines} lines into each of {len(accounts)} accounts at once: "
+          f"{elapsed:.1f}s, {orders * len(accounts) / elapsed:.0f} orders/s in all (account options "
+          f"{'on' if args.with_store_orders else 'off'}; from the first import's start to the last one's end)")
+    print(f"importer processes: CPU {cpu:.1f} s in all ({1000 * cpu / (orders * len(accounts)):.2f} ms per order), "
+          f"largest peak RSS {after.ru_maxrss // 1024} MiB (Django's start in each process included)")
+    print(f"from one page to the next of an account (bounds the page's transaction, every lock of the import): "
+          f"median {1000 * statistics.median(page_gaps):.0f} ms, max {1000 * max(page_gaps):.0f} ms")
+
+
+drop = _setup.test_database()
+try:
+    import socket
+    import subprocess
+    import sys
+
+    import requests
+
+    from orders.models import Order
+    from tests.factories import ChannelAccountFactory
+
+    # The sandbox runs in its own process, as a real channel would: it does not share our GIL.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    sandbox = subprocess.Popen([sys.executable, str(_setup.ROOT / "manage.py"), "sandbox", "--port", str(port),
+                                "--seed-orders", "0", "--new-orders-every", "0"], stdout=subprocess.DEVNULL)
+    try:
+        accounts = [ChannelAccountFactory(base_url=url, create_store_order=args.with_store_orders,
+                                          auto_invoice=args.with_store_orders,
+                                          credentials={"client_id": f"bench-{n}", "client_secret": "bench-secret"})
+                    for n in range(args.accounts)]
+        for n in range(args.accounts):  # each account's orders are its own (the sandbox's seller)
+            for _ in range(100):
+                try:
+                    requests.post(f"{url}/_sandbox/walmart/orders", timeout=600, json={
+                        "count": args.orders // args.accounts, "lines": args.lines, "seller": f"bench-{n}",
+                    }).raise_for_status()
+                    break
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+        if args.accounts == 1:
+            import_here(accounts[0], sandbox.pid)
+        else:
+            import_in_processes(accounts)
+    finally:
+        sandbox.terminate()
+    assert Order.objects.count() == args.orders // args.accounts * args.accounts
+    if args.with_store_orders:
+        assert not Order.objects.filter(store_order_number__isnull=True).exists()
 finally:
     drop()

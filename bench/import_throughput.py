@@ -15,6 +15,7 @@ at the start and the end of the run, and peak memory.
 """
 
 import argparse
+import collections
 import contextlib
 import os
 import resource
@@ -180,11 +181,30 @@ def import_in_processes(accounts) -> None:
     children = [subprocess.Popen([sys.executable, str(_setup.ROOT / "manage.py"), "sync_orders", "--account",
                                   str(account.pk)], env=env, stdout=subprocess.PIPE, text=True)
                 for account in accounts]
+    waits: collections.Counter = collections.Counter()
+    running = threading.Event()
+    running.set()
+
+    def sample_waits() -> None:
+        """What the imports' PostgreSQL backends are doing, every 50 ms: a row lock is another
+        account's page holding what this one needs (the number counters, with the options on)."""
+        import psycopg
+
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            while running.is_set():
+                for (wait,) in conn.execute("SELECT coalesce(wait_event_type || ' ' || wait_event, 'CPU') FROM pg_stat_activity "
+                                            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                                            "AND state = 'active'"):
+                    waits[wait] += 1
+                time.sleep(0.05)
+
     watchers = [threading.Thread(target=time_pages, args=(child,)) for child in children]
+    watchers.append(threading.Thread(target=sample_waits))
     for watcher in watchers:
         watcher.start()
     failed = [child.args for child in children if child.wait() != 0]
     elapsed = time.perf_counter() - min(import_starts)
+    running.clear()
     for watcher in watchers:
         watcher.join()
     if failed:
@@ -200,6 +220,10 @@ def import_in_processes(accounts) -> None:
           f"largest peak RSS {after.ru_maxrss // 1024} MiB (Django's start in each process included)")
     print(f"from one page to the next of an account (bounds the page's transaction, every lock of the import): "
           f"median {1000 * statistics.median(page_gaps):.0f} ms, max {1000 * max(page_gaps):.0f} ms")
+    sampled = sum(waits.values()) or 1
+    print("their PostgreSQL backends while busy (sampled every 50 ms): " + ", ".join(
+        f"{100 * count / sampled:.0f}% {wait}" for wait, count in waits.most_common()) + " (Lock: waiting for "
+        "another account's page; Client: for the importer's next statement or COPY data)")
 
 
 drop = _setup.test_database()

@@ -90,8 +90,9 @@ def tracking_upload_check(*, content: bytes) -> UploadCheck:
     rows = _read_rows(content)
     orders = _orders_by_channel_id({row.channel_order_id for row in rows if row.channel_order_id})
     open_left: dict[int, int] = {}  # item id → units not yet claimed by an earlier row
+    taken_by: dict[int, int] = {}  # item id → the last row of the file that claimed some of its units
     for row in rows:
-        row.error = _row_error(row, orders, open_left)
+        row.error = _row_error(row, orders, open_left, taken_by)
     _warn_of_shared_tracking([row for row in rows if not row.error])
     return UploadCheck(rows=rows)
 
@@ -206,7 +207,14 @@ def _orders_by_channel_id(channel_ids: set[str]) -> dict[str, list[Order]]:
     return found
 
 
-def _row_error(row: UploadRow, orders: dict[str, list[Order]], open_left: dict[int, int]) -> str:
+def _earlier_row(items: list, taken_by: dict[int, int]) -> str:
+    """A repeated row reads as one, not as an order shipped already."""
+    rows = sorted({taken_by[item.pk] for item in items if item.pk in taken_by})
+    return f" after row {', '.join(map(str, rows))} of this file" if rows else ""
+
+
+def _row_error(row: UploadRow, orders: dict[str, list[Order]], open_left: dict[int, int],
+               taken_by: dict[int, int]) -> str:
     if row.error:
         return row.error
     if not row.channel_order_id:
@@ -233,8 +241,10 @@ def _row_error(row: UploadRow, orders: dict[str, list[Order]], open_left: dict[i
         if row.qty is not None:
             return "a quantity needs a line (SKU or line number)"
         if not any(open_left[item.pk] for item in items):
-            return "nothing left to ship on this order"
+            return "nothing left to ship on this order" + _earlier_row(items, taken_by)
         for item in items:
+            if open_left[item.pk]:
+                taken_by[item.pk] = row.number
             open_left[item.pk] = 0
         return ""
     wanted = row.line.casefold()
@@ -244,9 +254,10 @@ def _row_error(row: UploadRow, orders: dict[str, list[Order]], open_left: dict[i
     item = line_items[0]
     qty = open_left[item.pk] if row.qty is None else row.qty
     if open_left[item.pk] == 0:
-        return f"{item.sku}: nothing left to ship on this line"
+        return f"{item.sku}: nothing left to ship on this line" + _earlier_row([item], taken_by)
     if qty > open_left[item.pk]:
-        return f"{item.sku}: {qty} unit(s) asked, {open_left[item.pk]} left to ship"
+        return f"{item.sku}: {qty} unit(s) asked, {open_left[item.pk]} left to ship" + _earlier_row([item], taken_by)
     open_left[item.pk] -= qty
+    taken_by[item.pk] = row.number
     row.item_id, row.qty = item.pk, qty
     return ""

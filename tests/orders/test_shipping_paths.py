@@ -181,7 +181,7 @@ def test_csv_upload_previews_every_row_then_ships_only_the_good_ones(operator_cl
     assert errors[3].startswith("tracking number is not valid")
     assert "spreadsheet formula" in errors[4]
     assert errors[5] == "no order 'NO-SUCH-PO'"
-    assert errors[6] == f"{sku}: 5 unit(s) asked, 1 left to ship"
+    assert errors[6] == f"{sku}: 5 unit(s) asked, 1 left to ship after row 2 of this file"
     assert not Shipment.objects.exists() and not ChannelAction.objects.filter(kind="ship").exists()
 
     response = operator_client.post(UPLOAD, {"signed_file": preview.context["signed"]}, follow=True)
@@ -189,6 +189,16 @@ def test_csv_upload_previews_every_row_then_ships_only_the_good_ones(operator_cl
     drain_actions()
     assert sandbox.walmart.orders[first.channel_order_id].lines[0].shipped == 1
     assert not Shipment.objects.filter(order=second).exists()
+
+
+def test_csv_upload_preview_says_a_repeated_row_repeats_an_earlier_one(operator_client, walmart_account):
+    from tests.factories import create_order
+
+    order = create_order(account=walmart_account, status=OrderStatus.UNSHIPPED, n_items=1)
+    row = f"{order.channel_order_id},UPS,Standard,{ups_tracking(6)}\n"
+    preview = upload(operator_client, "Channel Order #,Carrier,Method,Tracking #\n" + row + row)
+    [repeated] = preview.context["check"].bad
+    assert (repeated.number, repeated.error) == (3, "nothing left to ship on this order after row 2 of this file")
 
 
 def test_csv_upload_preview_says_which_orders_the_buyer_asked_to_cancel(operator_client, sandbox, wm_account):

@@ -153,6 +153,7 @@ class CreditMemoAdmin(LongListAdmin, admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": f"New credit memo for order {order.channel_order_id}",
             "opts": self.opts,
+            "order_opts": Order._meta,
             "order": order,
             "form": form,
             "plan": plan,

@@ -60,10 +60,22 @@ def test_cancelling_what_the_buyer_asked_to_cancel_offers_the_buyers_reason_firs
     assert "The buyer asked to cancel 1 of these 2 orders." in mixed.content.decode()
 
 
-def test_breadcrumbs_name_the_section_then_the_list_not_orders_twice(operator_client, walmart_account):
-    order = create_order(account=walmart_account)
-    for url in (reverse("admin:orders_order_changelist"), reverse("admin:orders_order_change", args=[order.pk])):
-        html = operator_client.get(url).content.decode()
+def test_breadcrumbs_name_the_section_then_the_list_not_orders_twice(admin_client, walmart_account):
+    """Every page of an order's work leads back the same way: Home › Sales › Orders › the order."""
+    from tests.factories import ShipmentFactory
+
+    order = create_order(account=walmart_account, status=OrderStatus.SHIPPED)
+    shipment = ShipmentFactory(order=order)
+    pages = {reverse("admin:orders_order_changelist"): "",
+             reverse("admin:orders_order_change", args=[order.pk]): f" › {order.channel_order_id}",
+             reverse("admin:orders_order_ship", args=[order.pk]): f" › {order.channel_order_id} › Ship",
+             reverse("admin:orders_shipment_correct", args=[shipment.pk]): f" › {order.channel_order_id} › Correct "
+                                                                            "shipment",
+             reverse("admin:orders_order_upload_tracking"): " › Upload tracking",
+             reverse("admin:creditmemos_creditmemo_create_for_order", args=[order.pk]):
+                 f" › {order.channel_order_id} › New credit memo"}
+    for url, rest in pages.items():
+        html = admin_client.get(url).content.decode()
         crumbs = html[html.index('class="breadcrumbs">') + 20:].split("</div>")[0]
         crumbs = " ".join(re.sub(r"<[^>]+>", " ", crumbs).replace("&rsaquo;", "›").split())
-        assert crumbs.startswith("Home › Sales › Orders"), crumbs
+        assert crumbs == "Home › Sales › Orders" + rest, url

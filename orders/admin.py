@@ -218,6 +218,7 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
             "channel_status": channel_status_words(order, predates_confirmed_changes=predates),
             "totals": order_totals(order),
             "can_refund": request.user.has_perm("orders.refund_order"),
+            "credit_memo_refusal": credit_memo_refusal(order),
             "has_operator_shipment": any(s.source == Shipment.Source.OPERATOR for s in order.shipments.all()),
             # Buttons offer what is still to do: units neither shipped nor canceled, here or on their way.
             "has_open_units": order.status != OrderStatus.PENDING and any(item.qty_open for item in order.items.all()),
@@ -251,6 +252,15 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
 
 
 GRID_PAGING_PARAMS = ("p", "o", "all")  # the page shown and its sort, not which orders match
+
+
+def credit_memo_refusal(order: Order) -> str:
+    """Why the order takes no credit memo in its status, so the page says it instead of offering a
+    button to a refusal (the rule lives with the credit memos)."""
+    from creditmemos.rules import refusal_for_status
+
+    refusal = refusal_for_status(order)
+    return str(refusal).rstrip(".") if refusal else ""
 
 
 def _bulk_action(action: OrderAction):

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 
 from creditmemos.models import CreditMemo
@@ -40,6 +41,20 @@ def test_form_defaults_to_everything_and_shows_totals(refunder_client, walmart_a
     assert 'id="memo-totals"' in html
     assert f"{order.grand_total} USD" in html  # the full memo's total, shown before saving
     assert 'id="credit-memo"' in refunder_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+
+
+def test_an_order_whose_status_takes_no_memo_says_why_instead_of_a_button(refunder_client, amazon_account):
+    order = create_order(account=amazon_account, status=OrderStatus.PARTIALLY_SHIPPED, n_items=1)
+    html = refunder_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert 'id="credit-memo"' not in html
+    assert "Credit Memo is not available: Partially Shipped Amazon orders cannot take a credit memo." in html
+
+
+def test_a_memo_refused_as_it_opens_does_not_say_it_was_not_saved(refunder_client, walmart_account):
+    order = create_order(account=walmart_account, status=OrderStatus.SHIPPED, n_items=1)
+    order.items.update(qty_refunded=F("qty_ordered"))
+    html = refunder_client.get(url(order)).content.decode()
+    assert "This memo cannot be saved as it stands" in html and "Not saved, nothing sent" not in html
 
 
 def test_preview_then_save(refunder_client, walmart_account):

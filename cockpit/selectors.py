@@ -51,7 +51,7 @@ class AccountToday:
 
 TODAY_COLUMNS = (
     ("to_acknowledge", "To acknowledge"),
-    ("ship_today", "To ship today"),
+    ("ship_today", "To ship today (not late yet)"),
     ("overdue", "Past ship-by"),
     ("auto_cancel_risk", "At risk of automatic cancellation"),
     ("cancel_requests", "Buyer cancellation requests"),

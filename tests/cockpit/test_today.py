@@ -187,3 +187,14 @@ def test_an_account_with_a_failed_channel_action_is_not_in_sync(viewer_client, w
     [row] = [row for row in context["today_rows"] if row.account == walmart_account]
     assert (row.in_sync, row.health) == (False, "Imports OK; 1 failed channel action")
     assert context["today_total"].counts["not_in_sync"].value >= 1
+
+
+def test_an_order_late_since_this_morning_is_late_not_also_to_ship_today(viewer_client, walmart_account):
+    """'To ship today' and 'Past ship-by' are two piles of work: an order is in one of them."""
+    late = _order(walmart_account, OrderStatus.UNSHIPPED, ship_by_in_hours=-1 / 60)
+    due = _order(walmart_account, OrderStatus.UNSHIPPED, ship_by_in_hours=1 / 60)
+    total = viewer_client.get(INDEX).context["today_total"]
+    assert _linked_ids(viewer_client, total.counts["overdue"].url) == {late.pk}
+    assert late.pk not in _linked_ids(viewer_client, total.counts["ship_today"].url)
+    if timezone.localtime(due.ship_by_date).date() == timezone.localtime().date():
+        assert _linked_ids(viewer_client, total.counts["ship_today"].url) == {due.pk}

@@ -102,8 +102,12 @@ def measured_q(value: str, *, now: dt.datetime | None = None) -> Q:
 def counts_against_q(value: str, *, now: dt.datetime | None = None) -> Q:
     """Of the orders measured, those that count against the rate (the count and the grid it opens)."""
     if value == "late_shipment":
+        # Late: nothing shipped by ship-by, or units still not shipped now that it has passed (a
+        # partly shipped order is as much at risk of the channel's cancellation as an unshipped one).
         shipped_in_time = Shipment.objects.filter(order=OuterRef("pk"), shipped_at__lte=OuterRef("ship_by_date"))
-        against = ~Exists(shipped_in_time)
+        open_units = OrderItem.objects.filter(order=OuterRef("pk"),
+                                              qty_ordered__gt=F("qty_shipped") + F("qty_canceled"))
+        against = ~Exists(shipped_in_time) | Exists(open_units)
     elif value == "tracking_problem":
         against = Q(pk__in=Shipment.objects.filter(TRACKING_PROBLEM).filter(TRACKING_JUDGED).values("order_id"))
     elif value == "seller_canceled":

@@ -162,3 +162,16 @@ def test_someone_without_order_access_cannot_open_it(client, django_user_model):
     client.force_login(django_user_model.objects.create_user("nobody", is_staff=True))
     assert client.get(PAGE).status_code == 403
     assert Shipment.objects.count() == 0
+
+
+def test_a_partly_shipped_order_with_units_left_past_its_ship_by_date_counts_as_late(viewer_client, walmart_account):
+    """One unit shipped in time, the other still waiting after ship-by: late, as the channel sees it."""
+    part = _sold(walmart_account, days_ago=3, status=OrderStatus.PARTIALLY_SHIPPED)
+    ShipmentFactory(order=part, shipped_at=part.sale_date + dt.timedelta(hours=2))
+    OrderItem.objects.filter(order=part).update(qty_ordered=2, qty_shipped=1)
+    whole = _sold(walmart_account, days_ago=3)
+    OrderItem.objects.filter(order=whole).update(qty_ordered=2, qty_shipped=1, qty_canceled=1)
+    stats_refresh(days=7)
+    week = _rates(viewer_client.get(PAGE), walmart_account, 7)
+    assert (week["on_time"].against, week["on_time"].out_of) == (1, 2)
+    assert _grid_ids(viewer_client, week["on_time"].url) == {part.pk}

@@ -48,12 +48,15 @@ def account_reconcile(*, account_id: int, user: AbstractBaseUser | None = None,
     grace = now - dt.timedelta(minutes=settings.RECONCILE_GRACE_MINUTES)
     try:
         for page in client_for(account).iter_order_pages(created_since=run.created_from, page_size=IMPORT_PAGE_SIZE):
-            records = [entry for entry in page if not isinstance(entry, UnreadableOrder) and entry.updated_at <= grace]
+            readable = [entry for entry in page if not isinstance(entry, UnreadableOrder)]
+            records = [entry for entry in readable if entry.updated_at <= grace]
+            run.orders_left_to_sync += len(readable) - len(records)
             ours = _our_orders(account, [record.channel_order_id for record in records])
             for record in records:
                 order = ours.get(record.channel_order_id)
                 if order is None or order.open_actions:
-                    continue  # not imported yet (the import's business) or a change on its way
+                    run.orders_left_to_sync += 1  # not imported yet (the import's business) or a change on its way
+                    continue
                 run.orders_checked += 1
                 if record_differences(run=run, order=order, differences=order_differences(order=order, channel_order=record)):
                     run.differences += 1

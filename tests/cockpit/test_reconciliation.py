@@ -113,14 +113,26 @@ def test_orders_with_a_change_on_its_way_are_not_drift(sandbox, account):
     (order,) = _imported(sandbox, account, 1)
     order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(3)))  # queued only
     run = account_reconcile(account_id=account.pk)
-    assert (run.orders_checked, run.differences) == (0, 0)
+    assert (run.orders_checked, run.differences, run.orders_left_to_sync) == (0, 0, 1)
 
 
 def test_changes_younger_than_the_grace_are_left_to_the_import(sandbox, account, settings):
     (order,) = _imported(sandbox, account, 1)
     sandbox.walmart.channel_ship(order.channel_order_id)
     settings.RECONCILE_GRACE_MINUTES = 10
-    assert account_reconcile(account_id=account.pk).differences == 0
+    run = account_reconcile(account_id=account.pk)
+    assert (run.orders_checked, run.differences, run.orders_left_to_sync) == (0, 0, 1)
+
+
+def test_the_runs_table_says_how_many_orders_were_left_to_the_import(sandbox, account, settings, operator_role_client):
+    _imported(sandbox, account, 2)
+    [changed, _] = sandbox.walmart.orders
+    sandbox.walmart.channel_ship(changed)
+    settings.RECONCILE_GRACE_MINUTES = 10
+    account_reconcile(account_id=account.pk)
+    html = operator_role_client.get(reverse("admin:cockpit_discrepancy_changelist")).content.decode()
+    runs = html[html.index('id="reconciliation-runs"'):]
+    assert "Left to the import" in runs and '<td class="left-to-import">2</td>' in runs
 
 
 def test_resend_with_nothing_of_ours_to_send_is_refused(sandbox, account):

@@ -175,3 +175,13 @@ def test_a_partly_shipped_order_with_units_left_past_its_ship_by_date_counts_as_
     week = _rates(viewer_client.get(PAGE), walmart_account, 7)
     assert (week["on_time"].against, week["on_time"].out_of) == (1, 2)
     assert _grid_ids(viewer_client, week["on_time"].url) == {part.pk}
+
+
+def test_tracking_not_judged_says_so_instead_of_a_bare_dash(viewer_client, amazon_account):
+    order = _sold(amazon_account, days_ago=2, tracking="")
+    Shipment.objects.filter(order=order).update(source=Shipment.Source.CHANNEL)  # Seller Central, no tracking
+    stats_refresh(days=7)
+    html = viewer_client.get(PAGE).content.decode()
+    row = html[html.index('class="rate-valid_tracking"'):]
+    row = row[:row.index("</tr>")]
+    assert row.count("not judged: no shipment with tracking of ours or the channel's") == 3  # 7, 30, 90 days

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from channels.models import ChannelAccount
 from orders.admin_import_problems import ProblemStatusFilter
@@ -20,6 +20,8 @@ from .views import RECONCILE_PERMISSION
 FIXES = {"resync": reconciliation.discrepancy_resync, "resend": reconciliation.discrepancy_resend}
 FIX_WORDS = {"resync": ("Resync", "Import the order again from the channel?"),
              "resend": ("Resend", "Send our side to the channel again (failed actions, or the shipping information)?")}
+FIX_HELP = {"resync": "Take the channel's version: import this order again from the channel",
+            "resend": "Keep ours: send our failed changes (or the shipping information) to the channel again"}
 
 
 @admin.register(Discrepancy)
@@ -31,8 +33,9 @@ class DiscrepancyAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 100
     change_list_template = "admin/cockpit/discrepancy/change_list.html"
-    readonly_fields = ("order_link", "account", "summary", "differences", "first_seen_at", "last_seen_at",
-                       "last_step", "resolved_at", "resolution")
+    # The differences in words (the summary), not as the JSON they are stored in.
+    readonly_fields = ("order_link", "account", "summary", "first_seen_at", "last_seen_at",
+                       "last_step", "resolved_at", "resolution", "fix_links")
     fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -72,10 +75,19 @@ class DiscrepancyAdmin(admin.ModelAdmin):
         if discrepancy.resolved_at:
             return ""
         return format_html(
-            '<button type="submit" formaction="{}" class="fix-resync">Resync</button> '
-            '<button type="submit" formaction="{}" class="fix-resend">Resend</button>',
-            reverse("admin:cockpit_discrepancy_resync", args=[discrepancy.pk]),
-            reverse("admin:cockpit_discrepancy_resend", args=[discrepancy.pk]))
+            '<button type="submit" formaction="{}" class="fix-resync" title="{}">Resync</button> '
+            '<button type="submit" formaction="{}" class="fix-resend" title="{}">Resend</button>',
+            reverse("admin:cockpit_discrepancy_resync", args=[discrepancy.pk]), FIX_HELP["resync"],
+            reverse("admin:cockpit_discrepancy_resend", args=[discrepancy.pk]), FIX_HELP["resend"])
+
+    @admin.display(description="Fix")
+    def fix_links(self, discrepancy: Discrepancy):
+        """On its own page: links to each fix's confirmation (the page has no form of its own)."""
+        if discrepancy.resolved_at:
+            return "Resolved"
+        return format_html_join(" · ", '<a href="{}" class="fix-{}" title="{}">{}</a>', (
+            (reverse(f"admin:cockpit_discrepancy_{fix}", args=[discrepancy.pk]), fix, FIX_HELP[fix], word)
+            for fix, (word, _question) in FIX_WORDS.items()))
 
     def get_list_display(self, request: HttpRequest):
         shown = super().get_list_display(request)

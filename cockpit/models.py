@@ -45,8 +45,8 @@ class Discrepancy(models.Model):
     resolution = models.CharField(max_length=255, blank=True)
 
     class Meta:
-        verbose_name = "order that needs attention"
-        verbose_name_plural = "needs attention"
+        verbose_name = "order needing attention"
+        verbose_name_plural = "orders needing attention"
         ordering = ["-last_seen_at", "-id"]
         permissions = [
             # At most 50 characters: `migrate auth zero` shortens the column back to auth's original size.

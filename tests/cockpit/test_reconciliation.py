@@ -226,3 +226,18 @@ def test_a_resync_that_mends_the_order_says_so_in_one_sentence(sandbox, account,
     assert message == f"Resync of {order.channel_order_id}: Resynced: the order now matches the channel."
     listed = operator_role_client.get(reverse("admin:cockpit_discrepancy_changelist") + "?status=resolved")
     assert "Resolved — Resynced: the order now matches the channel." in listed.content.decode()
+
+
+def test_a_difference_reads_in_words_on_its_page_with_its_fixes(sandbox, account, operator_role_client):
+    (order,) = _imported(sandbox, account, 1)
+    Order.objects.filter(pk=order.pk).update(channel_updated_at=timezone.now() - 2 * DRIFT_DATED_BACK)
+    sandbox.walmart.channel_ship(order.channel_order_id)
+    account_reconcile(account_id=account.pk)
+    discrepancy = Discrepancy.objects.get(order=order)
+
+    html = operator_role_client.get(reverse("admin:cockpit_discrepancy_change", args=[discrepancy.pk])).content.decode()
+
+    assert discrepancy.summary in html and '"field"' not in html and "&quot;field&quot;" not in html
+    for fix in ("resync", "resend"):
+        assert reverse(f"admin:cockpit_discrepancy_{fix}", args=[discrepancy.pk]) in html
+    assert "order needing attention" in html.lower()

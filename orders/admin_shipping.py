@@ -15,7 +15,7 @@ from django.urls import path, reverse
 
 from .forms import OTHER_CARRIER, OrderShipForm, ShipForm
 from .models import Order, Shipment
-from .selectors import usual_carrier
+from .selectors import shipments_sharing_tracking, usual_carrier
 from .services.errors import OrderActionRefused
 from .services.shipments import CORRECTION_LIMITS, order_ship, shipment_correct
 from .services.tracking_upload import MAX_BYTES, UploadRefused, tracking_upload_apply, tracking_upload_check
@@ -82,6 +82,11 @@ class ShippingViews:
                 self.message_user(request, f"Shipment recorded ({units}, {shipment.carrier} "
                                   f"{shipment.tracking_number}); queued for {order.get_channel_display()}.",
                                   messages.SUCCESS)
+                shared = shipments_sharing_tracking(shipment=shipment)
+                if shared:
+                    where = ", ".join(f"shipment #{other.pk} of order {other.order.channel_order_id}" for other in shared)
+                    self.message_user(request, f"Note: tracking # {shipment.tracking_number} is also on {where}. "
+                                      "If that was a slip, correct this shipment's tracking.", messages.WARNING)
                 return HttpResponseRedirect(detail)
         return self._page(request, "admin/orders/order/ship.html", f"Ship order {order.channel_order_id}",
                           order=order, form=form, detail_url=detail)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Upper
 
 from channels.models import Channel, ChannelAccount
 
@@ -179,3 +179,11 @@ def accounts_with_sync_counts(accounts: QuerySet[ChannelAccount]) -> QuerySet[Ch
 
 def _count_of(rows: QuerySet) -> Coalesce:
     return Coalesce(Subquery(rows.order_by().values("account").annotate(count=Count("pk")).values("count")), 0)
+
+
+def shipments_sharing_tracking(*, shipment: Shipment, limit: int = 5) -> list[Shipment]:
+    """Other shipments carrying the same tracking number (any case): one package on two shipments
+    is most often a slip. Through the shipments' upper-case tracking index."""
+    return list(Shipment.objects.annotate(number=Upper("tracking_number"))
+                .filter(number=shipment.tracking_number.upper()).exclude(pk=shipment.pk)
+                .select_related("order").order_by("pk")[:limit])

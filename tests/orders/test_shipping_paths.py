@@ -133,6 +133,20 @@ def test_ship_page_refuses_more_than_open_and_nothing(operator_client, sandbox, 
     assert not Shipment.objects.exists()
 
 
+def test_ship_page_notes_a_tracking_number_already_on_another_shipment(operator_client, sandbox, wm_account):
+    """Two page loads, the same package number twice (the outside tester): shipped, but said."""
+    order = walmart_order(sandbox, wm_account, qty=2)
+    [item] = order.items.all()
+    url = reverse("admin:orders_order_ship", args=[order.pk])
+    tracking = {"carrier": "UPS", "method": "Standard", "tracking_number": ups_tracking(4)}
+    first = operator_client.post(url, {f"qty_{item.pk}": "1", **tracking}, follow=True)
+    assert len(messages_of(first)) == 1
+    again = operator_client.post(url, {f"qty_{item.pk}": "1", **tracking}, follow=True)
+    earlier = Shipment.objects.order_by("pk").first()
+    assert messages_of(again)[1] == (f"Note: tracking # {ups_tracking(4)} is also on shipment #{earlier.pk} of order "
+                                     f"{order.channel_order_id}. If that was a slip, correct this shipment's tracking.")
+
+
 # -- §1 one tracking number on many orders --------------------------------------------------------
 
 def test_bulk_ship_needs_explicit_confirmation_for_one_number_on_many_orders(operator_client, sandbox, wm_account):

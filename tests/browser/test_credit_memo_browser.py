@@ -31,10 +31,13 @@ def test_operator_refunds_part_of_a_shipped_order_and_cancels_a_buyer_requested_
     first, second = shipped.items.order_by("pk")
     page.goto(f"{live_server.url}/admin/orders/order/{shipped.pk}/change/")
     page.click("#credit-memo")
+    assert not page.is_visible("#stale-note")  # the preview shows the form's defaults
     page.fill(f"input[name=qty_{first.pk}]", "1")
+    assert page.is_visible("#stale-note")  # the totals no longer show what the entries credit
     page.fill(f"input[name=qty_{second.pk}]", "0")
     page.fill("input[name=shipping_refund]", "0")
     page.click("input[name=_preview]")
+    assert not page.is_visible("#stale-note")
     assert f"Refund\t{first.sku}\t1\t" in page.inner_text("#memo-lines")
     page.click("#save-credit-memo")
     assert "Credit memo #" in page.inner_text(".messagelist")

@@ -40,7 +40,9 @@ def _import_health(account: ChannelAccount, open_import_problems: int) -> SyncHe
         return SyncHealth(True, f"CRITICAL: import failing since {account.import_failing_since:%Y-%m-%d %H:%M}: "
                                 f"{account.last_import_error[:120]}{problems}")
     if account.last_import_error and account.import_failing_since:
-        retry = f" (next try {account.import_retry_at:%H:%M})" if account.import_retry_at else ""
+        retry = ""
+        if account.import_retry_at:  # a time gone by reads as a promise broken: say it is due instead
+            retry = f" (next try {account.import_retry_at:%H:%M})" if account.import_retry_at > now else " (retry due now)"
         return SyncHealth(False, f"Last import failed: {account.last_import_error[:120]}{retry}{problems}")
     started, succeeded = account.last_import_started_at, account.last_import_succeeded_at
     if started and (succeeded is None or started > succeeded) and \

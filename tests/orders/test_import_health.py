@@ -127,3 +127,15 @@ def test_an_account_whose_change_the_channel_refused_is_not_in_sync_however_well
     assert (health.is_ok, health.summary) == (False, "Imports OK; 1 failed channel action")
     health = account_sync_health(account=walmart_account, open_import_problems=2, failed_actions=3)
     assert health.summary == "Import problems: 2 order(s) kept aside; 3 failed channel actions"
+
+
+def test_a_failed_import_names_its_next_try_only_while_it_is_ahead(walmart_account):
+    now = timezone.now()
+    walmart_account.import_failing_since = now - dt.timedelta(minutes=5)
+    walmart_account.last_import_error = "Walmart orders: HTTP 503"
+    walmart_account.import_retry_at = now + dt.timedelta(minutes=2)
+    ahead = account_sync_health(account=walmart_account).summary
+    walmart_account.import_retry_at = now - dt.timedelta(minutes=1)
+    gone_by = account_sync_health(account=walmart_account).summary
+    assert ahead.endswith(f"(next try {walmart_account.import_retry_at + dt.timedelta(minutes=3):%H:%M})")
+    assert gone_by == "Last import failed: Walmart orders: HTTP 503 (retry due now)"

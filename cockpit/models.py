@@ -16,7 +16,7 @@ class ReconciliationRun(models.Model):
     orders_checked = models.PositiveIntegerField(default=0)
     differences = models.PositiveIntegerField(default=0, help_text="Orders found different from the channel.")
     orders_left_to_sync = models.PositiveIntegerField(
-        default=0, help_text="Orders not compared: changed on the channel lately, or with a change of ours on its "
+        default=0, db_default=0, help_text="Orders not compared: changed on the channel lately, or with a change of ours on its "
         "way, or not imported yet — the import's work, not drift.")
     error = models.TextField(blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)

@@ -410,7 +410,7 @@ class ChannelAction(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=6)
     attempts_before_retry = models.PositiveIntegerField(
-        default=0, help_text="Attempts made before an operator's retry started the count again.")
+        default=0, db_default=0, help_text="Attempts made before an operator's retry started the count again.")
     next_attempt_at = models.DateTimeField()
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     needs_verification = models.BooleanField(

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='reconciliationrun',
             name='orders_left_to_sync',
-            field=models.PositiveIntegerField(default=0, help_text="Orders not compared: changed on the channel lately, or with a change of ours on its way, or not imported yet — the import's work, not drift."),
+            field=models.PositiveIntegerField(default=0, db_default=0, help_text="Orders not compared: changed on the channel lately, or with a change of ours on its way, or not imported yet — the import's work, not drift."),
         ),
     ]

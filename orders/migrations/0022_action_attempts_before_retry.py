@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='channelaction',
             name='attempts_before_retry',
-            field=models.PositiveIntegerField(default=0, help_text="Attempts made before an operator's retry started the count again."),
+            field=models.PositiveIntegerField(default=0, db_default=0, help_text="Attempts made before an operator's retry started the count again."),
         ),
     ]

@@ -37,8 +37,11 @@ class Marketplace(models.Model):
 #    auto-cancellation window is ESD + four days, since 2023-06-06).
 #  - Amazon: "Amazon will automatically cancel any order which is not shipped and confirmed within
 #    7 business days after the 'ship by' date" (Seller Central forums, "Important update regarding Auto
-#    Cancellation timeline", from 2020-09-30). Counted as 7 calendar days: a warning a little early.
+#    Cancellation timeline", from 2020-09-30).
 AUTO_CANCEL_DAYS = {"walmart": 4, "amazon": 7}
+# The channels whose days are business days (Monday to Friday, in the operator's time zone; holidays
+# are not known here): the deadline is the end of the last of them.
+AUTO_CANCEL_IN_BUSINESS_DAYS = frozenset({"amazon"})
 
 
 class ChannelAccount(models.Model):
@@ -89,8 +92,8 @@ class ChannelAccount(models.Model):
         null=True,
         blank=True,
         help_text="Days after the ship-by date after which the channel cancels an order not shipped with valid "
-        "tracking. Empty: the channel's documented default (Walmart: 4 calendar days; Amazon: 7 business days, "
-        "counted here as 7 calendar days, so an Amazon order may read at risk up to 4 days early).",
+        "tracking, counted as the channel counts them (Walmart: calendar days; Amazon: business days, Monday to "
+        "Friday). Empty: the channel's documented default (Walmart: 4 calendar days; Amazon: 7 business days).",
     )
 
     # Import state (R-SYNC-1, R-SYNC-5).

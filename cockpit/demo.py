@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from channels.clients import ChannelLine, ChannelOrder, TrackingInfo
 from channels.models import Channel, ChannelAccount
+from orders.filters import auto_cancel_cutoff
 from orders.models import ChannelAction, Order, OrderItem, OrderLog, OrderStatus, Shipment, SyncState
 from tests.factories import ChannelActionFactory, ShipmentFactory, create_order
 
@@ -108,7 +109,8 @@ def _deadlines(account: ChannelAccount, now: dt.datetime) -> int:
     """Open work: to acknowledge, to ship today, past ship-by, at risk of the channel's cancellation,
     a buyer's cancellation request."""
     first = OrderStatus.CREATED if account.channel == Channel.WALMART else OrderStatus.UNSHIPPED
-    risk_days = account.auto_cancel_after_days - 0.5
+    # Ship-by half a day before the last one at risk of the channel's cancellation (sale 2 days earlier).
+    risk_days = (now - auto_cancel_cutoff(account=account, now=now)) / dt.timedelta(days=1) + 0.5
     specs = [(first, 0.5, {}), (first, 0.2, {}), (OrderStatus.UNSHIPPED, 0.9, {}),
              (OrderStatus.UNSHIPPED, 2.5, {}), (OrderStatus.UNSHIPPED, 3.2, {}),
              (OrderStatus.UNSHIPPED, 2 + risk_days, {}), (first, 2 + risk_days + 0.2, {}),

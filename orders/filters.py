@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from channels.models import Channel, ChannelAccount, Marketplace
+from channels.models import AUTO_CANCEL_IN_BUSINESS_DAYS, Channel, ChannelAccount, Marketplace
 
 from .models import Fulfillment, Order, OrderItem, OrderReturn, OrderStatus, Shipment, SyncState
 from .status import orders_shown_with_status
@@ -55,9 +55,36 @@ def auto_cancel_risk_q(*, accounts, now: dt.datetime) -> Q:
     """Ship-by dates close enough to each account's automatic cancellation (or past it)."""
     at_risk = Q(pk__in=[])
     for account in accounts:
-        cutoff = now - dt.timedelta(days=account.auto_cancel_after_days) + AUTO_CANCEL_WARNING
-        at_risk |= Q(account_id=account.pk, ship_by_date__lte=cutoff)
+        at_risk |= Q(account_id=account.pk, ship_by_date__lt=auto_cancel_cutoff(account=account, now=now))
     return at_risk
+
+
+def auto_cancel_cutoff(*, account: ChannelAccount, now: dt.datetime) -> dt.datetime:
+    """An order due before this is within AUTO_CANCEL_WARNING of the channel's automatic
+    cancellation: ship-by plus the account's days, in calendar days or, on a channel that counts
+    business days, to the end of the last business day after the ship-by date."""
+    days = account.auto_cancel_after_days
+    if account.channel not in AUTO_CANCEL_IN_BUSINESS_DAYS:
+        return now - dt.timedelta(days=days) + AUTO_CANCEL_WARNING
+    # The deadline grows with the ship-by date's day: the latest day whose deadline, less the
+    # warning, has come is the last day at risk.
+    today = timezone.localtime(now).date()
+    day = today
+    while _end_of(_business_days_after(day, days)) - AUTO_CANCEL_WARNING > now:
+        day -= dt.timedelta(days=1)
+    return _end_of(day)
+
+
+def _business_days_after(day: dt.date, count: int) -> dt.date:
+    while count:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5:  # Monday to Friday
+            count -= 1
+    return day
+
+
+def _end_of(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ def _order(account, status, *, ship_by_in_hours, **fields):
 @pytest.fixture
 def day(walmart_account, amazon_account):
     """Orders of every kind Today counts, on two accounts; Walmart cancels 4 days after ship-by,
-    this Amazon account is set to 2."""
+    this Amazon account is set to 2 business days."""
     amazon_account.auto_cancel_days = 2
     amazon_account.save()
     end_of_today = timezone.localtime().replace(hour=23, minute=59, second=59)
@@ -37,7 +37,8 @@ def day(walmart_account, amazon_account):
         "wm_today": _order(walmart_account, OrderStatus.UNSHIPPED, ship_by_in_hours=hours_left_today),
         "wm_overdue_1d": _order(walmart_account, OrderStatus.UNSHIPPED, ship_by_in_hours=-30),
         "wm_at_risk": _order(walmart_account, OrderStatus.CREATED, ship_by_in_hours=-24 * 3 - 2),
-        "az_at_risk": _order(amazon_account, OrderStatus.UNSHIPPED, ship_by_in_hours=-24 - 2),
+        # 2 business days after ship-by 6 days ago have gone by whatever the weekday
+        "az_at_risk": _order(amazon_account, OrderStatus.UNSHIPPED, ship_by_in_hours=-24 * 6),
         "az_cancel_request": _order(amazon_account, OrderStatus.UNSHIPPED, ship_by_in_hours=48,
                                     buyer_cancel_requested=True),
         "az_shipped_late": _order(amazon_account, OrderStatus.SHIPPED, ship_by_in_hours=-200),
@@ -198,3 +199,21 @@ def test_an_order_late_since_this_morning_is_late_not_also_to_ship_today(viewer_
     assert late.pk not in _linked_ids(viewer_client, total.counts["ship_today"].url)
     if timezone.localtime(due.ship_by_date).date() == timezone.localtime().date():
         assert _linked_ids(viewer_client, total.counts["ship_today"].url) == {due.pk}
+
+
+def test_amazon_counts_its_days_as_business_days_and_walmart_as_calendar_days(walmart_account, amazon_account,
+                                                                            settings):
+    """Thursday 3 December, 07:35: Amazon cancels 7 business days after ship-by (to the end of the
+    last), so ship-by Tuesday 24 November is within the day's warning and Wednesday 25 is not yet;
+    Walmart's 4 calendar days reach back to Sunday 29 November at the same hour, plus the warning."""
+    from orders.filters import auto_cancel_cutoff
+
+    settings.TIME_ZONE = "UTC"
+    now = dt.datetime(2026, 12, 3, 7, 35, tzinfo=dt.UTC)
+    assert auto_cancel_cutoff(account=amazon_account, now=now) == dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
+    assert auto_cancel_cutoff(account=walmart_account, now=now) == dt.datetime(2026, 11, 30, 7, 35, tzinfo=dt.UTC)
+    amazon_account.auto_cancel_days = 2  # the account's own days count the channel's way too
+    # Friday noon: ship-by Wednesday 2 is due at Friday's end (warned since Thursday's end); Thursday 3's
+    # is due only at Monday's end, the weekend not counting.
+    friday = dt.datetime(2026, 12, 4, 12, tzinfo=dt.UTC)
+    assert auto_cancel_cutoff(account=amazon_account, now=friday) == dt.datetime(2026, 12, 3, tzinfo=dt.UTC)

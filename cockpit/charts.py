@@ -10,7 +10,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 WIDTH, HEIGHT = 660, 230
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 40
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 40
+DATE_LABELS = 7  # along a line chart's days: about every fortnight over 90 days
 
 
 def _nice_max(value: int) -> int:
@@ -25,11 +26,17 @@ def _nice_max(value: int) -> int:
         step *= 10
 
 
-def _frame(top: int, title: str) -> list[str]:
+def _frame(top: int, title: str, counted: str, empty: bool) -> list[str]:
+    """The axes: `counted` names what the vertical axis counts; an empty chart says so."""
     inner_h = HEIGHT - TOP - BOTTOM
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
              f'height="{HEIGHT}" role="img" aria-label="{escape(title)}" class="cockpit-chart">',
-             f"<title>{escape(title)}</title>"]
+             f"<title>{escape(title)}</title>",
+             f'<text transform="translate(11 {TOP + inner_h / 2:.1f}) rotate(-90)" text-anchor="middle" '
+             f'font-size="11" fill="#555">{escape(counted)}</text>']
+    if empty:
+        parts.append(f'<text x="{(LEFT + WIDTH - RIGHT) / 2:.1f}" y="{TOP + inner_h / 2:.1f}" text-anchor="middle" '
+                     'font-size="13" fill="#777" class="no-data">No data yet</text>')
     for fraction in (0, 0.5, 1):
         y = TOP + inner_h * (1 - fraction)
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#ddd"/>')
@@ -38,6 +45,10 @@ def _frame(top: int, title: str) -> list[str]:
         parts.append(f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#555">'
                      f"{label}</text>")
     return parts
+
+
+def _is_empty(series: dict[str, list[int]]) -> bool:
+    return not any(any(values) for values in series.values())
 
 
 def _legend(names: list[str]) -> list[str]:
@@ -50,18 +61,19 @@ def _legend(names: list[str]) -> list[str]:
     return parts
 
 
-def line_chart(*, title: str, days: list[dt.date], series: dict[str, list[int]]) -> SafeString:
-    """One line per series over the days; the first day, a middle one and the last are labelled."""
+def line_chart(*, title: str, counted: str, days: list[dt.date], series: dict[str, list[int]]) -> SafeString:
+    """One line per series over the days; DATE_LABELS days from the first to the last are labelled."""
     top = _nice_max(max((max(values, default=0) for values in series.values()), default=0))
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    parts = _frame(top, title)
+    parts = _frame(top, title, counted, _is_empty(series))
     step = inner_w / max(len(days) - 1, 1)
     for position, (name, values) in enumerate(series.items()):
         points = " ".join(f"{LEFT + i * step:.1f},{TOP + inner_h * (1 - value / top):.1f}"
                           for i, value in enumerate(values))
         parts.append(f'<polyline fill="none" stroke="{PALETTE[position % len(PALETTE)]}" stroke-width="1.6" '
                      f'points="{points}"><title>{escape(name)}</title></polyline>')
-    for i in sorted({0, len(days) // 2, len(days) - 1}) if days else ():
+    labelled = {round(n * (len(days) - 1) / (DATE_LABELS - 1)) for n in range(DATE_LABELS)} if days else set()
+    for i in sorted(labelled):
         anchor = "start" if i == 0 else "end" if i == len(days) - 1 else "middle"
         parts.append(f'<text x="{LEFT + i * step:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="{anchor}" '
                      f'font-size="11" fill="#555">{days[i]:%b %d}</text>')
@@ -69,11 +81,11 @@ def line_chart(*, title: str, days: list[dt.date], series: dict[str, list[int]])
     return mark_safe("".join(parts))
 
 
-def bar_chart(*, title: str, buckets: list[str], series: dict[str, list[int]]) -> SafeString:
+def bar_chart(*, title: str, counted: str, buckets: list[str], series: dict[str, list[int]]) -> SafeString:
     """Grouped bars: for each bucket one bar per series, its count on hover."""
     top = _nice_max(max((max(values, default=0) for values in series.values()), default=0))
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    parts = _frame(top, title)
+    parts = _frame(top, title, counted, _is_empty(series))
     group = inner_w / max(len(buckets), 1)
     width = group * 0.8 / max(len(series), 1)
     for b, label in enumerate(buckets):

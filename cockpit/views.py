@@ -60,18 +60,18 @@ def charts_view(request: HttpRequest) -> HttpResponse:
     data = selectors.chart_data()
     shown = [
         ("Orders per day, per channel and account (90 days)",
-         charts.line_chart, {"days": data.days, "series": data.orders_by_account}),
+         charts.line_chart, {"counted": "orders", "days": data.days, "series": data.orders_by_account}),
         ("Time from sale to shipment (shipments of the last 90 days)",
-         charts.bar_chart, {"buckets": charts.bucket_labels(stats.SHIP_HOURS, "h"),
+         charts.bar_chart, {"counted": "shipments", "buckets": charts.bucket_labels(stats.SHIP_HOURS, "h"),
                             "series": data.histograms["ship_hours"]}),
         ("Sync lag: sale on the channel → imported (orders)",
-         charts.bar_chart, {"buckets": charts.bucket_labels(stats.IMPORT_MINUTES, "min"),
+         charts.bar_chart, {"counted": "orders", "buckets": charts.bucket_labels(stats.IMPORT_MINUTES, "min"),
                             "series": data.histograms["import_minutes"]}),
         ("Sync lag: change queued → confirmed by the channel (channel actions)",
-         charts.bar_chart, {"buckets": charts.bucket_labels(stats.CONFIRM_SECONDS, "s"),
+         charts.bar_chart, {"counted": "channel actions", "buckets": charts.bucket_labels(stats.CONFIRM_SECONDS, "s"),
                             "series": data.histograms["confirm_seconds"]}),
         ("Channel action failures per day (90 days)",
-         charts.line_chart, {"days": data.days, "series": data.failures_by_account}),
+         charts.line_chart, {"counted": "failed actions", "days": data.days, "series": data.failures_by_account}),
     ]
     return _page(request, "admin/cockpit/charts.html", "Charts", refreshed_at=data.refreshed_at,
                  charts=[(title, draw(title=title, **data_of)) for title, draw, data_of in shown])

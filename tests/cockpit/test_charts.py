@@ -36,9 +36,19 @@ def test_the_page_shows_every_chart_as_inline_svg(viewer_client, walmart_account
 
 
 def test_charts_scale_to_their_data():
-    svg = line_chart(title="t", days=[dt.date(2026, 1, d) for d in (1, 2, 3)], series={"a": [0, 50, 100]})
-    assert 'points="44.0,190.0 ' in svg and ",12.0" in svg  # 0 on the axis, 100 at the top
-    assert "<svg" in bar_chart(title="t", buckets=["x", "y"], series={})
+    svg = line_chart(title="t", counted="orders", days=[dt.date(2026, 1, d) for d in (1, 2, 3)],
+                     series={"a": [0, 50, 100]})
+    assert 'points="48.0,190.0 ' in svg and ",12.0" in svg  # 0 on the axis, 100 at the top
+    assert "rotate(-90)" in svg and ">orders</text>" in svg and "No data yet" not in svg
+    assert "No data yet" in bar_chart(title="t", counted="orders", buckets=["x", "y"], series={})
+    assert "No data yet" in line_chart(title="t", counted="orders", days=[dt.date(2026, 1, 1)], series={"a": [0]})
+
+
+def test_a_90_day_chart_labels_a_day_about_every_fortnight():
+    days = [dt.date(2026, 9, 5) + dt.timedelta(days=n) for n in range(90)]
+    svg = line_chart(title="t", counted="orders", days=days, series={"a": [1] * 90})
+    assert svg.count('font-size="11" fill="#555">Sep 05<') == 1 and ">Dec 03<" in svg
+    assert sum(svg.count(f">{day:%b %d}<") for day in days) == 7
 
 
 def test_the_page_runs_a_fixed_number_of_queries(viewer_client, walmart_account):

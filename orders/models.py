@@ -274,8 +274,8 @@ class OrderItem(models.Model):
 
 class Shipment(models.Model):
     class Source(models.TextChoices):
-        OPERATOR = "operator", "Operator"
-        CHANNEL = "channel", "Channel"  # reported shipped by the channel (R-ACC-5): not sent back
+        OPERATOR = "operator", "Sent by us"
+        CHANNEL = "channel", "Reported by the channel"  # reported shipped by the channel (R-ACC-5): not sent back
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.OPERATOR)

@@ -10,12 +10,24 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from orders import outbox
+from orders.batching import draining_channel_actions
 from orders.bulk import run_for_each_order
-from orders.models import ChannelAction, OrderLog
+from orders.models import ChannelAction, Order, OrderLog, SyncState
 from orders.services.acknowledge import order_acknowledge
+from orders.services.importing import account_import_orders
+from orders.services.shipments import order_ship
 from tests.factories import ChannelAccountFactory, ChannelActionFactory, create_order
 from tests.orders.test_drain_batches import acknowledgements_sent
-from tests.orders.test_outbox_edges import amazon_refunds_submitted, wait_until_due
+from tests.orders.test_outbox_edges import (  # noqa: F401 (broker_queue: a fixture)
+    DRAIN,
+    PROCESS,
+    UPS,
+    amazon_refunds_submitted,
+    broker_queue,
+    handed_to_workers,
+    wait_until_due,
+)
+from tests.orders.test_shipping_paths import walmart_order
 
 pytestmark = pytest.mark.django_db
 State = ChannelAction.State
@@ -178,3 +190,209 @@ def test_r_sync_3_the_last_attempt_the_channel_turns_away_fails_the_action_with_
     last = OrderLog.objects.filter(order=order).latest("pk")
     assert (last.type, last.message) == (OrderLog.Type.ERROR, f"Acknowledge: failed after 1 attempt(s): "
                                          f"{action.last_error}. Use Retry Failed Sync once the cause is fixed.")
+
+
+def test_r_sync_3_a_drain_put_off_by_the_channels_wait_drains_again_after_it_not_before(
+        sandbox, import_walmart_orders):
+    """Walmart answers 429 asking for a second: the drain's loop leaves the action, and the drain is
+    due again once the wait is over."""
+    [order] = import_walmart_orders(1)
+    order_acknowledge(order_id=order.pk)
+    sandbox.faults.add(kind="429", path="/acknowledge$", count=1, retry_after_ms=1000)
+    started = timezone.now()
+
+    with draining_channel_actions() as drain:
+        [outcome] = outbox.process_due_actions()
+
+    action = ChannelAction.objects.get(order=order)
+    assert outcome == outbox.Outcome(action.pk, State.PENDING, action.last_error) and action.attempts == 1
+    assert drain.next_due is not None and started + dt.timedelta(seconds=1) <= drain.next_due
+    assert abs((drain.next_due - action.next_attempt_at).total_seconds()) < 0.5
+
+
+# -- a round of due work ----------------------------------------------------------------------------
+
+def test_r_sync_4_a_round_of_bulk_work_stops_at_its_limit_in_batches_of_the_bulk_size(
+        sandbox, import_walmart_orders, settings):
+    settings.CHANNEL_ACTION_BULK_BATCH = 2
+    with transaction.atomic():
+        run_for_each_order(order_ids=[order.pk for order in import_walmart_orders(5)], action=order_acknowledge)
+
+    outcomes = outbox.process_due_actions(limit=3)
+
+    assert [outcome.state for outcome in outcomes] == [State.SUCCEEDED] * 3
+    assert acknowledgements_sent(sandbox) == 3
+    assert ChannelAction.objects.filter(state=State.PENDING, attempts=0).count() == 2
+
+
+def test_r_sync_4_a_round_reads_a_due_submission_however_many_settled_actions_were_due_before_it(
+        sandbox, import_walmart_orders, az_account):
+    """One round, room for one: not taken by an acknowledgement done long ago."""
+    [order] = import_walmart_orders(1)
+    order_acknowledge(order_id=order.pk)
+    assert outbox.process_action().state == State.SUCCEEDED
+    ChannelAction.objects.filter(order=order).update(next_attempt_at=timezone.now() - dt.timedelta(days=1))
+    [(_, submitted)] = amazon_refunds_submitted(sandbox, az_account)
+    wait_until_due(submitted)
+
+    assert outbox.process_due_actions(limit=1) == [outbox.Outcome(submitted.pk, State.SUCCEEDED)]
+
+
+@pytest.mark.usefixtures("broker_queue")
+def test_r_sync_4_the_sweep_starts_drains_for_a_due_action_alone_or_a_due_submission_alone_not_for_settled_ones(
+        sandbox, import_walmart_orders, az_account, settings):
+    [order] = import_walmart_orders(1)
+    order_acknowledge(order_id=order.pk)
+    assert outbox.process_action().state == State.SUCCEEDED  # done: due long ago, nothing to do
+    [(_, submitted)] = amazon_refunds_submitted(sandbox, az_account)
+    ChannelAction.objects.filter(pk=submitted.pk).update(next_attempt_at=timezone.now() + dt.timedelta(hours=1))
+    handed_to_workers()
+    drains = [(DRAIN, [], False)] * settings.CHANNEL_ACTION_DRAINS
+
+    assert outbox.sweep_due_actions() is False  # a done action and a submission read later
+    assert handed_to_workers() == []
+
+    ChannelAction.objects.filter(pk=submitted.pk).update(next_attempt_at=timezone.now())
+    assert outbox.sweep_due_actions() is True  # the submission alone
+    assert handed_to_workers() == drains
+
+    ChannelAction.objects.filter(pk=submitted.pk).update(next_attempt_at=timezone.now() + dt.timedelta(hours=1))
+    for lane in (Lane.INTERACTIVE, Lane.BULK):  # an action alone, in either lane
+        [other] = import_walmart_orders(1)[-1:]
+        with transaction.atomic():
+            outbox.enqueue_action(order=other, kind=ChannelAction.Kind.ACKNOWLEDGE, description="Acknowledge")
+        ChannelAction.objects.filter(order=other).update(lane=lane)
+        handed_to_workers()
+        assert outbox.sweep_due_actions() is True
+        assert handed_to_workers() == drains
+        ChannelAction.objects.filter(order=other).update(state=State.SUCCEEDED)
+
+
+# -- queuing --------------------------------------------------------------------------------------
+
+@pytest.mark.usefixtures("broker_queue")
+def test_r_sync_4_actions_an_import_queues_in_one_go_are_handed_to_drains_once_it_commits(
+        sandbox, wm_account, settings, django_capture_on_commit_callbacks):
+    """R-ACC-2: two Walmart orders imported with automatic store orders, each acknowledged: Waiting,
+    with no error shown, their acknowledgements handed to drain tasks."""
+    sandbox.walmart.create_orders(count=2)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        account_import_orders(account_id=wm_account.pk)
+
+    assert set(ChannelAction.objects.values_list("kind", "lane", "state")) == {
+        ("acknowledge", Lane.BULK, State.PENDING)}
+    assert set(Order.objects.values_list("sync_state", "sync_error")) == {(SyncState.PENDING, "")}
+    assert handed_to_workers() == [(DRAIN, [], False)] * settings.CHANNEL_ACTION_DRAINS
+
+
+def test_a_shipment_an_operator_queues_is_theirs_in_the_order_log_and_on_the_action(
+        sandbox, wm_account, operator):
+    order = walmart_order(sandbox, wm_account, acknowledged=True)
+
+    order_ship(order_id=order.pk, tracking=UPS, user=operator)
+
+    ship = ChannelAction.objects.get(order=order, kind="ship")
+    assert (ship.created_by, ship.lane) == (operator, Lane.INTERACTIVE)
+    queued = OrderLog.objects.get(order=order, message=f"{ship.description}: queued for Walmart.")
+    assert (queued.user, queued.initiator) == (operator, OrderLog.Initiator.USER)
+
+
+def test_an_operators_click_takes_its_orders_waiting_bulk_actions_along_and_no_others(
+        sandbox, import_walmart_orders, operator):
+    """A bulk Acknowledge of three orders; one acknowledgement done. A ship clicked on an order whose
+    acknowledgement still waits takes it into the interactive lane; the others' stay in the bulk lane,
+    and the one done keeps the lane it ran in."""
+    done, clicked, other = import_walmart_orders(3)
+    with transaction.atomic():
+        run_for_each_order(order_ids=[done.pk, clicked.pk, other.pk], action=order_acknowledge)
+    acknowledgement = ChannelAction.objects.get(order=done)
+    assert outbox.process_action(action_id=acknowledgement.pk).state == State.SUCCEEDED
+
+    for order in (done, clicked):
+        order_ship(order_id=order.pk, tracking=UPS, user=operator)
+
+    lanes = dict(ChannelAction.objects.filter(kind="acknowledge").values_list("order_id", "lane"))
+    assert lanes == {done.pk: Lane.BULK, clicked.pk: Lane.INTERACTIVE, other.pk: Lane.BULK}
+
+
+# -- the order's sync state -------------------------------------------------------------------------
+
+def test_r_sync_3_an_order_shows_waiting_while_its_action_is_open_then_in_sync_without_a_message(
+        sandbox, import_walmart_orders):
+    """The order's id is not its action's: Waiting is decided by the order's own actions."""
+    *_, order = import_walmart_orders(3)
+    before = timezone.now()
+
+    order_acknowledge(order_id=order.pk)
+
+    action = ChannelAction.objects.get(order=order)
+    assert action.pk != order.pk
+    waiting = Order.objects.get(pk=order.pk)
+    assert (waiting.sync_state, waiting.sync_error) == (SyncState.PENDING, "") and waiting.updated_at >= before
+    before = timezone.now()
+    assert outbox.process_action(action_id=action.pk).state == State.SUCCEEDED
+    assert Order.objects.filter(sync_state=SyncState.OK, sync_error="").count() == 3
+    assert Order.objects.get(pk=order.pk).updated_at >= before  # the change of state dates the order
+
+
+def test_r_sync_3_an_order_whose_actions_failed_shows_the_latest_failure(sandbox, import_walmart_orders, settings):
+    settings.CHANNEL_ACTION_MAX_ATTEMPTS = 1
+    [order] = import_walmart_orders(1)
+    sandbox.faults.add(kind="429", path="/acknowledge$", count=1)
+    order_acknowledge(order_id=order.pk)
+    outbox.process_action()
+    with transaction.atomic():
+        later = outbox.enqueue_action(order=order, kind=ChannelAction.Kind.ACKNOWLEDGE,
+                                      description="Acknowledge again")
+    ChannelAction.objects.filter(pk=later.pk).update(state=State.FAILED, last_error="the second failure")
+
+    outbox.order_refresh_sync_state(order=order)
+
+    assert (order.sync_state, order.sync_error) == (SyncState.ERROR, "Acknowledge again: the second failure")
+
+
+# -- Retry Failed Sync ------------------------------------------------------------------------------
+
+def failed_acknowledgements(sandbox, import_walmart_orders, settings, count: int) -> list[Order]:
+    settings.CHANNEL_ACTION_MAX_ATTEMPTS = 1
+    orders = import_walmart_orders(count)
+    sandbox.faults.add(kind="429", path="/acknowledge$", count=count)
+    for order in orders:
+        order_acknowledge(order_id=order.pk)
+    outbox.process_due_actions()
+    assert set(ChannelAction.objects.values_list("state", flat=True)) == {State.FAILED}
+    return orders
+
+
+@pytest.mark.usefixtures("broker_queue")
+def test_r_sync_3_retry_failed_sync_of_one_order_is_an_operators_click_answered_first(
+        sandbox, import_walmart_orders, settings, operator, django_capture_on_commit_callbacks):
+    [order] = failed_acknowledgements(sandbox, import_walmart_orders, settings, 1)
+    action = ChannelAction.objects.get(order=order)
+    handed_to_workers()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox.order_retry_failed_actions(order_id=order.pk, user=operator) == 1
+
+    action.refresh_from_db()
+    assert (action.state, action.attempts, action.lane) == (State.PENDING, 0, Lane.INTERACTIVE)
+    retried = OrderLog.objects.filter(order=order).latest("pk")
+    assert (retried.message, retried.user, retried.initiator) == (
+        "Acknowledge: retry requested.", operator, OrderLog.Initiator.USER)
+    assert handed_to_workers() == [(PROCESS, [action.pk], False)]
+
+
+@pytest.mark.usefixtures("broker_queue")
+def test_r_sync_3_retry_failed_sync_on_many_orders_goes_to_the_bulk_lane_and_to_drains(
+        sandbox, import_walmart_orders, settings, django_capture_on_commit_callbacks):
+    orders = failed_acknowledgements(sandbox, import_walmart_orders, settings, 2)
+    handed_to_workers()
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        result = run_for_each_order(order_ids=[order.pk for order in orders],
+                                    action=outbox.order_retry_failed_actions)
+
+    assert result.done == 2
+    assert set(ChannelAction.objects.values_list("state", "attempts", "lane")) == {(State.PENDING, 0, Lane.BULK)}
+    assert handed_to_workers() == [(DRAIN, [], False)] * settings.CHANNEL_ACTION_DRAINS

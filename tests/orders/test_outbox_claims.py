@@ -14,6 +14,7 @@ from orders.batching import draining_channel_actions
 from orders.bulk import run_for_each_order
 from orders.models import ChannelAction, Order, OrderLog, SyncState
 from orders.services.acknowledge import order_acknowledge
+from orders.services.cancel import order_cancel
 from orders.services.importing import account_import_orders
 from orders.services.shipments import order_ship
 from tests.factories import ChannelAccountFactory, ChannelActionFactory, create_order
@@ -396,3 +397,54 @@ def test_r_sync_3_retry_failed_sync_on_many_orders_goes_to_the_bulk_lane_and_to_
     assert result.done == 2
     assert set(ChannelAction.objects.values_list("state", "attempts", "lane")) == {(State.PENDING, 0, Lane.BULK)}
     assert handed_to_workers() == [(DRAIN, [], False)] * settings.CHANNEL_ACTION_DRAINS
+
+
+# -- outcomes ---------------------------------------------------------------------------------------
+
+@pytest.mark.usefixtures("broker_queue")
+def test_r_sync_3_a_change_amazon_takes_as_a_feed_is_submitted_clean_and_read_at_its_next_poll_not_before(
+        sandbox, az_account, fast_retries, settings):
+    """Amazon's first answer to the cancel feed was a 500; the next attempt is accepted as a feed: the
+    earlier error is gone, the Order Log says so in the channel's name, and the processing report is
+    read one poll later — by a worker handed it for then."""
+    [order_id] = sandbox.amazon.create_orders(count=1)
+    account_import_orders(account_id=az_account.pk)
+    order = Order.objects.get(channel_order_id=order_id)
+    order_cancel(order_id=order.pk, reason="out_of_stock")
+    action = ChannelAction.objects.get(order=order)
+    sandbox.faults.add(kind="500", path="/feeds/2021-06-30/feeds$", method="POST", count=1)
+    assert outbox.process_action(action_id=action.pk).state == State.PENDING
+    wait_until_due(action)
+    assert "HTTP 500" in action.last_error
+    settings.CHANNEL_FEED_POLL_SECONDS = 60
+    handed_to_workers()
+    before = timezone.now()
+
+    outcome = outbox.process_action(action_id=action.pk)
+
+    action.refresh_from_db()
+    assert outcome == outbox.Outcome(action.pk, State.SUBMITTED, action.channel_reference)
+    assert action.channel_reference in sandbox.amazon.feeds
+    assert (action.state, action.last_error, action.payload["feed"]) == (State.SUBMITTED, "", True)
+    assert before + dt.timedelta(seconds=60) <= action.next_attempt_at <= timezone.now() + dt.timedelta(seconds=60)
+    line = OrderLog.objects.filter(order=order).latest("pk")
+    assert (line.initiator, line.message) == (
+        OrderLog.Initiator.CHANNEL, f"{action.description}: submitted to Amazon (feed {action.channel_reference}); "
+        "waiting for its processing report.")
+    assert handed_to_workers() == [(PROCESS, [action.pk], True)]
+    assert outbox.claim_poll() is None  # not due before its poll
+
+
+@pytest.mark.usefixtures("broker_queue")
+def test_r_sync_4_a_success_hands_over_the_next_action_of_its_own_order_only(
+        sandbox, import_walmart_orders, django_capture_on_commit_callbacks):
+    mine, other = import_walmart_orders(2)
+    for order in (mine, other):
+        order_ship(order_id=order.pk, tracking=UPS)  # its acknowledgement first, the shipment behind it
+    acknowledgement = ChannelAction.objects.get(order=mine, kind="acknowledge")
+    handed_to_workers()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outbox.process_action(action_id=acknowledgement.pk).state == State.SUCCEEDED
+
+    assert handed_to_workers() == [(PROCESS, [ChannelAction.objects.get(order=mine, kind="ship").pk], False)]

@@ -4,6 +4,8 @@ claim ends (lease, fencing, takeover), a stale worker's back-off, the last attem
 alive showed no test did (tools/mutation_survivors.md names the mutants each test kills)."""
 
 import datetime as dt
+import threading
+import time
 
 import pytest
 from django.db import connection, transaction
@@ -448,3 +450,37 @@ def test_r_sync_4_a_success_hands_over_the_next_action_of_its_own_order_only(
         assert outbox.process_action(action_id=acknowledgement.pk).state == State.SUCCEEDED
 
     assert handed_to_workers() == [(PROCESS, [ChannelAction.objects.get(order=mine, kind="ship").pk], False)]
+
+
+# -- two workers at once (PostgreSQL: SQLite has no row locks) ----------------------------------------
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_rel_2_a_worker_skips_an_action_another_worker_is_claiming_instead_of_waiting_for_it(walmart_account):
+    """Worker B holds the oldest due action's row (its claim not yet committed); worker A takes the
+    next one at once — not B's, and without waiting for B."""
+    first, second = (ChannelActionFactory(order=create_order(account=walmart_account)) for _ in range(2))
+    locked, released = threading.Event(), threading.Event()
+
+    def worker_b() -> None:
+        try:
+            with transaction.atomic():
+                list(ChannelAction.objects.select_for_update().filter(pk=first.pk))
+                locked.set()
+                released.wait(10)
+        finally:
+            connection.close()
+
+    b = threading.Thread(target=worker_b)
+    b.start()
+    try:
+        assert locked.wait(10)
+        started = time.monotonic()
+        claimed = outbox.claim()
+        waited = time.monotonic() - started
+    finally:
+        released.set()
+        b.join()
+
+    assert claimed.pk == second.pk and waited < 5
+    assert ChannelAction.objects.get(pk=first.pk).state == State.PENDING

@@ -20,7 +20,10 @@ from orders.services.cancel import order_cancel
 from orders.services.importing import account_import_orders
 from orders.services.shipments import order_ship
 from tests.factories import ChannelAccountFactory, ChannelActionFactory, create_order
-from tests.orders.test_drain_batches import acknowledgements_sent
+from tests.orders.test_drain_batches import (  # noqa: F401 (walmart_acknowledgements_limited: a fixture)
+    acknowledgements_sent,
+    walmart_acknowledgements_limited,
+)
 from tests.orders.test_outbox_edges import (  # noqa: F401 (broker_queue: a fixture)
     DRAIN,
     PROCESS,
@@ -484,3 +487,21 @@ def test_r_rel_2_a_worker_skips_an_action_another_worker_is_claiming_instead_of_
 
     assert claimed.pk == second.pk and waited < 5
     assert ChannelAction.objects.get(pk=first.pk).state == State.PENDING
+
+
+def test_r_sync_3_a_limit_on_acknowledgements_holds_back_no_other_kind_of_the_batch(
+        sandbox, import_walmart_orders, request, settings):
+    """One drain batch of one account: two acknowledgements and a cancel. Walmart's acknowledgement limit
+    lets one through; the second waits for the next token — the cancel, under its own limit, goes."""
+    settings.CHANNEL_ACTION_BULK_BATCH = 5
+    first, second, canceled = import_walmart_orders(3)
+    with transaction.atomic():
+        run_for_each_order(order_ids=[first.pk, second.pk], action=order_acknowledge)
+        run_for_each_order(order_ids=[canceled.pk], action=order_cancel, reason="out_of_stock")
+    request.getfixturevalue("walmart_acknowledgements_limited")(burst=1, rate=0.001)
+
+    outcomes = outbox.process_due_actions()
+
+    assert [outcome.state for outcome in outcomes] == [State.SUCCEEDED, State.PENDING, State.SUCCEEDED]
+    assert acknowledgements_sent(sandbox) == 1
+    assert ChannelAction.objects.get(order=canceled).state == State.SUCCEEDED

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from channels.pacing import taking_only_tokens_there
 from orders import outbox
 from orders.batching import draining_channel_actions
 from orders.bulk import run_for_each_order
@@ -22,6 +23,7 @@ from orders.services.shipments import order_ship
 from tests.factories import ChannelAccountFactory, ChannelActionFactory, create_order
 from tests.orders.test_drain_batches import (  # noqa: F401 (walmart_acknowledgements_limited: a fixture)
     acknowledgements_sent,
+    take_over,
     walmart_acknowledgements_limited,
 )
 from tests.orders.test_outbox_edges import (  # noqa: F401 (broker_queue: a fixture)
@@ -500,8 +502,59 @@ def test_r_sync_3_a_limit_on_acknowledgements_holds_back_no_other_kind_of_the_ba
         run_for_each_order(order_ids=[canceled.pk], action=order_cancel, reason="out_of_stock")
     request.getfixturevalue("walmart_acknowledgements_limited")(burst=1, rate=0.001)
 
+    before = timezone.now()
+
     outcomes = outbox.process_due_actions()
 
     assert [outcome.state for outcome in outcomes] == [State.SUCCEEDED, State.PENDING, State.SUCCEEDED]
     assert acknowledgements_sent(sandbox) == 1
     assert ChannelAction.objects.get(order=canceled).state == State.SUCCEEDED
+    held = ChannelAction.objects.get(order=second)  # not an attempt: due when the token is, claim and lease gone
+    assert (held.state, held.attempts, held.claim_token, held.lease_expires_at) == (State.PENDING, 0, None, None)
+    assert held.next_attempt_at > before + dt.timedelta(minutes=15) and held.updated_at >= before
+    assert "held back to stay within the channel's limit" in held.last_error
+
+
+def test_r_rel_2_a_worker_whose_claim_was_taken_over_records_no_hold_back(
+        sandbox, import_walmart_orders, request, caplog):
+    """Pacing held the batch's second acknowledgement back; before the worker writes that down, the
+    action's lease ran out and another worker claimed it: the hold is not written over the new claim."""
+    orders = import_walmart_orders(2)
+    with transaction.atomic():
+        run_for_each_order(order_ids=[order.pk for order in orders], action=order_acknowledge)
+    request.getfixturevalue("walmart_acknowledgements_limited")(burst=1, rate=0.001)
+    batch = outbox.claim_many(limit=2)
+    with taking_only_tokens_there():
+        sent, held = [outbox._carry_out(action) for action in batch]
+    assert isinstance(held, outbox._HeldBack)
+    new_owner = take_over(batch[1])
+
+    assert outbox._hold_back([held]) == [outbox.Outcome(batch[1].pk, outbox.STALE)]
+
+    taken = ChannelAction.objects.get(pk=batch[1].pk)
+    assert (taken.state, taken.claim_token, taken.attempts) == (State.IN_FLIGHT, new_owner.claim_token, 2)
+    assert backed_off(caplog) == [
+        f"channel action {batch[1].pk} (Acknowledge): this worker's claim expired and was taken over; backing off "
+        "from recording that pacing held it back without sending or writing"]
+
+
+def test_r_sync_3_an_operators_click_over_the_limit_waits_for_the_next_token_without_spending_an_attempt(
+        sandbox, import_walmart_orders, request, settings):
+    """Two clicks, one token: the second acknowledgement would wait past the most a click may wait, so
+    it is held back — due when the next token is, its attempt not spent, its claim gone."""
+    settings.CHANNEL_PACING_MAX_WAIT_SECONDS = 0.5
+    first, second = import_walmart_orders(2)
+    request.getfixturevalue("walmart_acknowledgements_limited")(burst=1, rate=0.001)
+    for order in (first, second):
+        order_acknowledge(order_id=order.pk)
+    assert outbox.process_action().state == State.SUCCEEDED
+    claimed = outbox.claim()
+    before = timezone.now()
+
+    [outcome] = outbox._run_many([claimed])
+
+    held = ChannelAction.objects.get(order=second)
+    assert held.lane == Lane.INTERACTIVE and outcome == outbox.Outcome(held.pk, State.PENDING, held.last_error)
+    assert (held.state, held.attempts, held.claim_token, held.lease_expires_at) == (State.PENDING, 0, None, None)
+    assert held.next_attempt_at > before + dt.timedelta(minutes=15) and held.updated_at >= before
+    assert acknowledgements_sent(sandbox) == 1

@@ -558,3 +558,30 @@ def test_r_sync_3_an_operators_click_over_the_limit_waits_for_the_next_token_wit
     assert (held.state, held.attempts, held.claim_token, held.lease_expires_at) == (State.PENDING, 0, None, None)
     assert held.next_attempt_at > before + dt.timedelta(minutes=15) and held.updated_at >= before
     assert acknowledgements_sent(sandbox) == 1
+
+
+def test_r_sync_3_a_hold_back_puts_off_the_same_accounts_due_bulk_actions_of_that_kind_and_nothing_else(
+        sandbox, import_walmart_orders, wm_account, request):
+    orders = import_walmart_orders(2)
+    with transaction.atomic():
+        run_for_each_order(order_ids=[order.pk for order in orders], action=order_acknowledge)
+    request.getfixturevalue("walmart_acknowledgements_limited")(burst=1, rate=0.001)
+    batch = outbox.claim_many(limit=2)
+    now = timezone.now()
+
+    def action(account=wm_account, **fields) -> ChannelAction:
+        fields = {"lane": Lane.BULK, "next_attempt_at": now, **fields}
+        return ChannelActionFactory(order=create_order(account=account), **fields)
+
+    put_off = action()
+    left = [action(kind=ChannelAction.Kind.CANCEL, description="Cancel"), action(account=ChannelAccountFactory()),
+            action(lane=Lane.INTERACTIVE), action(state=State.FAILED, last_error="refused"),
+            action(next_attempt_at=now + dt.timedelta(days=2))]
+    before = {a.pk: (a.next_attempt_at, a.last_error) for a in left}
+
+    assert [outcome.state for outcome in outbox._run_many(batch)] == [State.SUCCEEDED, State.PENDING]
+
+    held = ChannelAction.objects.get(pk=batch[1].pk)
+    put_off.refresh_from_db()
+    assert (put_off.next_attempt_at, put_off.last_error) == (held.next_attempt_at, held.last_error)
+    assert {a.pk: (a.next_attempt_at, a.last_error) for a in ChannelAction.objects.filter(pk__in=before)} == before

@@ -583,5 +583,6 @@ def test_r_sync_3_a_hold_back_puts_off_the_same_accounts_due_bulk_actions_of_tha
 
     held = ChannelAction.objects.get(pk=batch[1].pk)
     put_off.refresh_from_db()
-    assert (put_off.next_attempt_at, put_off.last_error) == (held.next_attempt_at, held.last_error)
+    assert (put_off.next_attempt_at, put_off.last_error, put_off.updated_at) == (
+        held.next_attempt_at, held.last_error, held.updated_at)
     assert {a.pk: (a.next_attempt_at, a.last_error) for a in ChannelAction.objects.filter(pk__in=before)} == before

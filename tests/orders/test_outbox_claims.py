@@ -560,6 +560,7 @@ def test_r_sync_3_an_operators_click_over_the_limit_waits_for_the_next_token_wit
     assert acknowledgements_sent(sandbox) == 1
 
 
+@pytest.mark.usefixtures("broker_queue")
 def test_r_sync_3_a_hold_back_puts_off_the_same_accounts_due_bulk_actions_of_that_kind_and_nothing_else(
         sandbox, import_walmart_orders, wm_account, request):
     orders = import_walmart_orders(2)
@@ -578,6 +579,7 @@ def test_r_sync_3_a_hold_back_puts_off_the_same_accounts_due_bulk_actions_of_tha
             action(lane=Lane.INTERACTIVE), action(state=State.FAILED, last_error="refused"),
             action(next_attempt_at=now + dt.timedelta(days=2))]
     before = {a.pk: (a.next_attempt_at, a.last_error) for a in left}
+    handed_to_workers()
 
     assert [outcome.state for outcome in outbox._run_many(batch)] == [State.SUCCEEDED, State.PENDING]
 
@@ -586,3 +588,5 @@ def test_r_sync_3_a_hold_back_puts_off_the_same_accounts_due_bulk_actions_of_tha
     assert (put_off.next_attempt_at, put_off.last_error, put_off.updated_at) == (
         held.next_attempt_at, held.last_error, held.updated_at)
     assert {a.pk: (a.next_attempt_at, a.last_error) for a in ChannelAction.objects.filter(pk__in=before)} == before
+    # the held action handed to a worker for then, and a drain for then for those put off with it
+    assert handed_to_workers() == [(PROCESS, [held.pk], True), (DRAIN, [], True)]

@@ -688,7 +688,7 @@ def _attempt_failed(action: ChannelAction, failure: RetryableChannelError) -> Ou
         order_log_write(
             order=action.order,
             message=f"{action.description}: attempt {action.attempts} of {action.max_attempts} failed "
-            f"({failure.message}); retrying in {delay:.0f}s.",
+            f"({failure.message}); trying again in {delay:.0f}s at the earliest.",
             type=Type.WARNING,
         )
     dispatch(action.pk, countdown=delay)

@@ -105,7 +105,7 @@ def test_r_rel_walmart_throttled_action_waits_for_replenishment(sandbox, wm_acco
 
     wait = _throttled_once(ChannelAction.objects.get(order=order, kind="ship"))
     assert 2.0 < wait <= 3.5
-    assert OrderLog.objects.filter(order=order, message__contains="retrying in 3s").exists()
+    assert OrderLog.objects.filter(order=order, message__contains="trying again in 3s at the earliest").exists()
 
 
 @pytest.mark.django_db

@@ -280,7 +280,7 @@ def test_a_failed_attempt_is_logged_and_handed_back_later_and_a_success_hands_ov
     acknowledge.refresh_from_db()
     assert "HTTP 500" in acknowledge.last_error and acknowledge.claim_token is None
     assert log_lines(order)[-1] == (OrderLog.Type.WARNING, f"Acknowledge: attempt 1 of 4 failed "
-                                    f"({acknowledge.last_error}); retrying in 0s.")
+                                    f"({acknowledge.last_error}); trying again in 0s at the earliest.")
     assert handed_to_workers() == [(PROCESS, [acknowledge.pk], True)]  # later, after the backoff
 
     wait_until_due(acknowledge)

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from channels.clients import ChannelLine, ChannelOrder, TrackingInfo
 from channels.models import Channel, ChannelAccount
-from orders.filters import auto_cancel_cutoff
+from orders.filters import AUTO_CANCEL_WARNING, auto_cancel_deadline
 from orders.models import ChannelAction, Order, OrderItem, OrderLog, OrderStatus, Shipment, SyncState
 from tests.factories import ChannelActionFactory, ShipmentFactory, create_order
 
@@ -109,8 +109,14 @@ def _deadlines(account: ChannelAccount, now: dt.datetime) -> int:
     """Open work: to acknowledge, to ship today, past ship-by, at risk of the channel's cancellation,
     a buyer's cancellation request."""
     first = OrderStatus.CREATED if account.channel == Channel.WALMART else OrderStatus.UNSHIPPED
-    # Ship-by half a day before the last one at risk of the channel's cancellation (sale 2 days earlier).
-    risk_days = (now - auto_cancel_cutoff(account=account, now=now)) / dt.timedelta(days=1) + 0.5
+    # Two orders whose cancellation comes in about half a day (ship-by risk_days and a little more ago,
+    # sold 2 days before): hour by hour back from now to the first such ship-by.
+    horizon = now + AUTO_CANCEL_WARNING - dt.timedelta(hours=12)
+    ship_by = now
+    while any(auto_cancel_deadline(account=account, ship_by=ship_by - dt.timedelta(days=extra)) > horizon
+              for extra in (0, 0.2)):
+        ship_by -= dt.timedelta(hours=1)
+    risk_days = (now - ship_by) / dt.timedelta(days=1)
     specs = [(first, 0.5, {}), (first, 0.2, {}), (OrderStatus.UNSHIPPED, 0.9, {}),
              (OrderStatus.UNSHIPPED, 2.5, {}), (OrderStatus.UNSHIPPED, 3.2, {}),
              (OrderStatus.UNSHIPPED, 2 + risk_days, {}), (first, 2 + risk_days + 0.2, {}),

@@ -52,27 +52,37 @@ def to_ship_q(value: str, *, now: dt.datetime | None = None) -> Q:
 
 
 def auto_cancel_risk_q(*, accounts, now: dt.datetime) -> Q:
-    """Ship-by dates close enough to each account's automatic cancellation (or past it)."""
+    """Ship-by dates whose automatic cancellation (auto_cancel_deadline) comes within
+    AUTO_CANCEL_WARNING, or has passed: a few plain ranges per account, on the index."""
     at_risk = Q(pk__in=[])
+    horizon = now + AUTO_CANCEL_WARNING
     for account in accounts:
-        at_risk |= Q(account_id=account.pk, ship_by_date__lt=auto_cancel_cutoff(account=account, now=now))
+        days = account.auto_cancel_after_days
+        if account.channel not in AUTO_CANCEL_IN_BUSINESS_DAYS:
+            at_risk |= Q(account_id=account.pk, ship_by_date__lte=horizon - dt.timedelta(days=days))
+            continue
+        # A ship-by day's deadline day grows with it: days due before the horizon's day are wholly at
+        # risk, those due on it up to the horizon's time of day, later ones not at all.
+        last_day = timezone.localtime(horizon).date()
+        day = last_day
+        while (due := _business_days_after(day, days)) >= last_day:
+            if due == last_day:
+                at_risk |= Q(account_id=account.pk, ship_by_date__gte=_start_of(day),
+                             ship_by_date__lte=_start_of(day) + (horizon - _start_of(due)))
+            day -= dt.timedelta(days=1)
+        at_risk |= Q(account_id=account.pk, ship_by_date__lt=_start_of(day + dt.timedelta(days=1)))
     return at_risk
 
 
-def auto_cancel_cutoff(*, account: ChannelAccount, now: dt.datetime) -> dt.datetime:
-    """An order due before this is within AUTO_CANCEL_WARNING of the channel's automatic
-    cancellation: ship-by plus the account's days, in calendar days or, on a channel that counts
-    business days, to the end of the last business day after the ship-by date."""
+def auto_cancel_deadline(*, account: ChannelAccount, ship_by: dt.datetime) -> dt.datetime:
+    """When the channel cancels an order not shipped with tracking: the account's days after its
+    ship-by, calendar days or, on a channel that counts business days (Monday to Friday in the
+    operator's time zone; holidays not known), at the same time of the last business day."""
     days = account.auto_cancel_after_days
     if account.channel not in AUTO_CANCEL_IN_BUSINESS_DAYS:
-        return now - dt.timedelta(days=days) + AUTO_CANCEL_WARNING
-    # The deadline grows with the ship-by date's day: the latest day whose deadline, less the
-    # warning, has come is the last day at risk.
-    today = timezone.localtime(now).date()
-    day = today
-    while _end_of(_business_days_after(day, days)) - AUTO_CANCEL_WARNING > now:
-        day -= dt.timedelta(days=1)
-    return _end_of(day)
+        return ship_by + dt.timedelta(days=days)
+    local = timezone.localtime(ship_by)
+    return _start_of(_business_days_after(local.date(), days)) + (local - _start_of(local.date()))
 
 
 def _business_days_after(day: dt.date, count: int) -> dt.date:
@@ -83,8 +93,8 @@ def _business_days_after(day: dt.date, count: int) -> dt.date:
     return day
 
 
-def _end_of(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
+def _start_of(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()))
 
 
 @dataclass(frozen=True)

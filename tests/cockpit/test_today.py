@@ -203,17 +203,37 @@ def test_an_order_late_since_this_morning_is_late_not_also_to_ship_today(viewer_
 
 def test_amazon_counts_its_days_as_business_days_and_walmart_as_calendar_days(walmart_account, amazon_account,
                                                                             settings):
-    """Thursday 3 December, 07:35: Amazon cancels 7 business days after ship-by (to the end of the
-    last), so ship-by Tuesday 24 November is within the day's warning and Wednesday 25 is not yet;
-    Walmart's 4 calendar days reach back to Sunday 29 November at the same hour, plus the warning."""
-    from orders.filters import auto_cancel_cutoff
+    """Thursday 3 December, 07:35, a day's warning: Amazon cancels 7 business days after ship-by at the
+    same hour, so ship-by Wednesday 25 November 07:00 (due Friday 4, 07:00) is at risk and 08:00 is not
+    yet; Walmart's 4 calendar days make ship-by 30 November 07:35 the last one at risk."""
+    from orders.filters import auto_cancel_deadline, to_ship_q
 
     settings.TIME_ZONE = "UTC"
     now = dt.datetime(2026, 12, 3, 7, 35, tzinfo=dt.UTC)
-    assert auto_cancel_cutoff(account=amazon_account, now=now) == dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
-    assert auto_cancel_cutoff(account=walmart_account, now=now) == dt.datetime(2026, 11, 30, 7, 35, tzinfo=dt.UTC)
-    amazon_account.auto_cancel_days = 2  # the account's own days count the channel's way too
-    # Friday noon: ship-by Wednesday 2 is due at Friday's end (warned since Thursday's end); Thursday 3's
-    # is due only at Monday's end, the weekend not counting.
-    friday = dt.datetime(2026, 12, 4, 12, tzinfo=dt.UTC)
-    assert auto_cancel_cutoff(account=amazon_account, now=friday) == dt.datetime(2026, 12, 3, tzinfo=dt.UTC)
+
+    def at_risk(account, *ship_bys):
+        orders = [create_order(account=account, status=OrderStatus.UNSHIPPED, sale_date=ship_by - dt.timedelta(days=1),
+                               ship_by_date=ship_by) for ship_by in ship_bys]
+        flagged = set(Order.objects.filter(to_ship_q("auto_cancel_risk", now=now)).values_list("pk", flat=True))
+        return [order.pk in flagged for order in orders]
+
+    at = dt.datetime
+    assert auto_cancel_deadline(account=amazon_account, ship_by=at(2026, 11, 25, 7, tzinfo=dt.UTC)) == at(
+        2026, 12, 4, 7, tzinfo=dt.UTC)
+    assert at_risk(amazon_account, at(2026, 11, 20, 23, tzinfo=dt.UTC), at(2026, 11, 25, 7, tzinfo=dt.UTC),
+                   at(2026, 11, 25, 8, tzinfo=dt.UTC), at(2026, 11, 26, 7, tzinfo=dt.UTC)) == [True, True, False, False]
+    assert at_risk(walmart_account, at(2026, 11, 30, 7, 35, tzinfo=dt.UTC),
+                   at(2026, 11, 30, 7, 36, tzinfo=dt.UTC)) == [True, False]
+    # The outside tester's case: 2 business days, ship-by Wednesday 2 December; due Friday 4 at the
+    # same hour, so on Thursday at 09:15 those before 09:15 are within the day.
+    Order.objects.all().delete()
+    amazon_account.auto_cancel_days = 2
+    amazon_account.save()
+    now = dt.datetime(2026, 12, 3, 9, 15, tzinfo=dt.UTC)
+    assert at_risk(amazon_account, at(2026, 12, 2, 0, 34, tzinfo=dt.UTC), at(2026, 12, 2, 7, 22, tzinfo=dt.UTC),
+                   at(2026, 12, 2, 13, 37, tzinfo=dt.UTC)) == [True, True, False]
+    # A ship-by on a Friday evening or on the weekend: the weekend does not count.
+    friday_evening = at(2026, 12, 4, 20, tzinfo=dt.UTC)
+    assert auto_cancel_deadline(account=amazon_account, ship_by=friday_evening) == at(2026, 12, 8, 20, tzinfo=dt.UTC)
+    assert auto_cancel_deadline(account=amazon_account, ship_by=at(2026, 12, 5, 10, tzinfo=dt.UTC)) == at(
+        2026, 12, 8, 10, tzinfo=dt.UTC)

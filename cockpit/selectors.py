@@ -139,7 +139,7 @@ class Rate:
     @property
     def counted(self) -> str:
         """The count beside the rate, read the right way round: the orders that count against it,
-        of all it is measured on ("3 of 340 shipped late" beside 99.1% on time)."""
+        of all it is measured on ("3 of 340 late or not shipped" beside 99.1% on time)."""
         return f"{self.against} of {self.out_of} {COUNTED_WORDS[self.name][0]}"
 
     @property
@@ -169,7 +169,7 @@ COUNTS_AGAINST = {standards.ON_TIME_SHIPMENT: "late_shipment", standards.VALID_T
 SHOWN_AS_COMPLEMENT = {standards.ON_TIME_SHIPMENT, standards.VALID_TRACKING}
 # rate → (what the orders counting against it did, and on hover: those orders, the orders measured)
 COUNTED_WORDS = {
-    standards.ON_TIME_SHIPMENT: ("shipped late", "Not shipped by their ship-by date",
+    standards.ON_TIME_SHIPMENT: ("late or not shipped", "Not shipped by their ship-by date",
                                  "Orders whose ship-by date fell in the window"),
     standards.VALID_TRACKING: ("without valid tracking", "Shipped without a tracking number the channel took",
                                "Orders sold in the window and shipped with tracking we can judge"),

@@ -93,7 +93,7 @@ def test_each_count_says_what_the_orders_it_counts_did(viewer_client, history, w
     cells = {name: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell)).strip()
              for name, cell in re.findall(r'<tr class="rate-(\w+)">.*?<td class="window-30[^"]*">(.*?)</td>',
                                           table[:table.index("</table>")], re.S)}
-    assert cells["on_time"] == "92.3% 1 of 13 shipped late"
+    assert cells["on_time"] == "92.3% 1 of 13 late or not shipped"
     assert cells["valid_tracking"].endswith("1 of 13 without valid tracking")
     assert cells["cancellation"].endswith("1 of 15 canceled by us")
     assert cells["refund"] == "6.7% 1 of 15 refunded"

@@ -174,6 +174,8 @@ def test_a_figure_links_only_to_a_list_its_reader_may_open(client, day, django_u
         assert client.get(reverse(forbidden)).status_code == 403
     assert reverse("admin:orders_order_changelist") in today
     assert "accounts not in sync" in today and "You may not open this list" in today
+    nav = html[html.index('class="cockpit-nav"'):html.index("</nav>")]
+    assert "Needs attention" not in nav and "Seller performance" in nav
 
 
 def test_an_account_with_a_failed_channel_action_is_not_in_sync(viewer_client, walmart_account):

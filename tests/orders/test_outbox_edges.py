@@ -502,3 +502,16 @@ def test_the_sweep_hands_nothing_out_when_nothing_is_due(sandbox, wm_account, br
 
     assert sweep_channel_actions() is False
     assert handed_to_workers() == []
+
+
+def test_every_retry_adds_its_attempts_to_those_made_before(walmart_account, operator):
+    """Two retries of an action that failed six times each: twelve attempts before the count began again."""
+    from tests.factories import ChannelActionFactory, create_order
+
+    action = ChannelActionFactory(order=create_order(account=walmart_account), state=State.FAILED, attempts=6,
+                                  last_error="HTTP 500")
+    for tried_before in (6, 12):
+        outbox.order_retry_failed_actions(order_id=action.order_id, user=operator)
+        action.refresh_from_db()
+        assert (action.attempts, action.attempts_before_retry) == (0, tried_before)
+        ChannelAction.objects.filter(pk=action.pk).update(state=State.FAILED, attempts=6)

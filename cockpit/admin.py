@@ -74,20 +74,25 @@ class DiscrepancyAdmin(admin.ModelAdmin):
         """Buttons of the list's own form (its CSRF token), each posting to its fix: one click."""
         if discrepancy.resolved_at:
             return ""
-        return format_html(
-            '<button type="submit" formaction="{}" class="fix-resync" title="{}">Resync</button> '
-            '<button type="submit" formaction="{}" class="fix-resend" title="{}">Resend</button>',
-            reverse("admin:cockpit_discrepancy_resync", args=[discrepancy.pk]), FIX_HELP["resync"],
-            reverse("admin:cockpit_discrepancy_resend", args=[discrepancy.pk]), FIX_HELP["resend"])
+        return format_html_join(" ", '<button type="submit" formaction="{}" class="fix-{}" title="{}">{}</button>',
+                                self._fixes(discrepancy))
+
+    @staticmethod
+    def _fixes(discrepancy: Discrepancy):
+        """Resync always; Resend only when there is something of ours to send (it would refuse)."""
+        for fix, (word, _question) in FIX_WORDS.items():
+            if fix != "resend" or discrepancy.has_something_to_resend:
+                yield reverse(f"admin:cockpit_discrepancy_{fix}", args=[discrepancy.pk]), fix, FIX_HELP[fix], word
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(has_something_to_resend=reconciliation.has_something_to_resend())
 
     @admin.display(description="Fix")
     def fix_links(self, discrepancy: Discrepancy):
         """On its own page: links to each fix's confirmation (the page has no form of its own)."""
         if discrepancy.resolved_at:
             return "Resolved"
-        return format_html_join(" · ", '<a href="{}" class="fix-{}" title="{}">{}</a>', (
-            (reverse(f"admin:cockpit_discrepancy_{fix}", args=[discrepancy.pk]), fix, FIX_HELP[fix], word)
-            for fix, (word, _question) in FIX_WORDS.items()))
+        return format_html_join(" · ", '<a href="{}" class="fix-{}" title="{}">{}</a>', self._fixes(discrepancy))
 
     def get_list_display(self, request: HttpRequest):
         shown = super().get_list_display(request)

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
 from channels.clients import ChannelError, ChannelOrder, UnreadableOrder
@@ -189,10 +189,10 @@ def discrepancy_resend(*, discrepancy_id: int, user: AbstractBaseUser | None = N
     if discrepancy.resolved_at:
         raise OrderActionRefused("already resolved")
     order_id = discrepancy.order_id
-    if ChannelAction.objects.filter(order_id=order_id, state=ChannelAction.State.FAILED).exists():
+    if failed_actions_of(order_id).exists():
         retried = outbox.order_retry_failed_actions(order_id=order_id, user=user)
         step = f"{retried} failed channel action(s) queued again"
-    elif Shipment.objects.filter(order_id=order_id, source=Shipment.Source.OPERATOR).exists():
+    elif shipments_of_ours(order_id).exists():
         order_resend_shipping(order_id=order_id, user=user)
         step = "Shipping information queued again"
     else:
@@ -202,6 +202,21 @@ def discrepancy_resend(*, discrepancy_id: int, user: AbstractBaseUser | None = N
         last_step=f"{step} {timezone.localtime():%Y-%m-%d %H:%M} by {_name(user)}")
     discrepancy.refresh_from_db()
     return discrepancy
+
+
+def failed_actions_of(order_id) -> QuerySet[ChannelAction]:
+    """What Resend sends first (`order_id`: an id or an OuterRef)."""
+    return ChannelAction.objects.filter(order_id=order_id, state=ChannelAction.State.FAILED)
+
+
+def shipments_of_ours(order_id) -> QuerySet[Shipment]:
+    """What Resend sends otherwise: the shipping information of shipments made here."""
+    return Shipment.objects.filter(order_id=order_id, source=Shipment.Source.OPERATOR)
+
+
+def has_something_to_resend() -> Exists:
+    """For a list of discrepancies: whether Resend has anything of ours to send."""
+    return Exists(failed_actions_of(OuterRef("order_id"))) | Exists(shipments_of_ours(OuterRef("order_id")))
 
 
 def _name(user: AbstractBaseUser | None) -> str:

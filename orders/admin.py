@@ -219,6 +219,7 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
             "totals": order_totals(order),
             "can_refund": request.user.has_perm("orders.refund_order"),
             "credit_memo_refusal": credit_memo_refusal(order),
+            "open_difference": open_difference(order),
             "has_operator_shipment": any(s.source == Shipment.Source.OPERATOR for s in order.shipments.all()),
             # Buttons offer what is still to do: units neither shipped nor canceled, here or on their way.
             "has_open_units": order.status != OrderStatus.PENDING and any(item.qty_open for item in order.items.all()),
@@ -261,6 +262,14 @@ def credit_memo_refusal(order: Order) -> str:
 
     refusal = refusal_for_status(order)
     return str(refusal).rstrip(".") if refusal else ""
+
+
+def open_difference(order: Order):
+    """The order's open Needs attention difference, so its own page does not hide what the last
+    reconciliation found (the cockpit keeps them)."""
+    from cockpit.models import Discrepancy
+
+    return Discrepancy.objects.filter(order=order, resolved_at__isnull=True).only("pk", "summary").first()
 
 
 def _bulk_action(action: OrderAction):

@@ -247,3 +247,18 @@ def test_a_difference_reads_in_words_on_its_page_with_its_fixes(sandbox, account
     listing = operator_role_client.get(reverse("admin:cockpit_discrepancy_changelist")).content.decode()
     assert "fix-resync" in listing and "fix-resend" not in listing
     assert "order needing attention" in html.lower()
+
+
+def test_an_orders_page_says_what_the_last_reconciliation_found_different(sandbox, account, operator_role_client):
+    (order,) = _imported(sandbox, account, 1)
+    Order.objects.filter(pk=order.pk).update(channel_updated_at=timezone.now() - 2 * DRIFT_DATED_BACK)
+    sandbox.walmart.channel_ship(order.channel_order_id)
+    page = reverse("admin:orders_order_change", args=[order.pk])
+    assert 'id="needs-attention"' not in operator_role_client.get(page).content.decode()
+    account_reconcile(account_id=account.pk)
+    discrepancy = Discrepancy.objects.get(order=order)
+
+    html = operator_role_client.get(page).content.decode()
+    note = html[html.index('id="needs-attention"'):].split("</span>")[0]
+    assert f"The last reconciliation found Walmart different: {discrepancy.summary}" in note
+    assert reverse("admin:cockpit_discrepancy_change", args=[discrepancy.pk]) in note

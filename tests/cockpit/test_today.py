@@ -239,3 +239,11 @@ def test_amazon_counts_its_days_as_business_days_and_walmart_as_calendar_days(wa
     assert auto_cancel_deadline(account=amazon_account, ship_by=friday_evening) == at(2026, 12, 8, 20, tzinfo=dt.UTC)
     assert auto_cancel_deadline(account=amazon_account, ship_by=at(2026, 12, 5, 10, tzinfo=dt.UTC)) == at(
         2026, 12, 8, 10, tzinfo=dt.UTC)
+
+
+def test_amazon_rows_have_nothing_to_acknowledge_rather_than_a_zero(viewer_client, walmart_account, amazon_account):
+    html = viewer_client.get(INDEX).content.decode()
+    amazon_row = html[html.index(f'data-account="{amazon_account.pk}"'):].split("</tr>")[0]
+    walmart_row = html[html.index(f'data-account="{walmart_account.pk}"'):].split("</tr>")[0]
+    assert 'title="Amazon orders are not acknowledged">—' in amazon_row
+    assert "not acknowledged" not in walmart_row

@@ -1,4 +1,5 @@
 import functools
+from contextvars import ContextVar
 from collections import Counter
 
 from django.contrib import admin
@@ -47,6 +48,8 @@ class OrderChangeList(ChangeList):
         return self.filterset.qs
 
 
+OPERATE_PERMISSION, VIEW_PRODUCT_PERMISSION = "orders.operate_order", "orders.view_product"
+_grid_reader_may: ContextVar[frozenset[str]] = ContextVar("grid_reader_may", default=frozenset())
 CANCEL_REQUESTED_LABEL = mark_safe('<span class="cancel-requested">Cancellation Requested</span> ')
 STATUS_COLOURS = {
     OrderStatus.PENDING: "#8a6d3b",
@@ -161,14 +164,24 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
 
     @admin.display(description="Status")
     def status_column(self, order: Order):
-        return status_html(order)
+        return status_html(order, may_retry=OPERATE_PERMISSION in _grid_reader_may.get())
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         extra_context = {**(extra_context or {}), "export_url": reverse("admin:orders_order_export"),
                          **open_import_problems_link(request)}
         if self.has_operate_permission(request):
             extra_context["upload_tracking_url"] = reverse("admin:orders_order_upload_tracking")
-        return super().changelist_view(request, extra_context)
+        # The cells are drawn without the request: they link only where their reader may go (a link
+        # to a 403 page reads as a broken one), so the page is drawn while the reader's rights are set.
+        token = _grid_reader_may.set(frozenset(
+            permission for permission in (OPERATE_PERMISSION, VIEW_PRODUCT_PERMISSION) if request.user.has_perm(permission)))
+        try:
+            response = super().changelist_view(request, extra_context)
+            if hasattr(response, "render"):
+                response.render()
+            return response
+        finally:
+            _grid_reader_may.reset(token)
 
     # -- bulk actions (R-GRID-3), one per entry of orders.actions.ACTIONS, plus Export CSV
     def get_actions(self, request: HttpRequest):
@@ -214,7 +227,7 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
             "can_operate": self.has_operate_permission(request),
             "store_order_refusal": store_order_refusal(order),
             "has_failed_actions": order.sync_state == SyncState.ERROR,
-            "status_html": status_html(order),
+            "status_html": status_html(order, may_retry=self.has_operate_permission(request)),
             "channel_status": channel_status_words(order, predates_confirmed_changes=predates),
             "totals": order_totals(order),
             "can_refund": request.user.has_perm("orders.refund_order"),
@@ -362,7 +375,7 @@ def _units_html(confirmed: int, waiting: int, failed: int, *, channel: str, fail
     return html
 
 
-def status_html(order: Order) -> str:
+def status_html(order: Order, *, may_retry: bool) -> str:
     """The status the channel confirmed and what is on its way to it; or the failed action with Retry.
     Two lines at most: the status, then what the operator should know about it (Amazon's cancellation
     request, the failed action and its Retry, or what it waits for); the whole of it on hover."""
@@ -377,10 +390,11 @@ def status_html(order: Order) -> str:
                         STATUS_COLOURS.get(shown.confirmed, "#333"), label)
     badge = CANCEL_REQUESTED_LABEL if cancel_requested else ""
     if shown.error:
-        retry = reverse("admin:orders_order_action", args=[order.pk, "retry_failed_sync"])
-        second = format_html('{}<span class="sync-error">Error: {}</span> <a class="retry-link" href="{}">Retry</a>',
-                             badge, shown.error, retry)
-        return two_lines(first, second, hover=f"{hover}. Error: {shown.error}", fit_last=True)
+        second = format_html('{}<span class="sync-error">Error: {}</span>', badge, shown.error)
+        if may_retry:
+            retry = reverse("admin:orders_order_action", args=[order.pk, "retry_failed_sync"])
+            second = format_html('{} <a class="retry-link" href="{}">Retry</a>', second, retry)
+        return two_lines(first, second, hover=f"{hover}. Error: {shown.error}", fit_last=may_retry)
     if shown.on_its_way is not None or order.sync_state == SyncState.PENDING:
         channel = order.get_channel_display()
         retrying = [action for action in order.unsettled_actions
@@ -421,7 +435,7 @@ def row_url(name: str, pk: int) -> str:
 
 
 def _sku_html(item):
-    if item.product_id:
+    if item.product_id and VIEW_PRODUCT_PERMISSION in _grid_reader_may.get():
         return format_html('<a href="{}">{}</a>', row_url("admin:orders_product_change", item.product_id), item.sku)
     return item.sku
 

@@ -433,3 +433,30 @@ def test_a_running_job_tells_how_far_it_got_and_what_the_channel_answered_so_far
     listed = operator_client.get(reverse("admin:orders_bulkjob_changelist")).content.decode()
     assert "Orders gone through" in listed and "Done or queued" in listed and "1 queued" in listed  # not "Done: 1"
     assert "On the channel: 0 done, 0 failed, 1 waiting." in page
+
+
+def test_grid_and_order_page_link_only_where_their_reader_may_go(client, admin_client, walmart_account,
+                                                                 django_user_model):
+    """Staff who may only see orders get no SKU link to a product page and no Retry link: both answered 403."""
+    from django.contrib.auth.models import Permission
+
+    from orders.models import Product, SyncState
+    from tests.factories import ChannelActionFactory
+
+    order = create_order(account=walmart_account, n_items=1)
+    product = Product.objects.create(sku="LINKED-1", name="Linked")
+    order.items.update(product=product)
+    ChannelActionFactory(order=order, state="failed", last_error="HTTP 500")
+    Order.objects.filter(pk=order.pk).update(sync_state=SyncState.ERROR, sync_error="HTTP 500")
+    reader = django_user_model.objects.create_user("orders-reader", password="x", is_staff=True)
+    reader.user_permissions.add(Permission.objects.get(codename="view_order", content_type__app_label="orders"))
+    client.force_login(reader)
+    product_page = reverse("admin:orders_product_change", args=[product.pk])
+    retry = reverse("admin:orders_order_action", args=[order.pk, "retry_failed_sync"])
+
+    for page in (reverse("admin:orders_order_changelist"), reverse("admin:orders_order_change", args=[order.pk])):
+        html = client.get(page).content.decode()
+        assert product_page not in html and retry not in html and "Error:" in html
+    assert client.get(product_page).status_code == 403
+    grid = admin_client.get(reverse("admin:orders_order_changelist")).content.decode()
+    assert product_page in grid and retry in grid  # who may go there still gets both

@@ -25,7 +25,7 @@ def walmart_orders(import_walmart_orders):
 
 
 def shown(order: Order) -> str:
-    return str(status_html(order_detail(order_id=order.pk)))
+    return str(status_html(order_detail(order_id=order.pk), may_retry=True))
 
 
 def test_queued_ship_shows_confirmed_status_and_what_is_on_its_way(walmart_orders):

@@ -216,6 +216,28 @@ def test_a_cancel_walmart_refused_because_it_shipped_first_gives_way_to_walmarts
     assert taken.count() == 1 and not order.logs.filter(message__contains="kept the local ones").exists()
 
 
+def test_a_refused_change_gives_way_only_when_nothing_of_ours_is_still_on_its_way(sandbox, wm_account):
+    """The cancel was refused, but another change of ours is still being sent: the conflict may be
+    that change's, so ours is kept (with the warning) until it settles."""
+    from tests.factories import ChannelActionFactory
+
+    wm_account.create_store_order = False
+    wm_account.save()
+    order, _ = imported_walmart_order(sandbox, wm_account, acknowledged=True)
+    sandbox.walmart.channel_ship(order.channel_order_id)
+    order_cancel(order_id=order.pk, reason="SELLER_CANCEL_OUT_OF_STOCK")
+    drain_actions()
+    assert ChannelAction.objects.get(order=order, kind="cancel").state == ChannelAction.State.FAILED
+    ChannelActionFactory(order=order, state=ChannelAction.State.PENDING)
+
+    Order.objects.filter(pk=order.pk).update(channel_updated_at=None)
+    reimport(wm_account)
+
+    item = Order.objects.get(pk=order.pk).items.get()
+    assert (item.qty_shipped, item.qty_canceled) == (0, item.qty_ordered)
+    assert order.logs.filter(message__contains="kept the local ones").exists()
+
+
 def test_local_quantities_stay_while_our_change_is_on_its_way(sandbox, wm_account):
     """The same conflict with the cancel still being tried: ours is kept, with a warning."""
     wm_account.create_store_order = False

@@ -251,3 +251,8 @@ def chart_data(*, now: dt.datetime | None = None) -> ChartData:
         refreshed = max(refreshed, row.refreshed_at) if refreshed else row.refreshed_at
     return ChartData(days, orders, failures, histograms, refreshed)
 
+
+
+def open_discrepancy_of(*, order_id: int) -> Discrepancy | None:
+    """The order's open Needs attention difference (at most one is open per order), for its page."""
+    return Discrepancy.objects.filter(order_id=order_id, resolved_at__isnull=True).only("pk", "summary").first()

@@ -1,6 +1,6 @@
 import functools
-from contextvars import ContextVar
 from collections import Counter
+from contextvars import ContextVar
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
@@ -12,6 +12,8 @@ from django.template.response import TemplateResponse
 from django.urls import get_script_prefix, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+
+from cockpit.selectors import open_discrepancy_of
 
 from . import admin_accounts  # noqa: F401  (the account admin, with sync health and imports)
 from .admin_exports import csv_answer
@@ -232,7 +234,8 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
             "totals": order_totals(order),
             "can_refund": request.user.has_perm("orders.refund_order"),
             "credit_memo_refusal": credit_memo_refusal(order),
-            "open_difference": open_difference(order),
+            # What the last reconciliation found different, so the page does not hide it.
+            "open_difference": open_discrepancy_of(order_id=order.pk),
             "has_operator_shipment": any(s.source == Shipment.Source.OPERATOR for s in order.shipments.all()),
             # Buttons offer what is still to do: units neither shipped nor canceled, here or on their way.
             "has_open_units": order.status != OrderStatus.PENDING and any(item.qty_open for item in order.items.all()),
@@ -275,14 +278,6 @@ def credit_memo_refusal(order: Order) -> str:
 
     refusal = refusal_for_status(order)
     return str(refusal).rstrip(".") if refusal else ""
-
-
-def open_difference(order: Order):
-    """The order's open Needs attention difference, so its own page does not hide what the last
-    reconciliation found (the cockpit keeps them)."""
-    from cockpit.models import Discrepancy
-
-    return Discrepancy.objects.filter(order=order, resolved_at__isnull=True).only("pk", "summary").first()
 
 
 def _bulk_action(action: OrderAction):

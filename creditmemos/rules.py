@@ -132,6 +132,17 @@ def line_refundable(item: OrderItem) -> Decimal:
     return charged - item.refunded_amount
 
 
+def units_refund(item: OrderItem, *, qty: int, already: int) -> tuple[Decimal, Decimal]:
+    """(price, tax) that refunding `qty` shipped units gives back, after `already` credited ones:
+    their own, but never more than the line still holds on the channel (R-CM-9). Earlier refunds
+    that gave back more than their units' price (an adjustment refund folded into the line,
+    shipping beyond its share, a refund made on the channel) took part of it already, so the last
+    units take what is left, tax first, instead of being refused for ever."""
+    room = max(line_refundable(item), ZERO)
+    tax = min(tax_share(item, already=already, qty=qty), room)
+    return min(item.unit_price * qty, room - tax), tax
+
+
 def credits_first(item: OrderItem) -> str:
     """Which units a memo credits first on a line partly shipped, unless the operator chooses: the
     shipped ones (refunded, what a seller crediting a delivered unit means), or the unshipped ones
@@ -169,9 +180,13 @@ def shipping_for_quantities(order: Order, items: list[OrderItem], memo: MemoInpu
     shipping back from the cancellation on the channel."""
     shipping = ZERO
     for item in items:
-        refunded = refunded_units(item, memo.quantities.get(item.pk, 0), first=memo.credit_first.get(item.pk))
+        qty = memo.quantities.get(item.pk, 0)
+        refunded = refunded_units(item, qty, first=memo.credit_first.get(item.pk))
         if refunded > 0:
-            shipping += (item.shipping_charge * refunded / item.qty_ordered).quantize(CENT)
+            amount, tax = units_refund(item, qty=refunded, already=item.qty_canceled + item.qty_refunded + qty - refunded)
+            # Never more than the line has left after its units: a default the memo would refuse.
+            room = max(line_refundable(item) - amount - tax, ZERO)
+            shipping += min((item.shipping_charge * refunded / item.qty_ordered).quantize(CENT), room)
     return min(shipping, remaining_shipping(order, items, shipping_refunded))
 
 
@@ -235,6 +250,7 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
         raise CreditMemoRefused("R-CM-1", f"{refund_reason!r} is not a {order.get_channel_display()} refund reason")
 
     lines: list[PlannedLine] = []
+    notes: list[str] = []
     buyer_canceled = False
     for item in items:
         qty = memo.quantities.get(item.pk, 0)
@@ -252,8 +268,14 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
                                      tax_share(item, already=credited, qty=cancel_qty), reason,
                                      shipping=canceled_shipping(item, qty=cancel_qty)))
         if refund_qty:
-            lines.append(PlannedLine(item, REFUND, refund_qty, item.unit_price * refund_qty,
-                                     tax_share(item, already=credited + cancel_qty, qty=refund_qty), refund_reason))
+            amount, tax = units_refund(item, qty=refund_qty, already=credited + cancel_qty)
+            lines.append(PlannedLine(item, REFUND, refund_qty, amount, tax, refund_reason))
+            kept = item.unit_price * refund_qty + tax_share(item, already=credited + cancel_qty, qty=refund_qty) - amount - tax
+            if kept:
+                notes.append(f"{item.sku}: {kept} less than the price of its units is refunded, because earlier "
+                             "refunds already gave back that much of this line." if amount + tax else
+                             f"{item.sku}: nothing is left to refund on this line (earlier refunds gave all of it "
+                             "back); its units are credited here only.")
 
     # R-CM-2: a partial memo on an Unshipped Amazon order would leave units to ship.
     if amazon and order.status == OrderStatus.UNSHIPPED:
@@ -271,7 +293,6 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
         raise CreditMemoRefused("R-CM-6", f"At most {left_shipping} {order.currency} of shipping can be refunded")
     _cap_canceled_shipping([line for line in lines if line.action == CANCEL], left_shipping - memo.shipping_refund)
     refund_lines = [line for line in lines if line.action == REFUND]
-    notes = []
     shipping_only = False
     # Each amount counts on its own: a 1.00 adjustment refund and a 1.00 fee net to nothing, yet
     # neither can reach the channel on a memo without a refunded line.

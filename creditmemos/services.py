@@ -91,7 +91,7 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
                 summary.append(f"{cancel_word} {item.sku} × {line.qty}")
             else:
                 for return_id, entries in _refund_entries(item, line).items():
-                    refunds[return_id] += entries
+                    refunds[return_id] += [entry for entry in entries if return_id or _gives_money(entry)]
                 item.qty_refunded += line.qty
                 item.refunded_amount += line.total
                 if plan.restock and item.product_id and line.qty:
@@ -105,18 +105,26 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
         order.refresh_from_db()
 
         channel = order.get_channel_display()
+        refunds = {return_id: lines for return_id, lines in refunds.items() if lines}
         buyer = " (Buyer Canceled)" if plan.buyer_canceled else ""
         text = f"Credit memo #{credit_memo.pk}: {', '.join(summary)}{buyer}; total {plan.grand_total} {order.currency}"
         if plan.restock:
             text += "; quantities returned to stock"
-        if plan.sends_to_channel:
+        sends = plan.sends_to_channel and bool(cancels or refunds)
+        if sends:
             order_log_write(order=order, message=f"{text}; queued for {channel}.", user=user)
+        elif plan.sends_to_channel:
+            # Units whose money earlier refunds gave back already: there is nothing for the channel to confirm.
+            credit_memo.state = CreditMemo.State.DONE
+            credit_memo.save(update_fields=["state"])
+            order_log_write(order=order, message=f"{text}; nothing left to send to {channel}.", type=Type.SUCCESS,
+                            user=user)
         else:
             order_log_write(order=order, message=text + ".", type=Type.SUCCESS, user=user)
         for note in plan.notes:
             order_log_write(order=order, message=f"Credit memo #{credit_memo.pk}: {note}", user=user)
 
-        if plan.sends_to_channel:
+        if sends:
             actions = []
             for reason, lines in cancels.items():
                 actions += enqueue_cancel_lines(order=order, lines=lines, reason=reason, user=user,
@@ -130,12 +138,12 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
                              "return_order_id": return_id},
                 ))
             credit_memo.channel_actions.set(actions)
-        else:
+        elif not plan.sends_to_channel:
             order_log_write(order=order, type=Type.WARNING, user=user,
                             message=f"Credit memo #{credit_memo.pk} is local only: the account's \"Cancellation & "
                             f"refund if credit memo is created\" option is off, nothing was sent to {channel}.")
         # R-CM-4 cancels; R-CM-5 a refund leaves Shipped as is
-        order_refresh_status(order=order, user=user, awaiting_channel=plan.sends_to_channel)
+        order_refresh_status(order=order, user=user, awaiting_channel=sends)
     return credit_memo
 
 
@@ -165,14 +173,19 @@ def _refund_entries(item: OrderItem, line) -> dict[str, list[dict]]:
         left -= take
     amount, tax = line.amount - carried_amount, line.tax - carried_tax
     if amount < 0:
-        raise CreditMemoRefused("R-CM-7", "Walmart refunds returned units in full through their return: an "
-                                "adjustment fee cannot be kept back from them")
+        raise CreditMemoRefused("R-CM-7", "Walmart refunds returned units in full through their return: nothing "
+                                "can be kept back from them (an adjustment fee, or what earlier refunds gave back "
+                                "on this line)")
     if left or not last_number:
         entries[""] += lines_to_refund(item=item, qty=left, amount=amount, tax=tax, shipping=line.shipping)
     elif amount or tax or line.shipping:  # every unit went through returns: the rest rides on the order refund
         entries[""].append({"line_number": last_number, "qty": 0, "amount": str(amount), "tax": str(tax),
                             "shipping": str(line.shipping)})
     return entries
+
+
+def _gives_money(entry: dict) -> bool:
+    return any(Decimal(entry[money]) for money in ("amount", "tax", "shipping"))
 
 
 MEMO_ACTION_KINDS = (ChannelAction.Kind.CANCEL, ChannelAction.Kind.REFUND)  # what a memo sends

@@ -34,14 +34,19 @@ def test_r_cm_9_order_cap_never_refunds_more_than_was_paid(walmart_account):
 
 
 def test_r_cm_9_line_cap_counts_money_already_refunded_on_the_line(walmart_account):
-    """4.00 of line 1 was refunded on the channel without units: refunding its unit now would take
-    14.00 from a line that holds 10.00, although the order as a whole still holds enough."""
+    """4.00 of line 1 was refunded on the channel without units: crediting its unit now gives back
+    the 6.00 the line still holds, not 10.00 (14.00 from a 10.00 line), although the order as a
+    whole still holds enough; the memo says why."""
     order = order_with_lines(walmart_account, Line(qty=1, price="10.00", shipped=1), Line(qty=1, price="50.00", shipped=1))
-    OrderItem.objects.filter(pk=item_ids(order)[0]).update(refunded_amount=Decimal("4.00"))
+    first = item_ids(order)[0]
+    OrderItem.objects.filter(pk=first).update(refunded_amount=Decimal("4.00"))
     Order.objects.filter(pk=order.pk).update(refunded_total=Decimal("4.00"))
 
-    refused = refusal(order, MemoInput(quantities={item_ids(order)[0]: 1}))
-    assert refused.rule == "R-CM-9" and "at most 6.00 can be refunded on this line" in str(refused)
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={first: 1}))
+    assert (memo.items_total, memo.grand_total) == (Decimal("6.00"), Decimal("6.00"))
+    item = OrderItem.objects.get(pk=first)
+    assert (item.qty_refunded, item.refunded_amount) == (1, Decimal("10.00"))
+    assert order.logs.filter(message__contains="4.00 less than the price of its units is refunded").exists()
 
 
 def test_r_cm_6_shipping_beyond_what_the_refunded_lines_carry_is_refused(walmart_account):

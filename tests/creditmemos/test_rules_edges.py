@@ -51,12 +51,14 @@ def test_r_cm_9_shipping_the_refunded_lines_cannot_carry_is_refused_to_the_cent(
         "less what was refunded): lower the shipping or adjustment refund")
 
 
-def test_r_cm_9_a_line_refunded_on_the_channel_already_is_refused_in_words(walmart_account):
+def test_r_cm_9_an_adjustment_beyond_what_a_line_refunded_already_holds_is_refused_in_words(walmart_account):
+    """4.00 was refunded on the channel: the unit takes the 8.80 the line still holds, and an
+    adjustment refund on top has nowhere to go."""
     order = order_with_lines(walmart_account, SHIPPED)
     order.items.update(refunded_amount=Decimal("4.00"))
     Order.objects.filter(pk=order.pk).update(refunded_total=Decimal("4.00"))
     [item] = order.items.all()
-    refused = refusal(order, MemoInput(quantities={item.pk: 1}))
+    refused = refusal(order, MemoInput(quantities={item.pk: 1}, adjustment_refund=Decimal("0.01")))
     assert (refused.rule, str(refused)) == (
         "R-CM-9", f"{item.sku}: at most 8.80 can be refunded on this line (price, tax and shipping of its shipped "
         "units, less what was refunded)")

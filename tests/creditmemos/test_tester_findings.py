@@ -154,3 +154,17 @@ def test_memo_pages_show_money_with_its_currency_and_the_channel_order_number(ad
     assert str(memo.channel_actions.get()) not in page  # "Refund <internal order id> (Pending)"
     form = admin_client.get(url(order)).content.decode()
     assert "12.00 USD paid, 12.00 USD refunded" in form
+
+
+def test_amount_paid_on_a_canceled_order_says_the_cancellation_gives_it_back(refunder_client, walmart_account):  # noqa: F811
+    """A canceled order still shows what was paid at the sale, never as money the merchant keeps."""
+    order = order_with_lines(walmart_account, Line(qty=2, price="10.00", canceled=2))
+    Order.objects.filter(pk=order.pk).update(is_paid=True)
+    html = refunder_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    paid = re.search(r"<th>Amount paid</th>.*?</tr>", html, re.DOTALL).group(0)
+    assert "20.00 USD" in paid and "given back to the buyer" in paid
+
+    untouched = order_with_lines(walmart_account, Line(qty=1, price="10.00"))
+    Order.objects.filter(pk=untouched.pk).update(is_paid=True)
+    html = refunder_client.get(reverse("admin:orders_order_change", args=[untouched.pk])).content.decode()
+    assert "given back" not in re.search(r"<th>Amount paid</th>.*?</tr>", html, re.DOTALL).group(0)

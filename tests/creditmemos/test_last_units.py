@@ -9,7 +9,7 @@ import pytest
 
 from creditmemos.models import CreditMemo
 from creditmemos.rules import MemoInput, line_refundable, units_refund
-from creditmemos.services import credit_memo_create, credit_memo_defaults
+from creditmemos.services import credit_memo_create, credit_memo_defaults, credit_memo_shipping_for
 from orders.models import ChannelAction, Order, OrderItem
 from tests.creditmemos.test_exactly_once import shipped_walmart_order
 from tests.helpers import drain_actions
@@ -96,3 +96,18 @@ def test_on_the_sandbox_the_line_ends_refunded_to_what_it_was_charged(sandbox, w
     assert -channel.lines[0].refunded == item.refunded_amount
     assert 0 < last.grand_total and item.refunded_amount <= charged(item)
     assert sum(memo.grand_total for memo in CreditMemo.objects.filter(order=order)) == item.refunded_amount
+
+
+def test_the_default_shipping_fits_what_the_units_leave_to_the_cent_of_their_tax(walmart_account):
+    """1.00 tax over 3 units rounds to 0.33, 0.34, 0.33: the second unit carries 0.34. With 10.84 left on
+    the line, that unit takes 10.34 and leaves 0.50 of its 1.00 shipping: the default asks exactly that
+    (0.51 would be refused by the memo it proposes)."""
+    order = order_with_lines(walmart_account, Line(qty=3, price="10.00", tax="1.00", shipping="3.00", shipped=3))
+    [item_id] = item_ids(order)
+    OrderItem.objects.filter(pk=item_id).update(qty_refunded=1, refunded_amount=Decimal("23.16"))
+    Order.objects.filter(pk=order.pk).update(refunded_total=Decimal("23.16"))
+    one = MemoInput(quantities={item_id: 1})
+
+    assert credit_memo_shipping_for(order_id=order.pk, memo=one) == Decimal("0.50")
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item_id: 1}, shipping_refund=Decimal("0.50")))
+    assert memo.grand_total == Decimal("10.84")

@@ -392,8 +392,7 @@ def status_html(order: Order, *, may_retry: bool) -> str:
         return two_lines(first, second, hover=f"{hover}. Error: {shown.error}", fit_last=may_retry)
     if shown.on_its_way is not None or order.sync_state == SyncState.PENDING:
         channel = order.get_channel_display()
-        retrying = [action for action in order.unsettled_actions
-                    if action.state != ChannelAction.State.FAILED and action.attempts and action.last_error]
+        retrying = [action for action in order.unsettled_actions if action.is_retrying]
         if retrying:  # tried and refused so far: not an Error yet, but not a quiet wait either
             action = max(retrying, key=lambda action: action.attempts)
             waiting = format_html('{}<span class="sync-retrying">waiting for {}: attempt {} of {} failed, trying again'

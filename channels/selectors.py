@@ -18,13 +18,17 @@ class SyncHealth:
 
 
 def account_sync_health(*, account: ChannelAccount, open_import_problems: int = 0,
-                        failed_actions: int = 0) -> SyncHealth:
+                        failed_actions: int = 0, retrying_actions: int = 0) -> SyncHealth:
     """Both ways: the import's health, and changes of ours the channel refused (an account whose
-    shipment failed to reach the channel is not in sync, however well it imports)."""
+    shipment failed to reach the channel is not in sync, however well it imports). A change still being
+    retried after a refused attempt is not in sync either: the channel does not have it yet, and an
+    import failing but retried ("next try 10:05") already reads the same way."""
     health = _import_health(account, open_import_problems)
-    if failed_actions:
-        refused = f"{failed_actions} failed channel action{'' if failed_actions == 1 else 's'}"
-        summary = f"Imports OK; {refused}" if health.is_ok else f"{health.summary}; {refused}"
+    refused = [f"{failed_actions} failed channel action{'' if failed_actions == 1 else 's'}"] if failed_actions else []
+    if retrying_actions:
+        refused.append(f"{retrying_actions} channel action{'' if retrying_actions == 1 else 's'} retrying")
+    if refused:
+        summary = "; ".join(["Imports OK" if health.is_ok else health.summary, *refused])
         health = SyncHealth(health.is_failing, summary)
     if account.credentials_readable:
         return health

@@ -15,7 +15,7 @@ from orders.services.errors import OrderActionRefused
 
 from . import reconciliation
 from .models import Discrepancy, ReconciliationRun
-from .views import RECONCILE_PERMISSION
+from .views import RECONCILE_PERMISSION, needs_attention_crumbs
 
 FIXES = {"resync": reconciliation.discrepancy_resync, "resend": reconciliation.discrepancy_resend}
 FIX_WORDS = {"resync": ("Resync", "Import the order again from the channel?"),
@@ -120,9 +120,11 @@ class DiscrepancyAdmin(admin.ModelAdmin):
         back = reverse("admin:cockpit_discrepancy_changelist") + "?status=open"
         word, question = FIX_WORDS[fix]
         if request.method != "POST":
+            crumbs = [*needs_attention_crumbs(),
+                      (str(discrepancy), reverse("admin:cockpit_discrepancy_change", args=[discrepancy.pk]))]
             return TemplateResponse(request, "admin/cockpit/confirm.html", {
                 **self.admin_site.each_context(request), "title": f"{word} order {discrepancy.order.channel_order_id}?",
-                "question": question, "button": word, "back_url": back})
+                "question": question, "button": word, "back_url": back, "crumbs": crumbs})
         try:
             discrepancy = FIXES[fix](discrepancy_id=discrepancy.pk, user=request.user)
         except OrderActionRefused as refusal:

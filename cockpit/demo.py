@@ -57,12 +57,20 @@ _serial = iter(range(1, 10**9))
 
 
 def _order(account: ChannelAccount, status: str, *, sale: dt.datetime, ship_by_days: float = 2, **fields) -> Order:
-    return create_order(account=account, status=status, n_items=1, sale_date=sale,
-                        ship_by_date=sale + dt.timedelta(days=ship_by_days),
-                        channel_order_id=f"{PREFIX}{next(_serial):06d}", **fields)
+    """An order as the channel last sent it when it was sold, acknowledged (if it is) minutes later:
+    every later time of the demo (shipment, the channel's last change) comes after these."""
+    order = create_order(account=account, status=status, n_items=1, sale_date=sale,
+                         ship_by_date=sale + dt.timedelta(days=ship_by_days), channel_updated_at=sale,
+                         channel_order_id=f"{PREFIX}{next(_serial):06d}", **fields)
+    if order.acknowledged_at:  # the factory acknowledges now, which for a sale of weeks ago is after it shipped
+        order.acknowledged_at = sale + dt.timedelta(minutes=5)
+        Order.objects.filter(pk=order.pk).update(acknowledged_at=order.acknowledged_at)
+    return order
 
 
 def _ship(order: Order, *, after: dt.timedelta, failed: bool = False) -> None:
+    """Shipped `after` the sale (not later than now); unless the channel refused it, the channel's
+    last change is its confirmation a few seconds later."""
     shipped_at = min(order.sale_date + after, timezone.now())
     shipment = ShipmentFactory(order=order, shipped_at=shipped_at, tracking_number=f"1Z999AA1{order.pk:010d}",
                                sync_state=SyncState.ERROR if failed else SyncState.OK)
@@ -70,9 +78,11 @@ def _ship(order: Order, *, after: dt.timedelta, failed: bool = False) -> None:
                                   state=ChannelAction.State.FAILED if failed else ChannelAction.State.SUCCEEDED,
                                   last_error="The carrier does not know this tracking number" if failed else "",
                                   attempts=1)
-    ChannelAction.objects.filter(pk=action.pk).update(
-        created_at=shipped_at, updated_at=shipped_at,
-        completed_at=None if failed else shipped_at + dt.timedelta(seconds=1 + order.pk % 50))
+    confirmed_at = None if failed else min(shipped_at + dt.timedelta(seconds=1 + order.pk % 50), timezone.now())
+    ChannelAction.objects.filter(pk=action.pk).update(created_at=shipped_at, updated_at=confirmed_at or shipped_at,
+                                                      completed_at=confirmed_at)
+    if confirmed_at:
+        Order.objects.filter(pk=order.pk).update(channel_updated_at=confirmed_at)
     if failed:
         Order.objects.filter(pk=order.pk).update(sync_state=SyncState.ERROR, sync_error=f"Ship: {action.last_error}")
         log = OrderLog.objects.create(order=order, type=OrderLog.Type.ERROR,
@@ -91,6 +101,7 @@ def _history(account: ChannelAccount, rng: random.Random, now: dt.datetime, *, p
             if roll < 0.03:
                 order = _order(account, OrderStatus.CANCELED, sale=sale)
                 OrderItem.objects.filter(order=order).update(buyer_cancel_requested=rng.random() < 0.5)
+                Order.objects.filter(pk=order.pk).update(channel_updated_at=sale + dt.timedelta(hours=rng.randint(1, 20)))
             else:
                 order = _order(account, OrderStatus.SHIPPED, sale=sale)
                 late = roll > 0.94

@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels.models import ChannelAccount
-from channels.selectors import account_sync_health
 from orders.filters import SELLER_METRICS, auto_cancel_risk_q, to_ship_q
-from orders.models import ChannelAction, Fulfillment, ImportProblem, Order, OrderStatus, SyncState
+from orders.models import Fulfillment, Order, OrderStatus, SyncState
+from orders.selectors import account_health, account_in_sync, accounts_with_sync_counts
 
 from . import standards
 from .models import DailyAccountStats, Discrepancy
@@ -64,10 +64,8 @@ TODAY_COLUMNS = (
 def today(*, now: dt.datetime | None = None) -> list[AccountToday]:
     """Per account, then the total: what is due today and what went wrong. Four queries."""
     now = now or timezone.now()
-    accounts = list(ChannelAccount.objects.select_related("marketplace").annotate(
-        open_problems=_count_of(ImportProblem.objects.filter(resolved_at__isnull=True)),
+    accounts = list(accounts_with_sync_counts(ChannelAccount.objects.select_related("marketplace")).annotate(
         open_discrepancies=_count_of(Discrepancy.objects.filter(resolved_at__isnull=True)),
-        failed_actions=_count_of(ChannelAction.objects.filter(state=ChannelAction.State.FAILED)),
     ).order_by("title"))
     to_ship = Order.objects.filter(to_ship_q("all")).values("account_id").annotate(
         to_acknowledge=Count("pk", filter=Q(status=OrderStatus.CREATED)),
@@ -84,16 +82,14 @@ def today(*, now: dt.datetime | None = None) -> list[AccountToday]:
         figures = by_account.get(account.pk, {}) | {"failed": failed.get(account.pk, 0),
                                                     "import_problems": account.open_problems,
                                                     "discrepancies": account.open_discrepancies}
-        health = account_sync_health(account=account, open_import_problems=account.open_problems,
-                                     failed_actions=account.failed_actions)
-        row = AccountToday(account=account, health=health.summary, in_sync=health.is_ok or not account.is_active)
+        row = AccountToday(account=account, health=account_health(account).summary, in_sync=account_in_sync(account))
         for name, _label in TODAY_COLUMNS:
             row.counts[name] = Figure(figures.get(name, 0), _today_url(name, account.pk))
         rows.append(row)
     for name, _label in TODAY_COLUMNS:
         total.counts[name] = Figure(sum(row.counts[name].value for row in rows), _today_url(name, None))
     total.counts["not_in_sync"] = Figure(sum(not row.in_sync for row in rows),
-                                         reverse("admin:channels_channelaccount_changelist"))
+                                         f"{reverse('admin:channels_channelaccount_changelist')}?in_sync=no")
     return rows + [total]
 
 

@@ -3,6 +3,7 @@ services. Who may do what follows access/roles.py: every role reads; Operators r
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -15,7 +16,7 @@ from channels.models import ChannelAccount
 from orders.handoff import hand_off
 
 from . import charts, saved_views, selectors, stats
-from .models import SavedView
+from .models import Discrepancy, SavedView
 
 VIEW_PERMISSION = "orders.view_order"
 RECONCILE_PERMISSION = "cockpit.reconcile_account"
@@ -41,10 +42,36 @@ def today_context(request: HttpRequest) -> dict:
             "today_linked": linked, "can_reconcile": request.user.has_perm(RECONCILE_PERMISSION)}
 
 
-def _page(request: HttpRequest, template: str, title: str, **context) -> TemplateResponse:
+# The cockpit's own pages, listed in its section of the app list (cockpit.site).
+PAGES = (("Seller performance", "admin:cockpit_performance"), ("Charts", "admin:cockpit_charts"))
+
+
+def _cockpit_crumb() -> tuple[str, str]:
+    return (apps.get_app_config("cockpit").verbose_name, reverse("admin:app_list", kwargs={"app_label": "cockpit"}))
+
+
+def needs_attention_crumbs() -> list[tuple[str, str]]:
+    return [_cockpit_crumb(), (Discrepancy._meta.verbose_name_plural.capitalize(),
+                               reverse("admin:cockpit_discrepancy_changelist"))]
+
+
+def _grid_crumbs() -> list[tuple[str, str]]:
+    """Saved views belong to the order grid: Home › Sales › Orders, as the order pages read."""
+    from orders.models import Order
+
+    return [(apps.get_app_config("orders").verbose_name, reverse("admin:app_list", kwargs={"app_label": "orders"})),
+            (Order._meta.verbose_name_plural.capitalize(), reverse("admin:orders_order_changelist"))]
+
+
+def _page(request: HttpRequest, template: str, title: str, *, crumbs: list[tuple[str, str]] | None = None,
+          **context) -> TemplateResponse:
+    """An admin page whose breadcrumbs read like the rest of the admin's: Home › the app › (its list ›)
+    the page."""
     from django.contrib import admin
 
-    return TemplateResponse(request, template, {**admin.site.each_context(request), "title": title, **context})
+    return TemplateResponse(request, template, {**admin.site.each_context(request), "title": title,
+                                                "crumbs": [_cockpit_crumb()] if crumbs is None else crumbs,
+                                                **context})
 
 
 def performance_view(request: HttpRequest) -> HttpResponse:
@@ -90,6 +117,7 @@ def reconcile_view(request: HttpRequest, account_id: int) -> HttpResponse:
         messages.success(request, f"Reconciliation of {account.title} queued: differences appear here as it finds them.")
         return HttpResponseRedirect(back)
     return _page(request, "admin/cockpit/confirm.html", f"Reconcile {account.title} now?", back_url=back,
+                 crumbs=needs_attention_crumbs(),
                  question=f"Compare the orders created on {account.get_channel_display()} in the last days with "
                  "ours, and list every difference under Needs attention?", button="Reconcile now")
 
@@ -108,7 +136,7 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"View “{view.name}” saved.")
         return HttpResponseRedirect(f"{reverse('admin:orders_order_changelist')}?{view.query}")
-    return _page(request, "admin/cockpit/saved_view_form.html", "Save this view", form=form,
+    return _page(request, "admin/cockpit/saved_view_form.html", "Save this view", form=form, crumbs=_grid_crumbs(),
                  back_url=reverse("admin:orders_order_changelist"))
 
 
@@ -123,4 +151,5 @@ def saved_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
         messages.success(request, f"View “{view.name}” deleted.")
         return HttpResponseRedirect(back)
     return _page(request, "admin/cockpit/confirm.html", f"Delete the view “{view.name}”?", back_url=back,
+                 crumbs=_grid_crumbs(),
                  question="Delete this saved view? The orders are not touched.", button="Delete view")

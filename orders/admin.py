@@ -30,7 +30,7 @@ from .services.store_orders import store_order_refusal
 from .services.tracking import carrier_choices
 from .templatetags.safe_links import http_link
 from .datetimes import operator_datetime
-from .status import UnitsUnconfirmed, items_unconfirmed, order_status_shown
+from .status import UnitsUnconfirmed, cancel_request_waiting, items_unconfirmed, order_status_shown
 
 
 class OrderChangeList(ChangeList):
@@ -144,10 +144,16 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
         if not items:
             return "—"
         count = format_html('<span class="more-items">{} items ·</span> ', len(items)) if len(items) > 1 else ""
-        requested = any(item.buyer_cancel_requested for item in items) and order.channel == "walmart"
-        first = format_html("{}{}{}", CANCEL_REQUESTED_LABEL if requested else "", count, items[0].title or items[0].sku)
-        skus = format_html_join(", ", "{} × {}", ((_sku_html(item), item.qty_ordered) for item in items))
-        hover = "\n".join(f"{item.title} — SKU {item.sku} × {item.qty_ordered}" for item in items)
+        first = format_html("{}{}", count, items[0].title or items[0].sku)
+        # The badge is in Status (both channels); a per-line request (Walmart) marks its lines here.
+        request = cancel_request_waiting(order, order_status_shown(order, order.unsettled_actions))
+        asked = {item.pk for item in request.lines} if request else set()
+        skus = format_html_join(", ", "{}", (
+            (format_html('<span class="line-cancel-requested" title="The buyer asked to cancel this line">{} × {}</span>',
+                         _sku_html(item), item.qty_ordered) if item.pk in asked
+             else format_html("{} × {}", _sku_html(item), item.qty_ordered),) for item in items))
+        hover = "\n".join(f"{item.title} — SKU {item.sku} × {item.qty_ordered}"
+                          + (" (the buyer asked to cancel this line)" if item.pk in asked else "") for item in items)
         return two_lines(first, skus, hover=hover)
 
     @admin.display(description="Buyer")
@@ -376,11 +382,13 @@ def status_html(order: Order, *, may_retry: bool) -> str:
     request, the failed action and its Retry, or what it waits for); the whole of it on hover."""
     shown = order_status_shown(order, order.unsettled_actions)
     label = shown.confirmed.label if shown.on_its_way is None else f"{shown.confirmed.label} → {shown.on_its_way.label}"
-    cancel_requested = (order.channel == "amazon" and order.buyer_cancel_requested
-                        and shown.confirmed == OrderStatus.UNSHIPPED)
+    request = cancel_request_waiting(order, shown)
+    cancel_requested = request is not None
     hover = shown.text
-    if cancel_requested:
-        hover = f"{label} (Cancellation Requested)" + hover[len(label):]
+    if cancel_requested:  # which lines, where the buyer asked line by line (Walmart)
+        lines = "; ".join(f"line {', '.join(item.channel_line_numbers) or item.channel_line_id}: {item.sku}"
+                          for item in request.lines)
+        hover = f"{label} (Cancellation Requested{f' — {lines}' if lines else ''})" + hover[len(label):]
     first = format_html('<span class="order-status" style="color:{}">{}</span>',
                         STATUS_COLOURS.get(shown.confirmed, "#333"), label)
     badge = CANCEL_REQUESTED_LABEL if cancel_requested else ""
@@ -392,8 +400,7 @@ def status_html(order: Order, *, may_retry: bool) -> str:
         return two_lines(first, second, hover=f"{hover}. Error: {shown.error}", fit_last=may_retry)
     if shown.on_its_way is not None or order.sync_state == SyncState.PENDING:
         channel = order.get_channel_display()
-        retrying = [action for action in order.unsettled_actions
-                    if action.state != ChannelAction.State.FAILED and action.attempts and action.last_error]
+        retrying = [action for action in order.unsettled_actions if action.is_retrying]
         if retrying:  # tried and refused so far: not an Error yet, but not a quiet wait either
             action = max(retrying, key=lambda action: action.attempts)
             waiting = format_html('{}<span class="sync-retrying">waiting for {}: attempt {} of {} failed, trying again'

@@ -16,10 +16,13 @@ from django.utils.html import format_html
 
 from channels.admin import ChannelAccountAdmin
 from channels.models import ChannelAccount
-from channels.selectors import account_sync_health
 
 from .handoff import hand_off
-from .selectors import accounts_with_sync_counts
+from .selectors import (
+    account_health,
+    account_ids_not_in_sync,
+    accounts_with_sync_counts,
+)
 from .services.errors import OrderActionRefused
 from .services.importing import validate_reimport_range
 from .tasks import import_account_orders, reimport_account_orders
@@ -47,6 +50,23 @@ class ReimportForm(forms.Form):
         return timezone.make_aware(dt.datetime.combine(self.cleaned_data["created_to"], dt.time.max))
 
 
+class InSyncFilter(admin.SimpleListFilter):
+    """Today's "accounts not in sync" opens this list with in_sync=no: the same accounts it counts."""
+
+    title = "in sync"
+    parameter_name = "in_sync"
+
+    def lookups(self, request: HttpRequest, model_admin):
+        return [("no", "Not in sync"), ("yes", "In sync")]
+
+    def queryset(self, request: HttpRequest, queryset):
+        if self.value() == "no":
+            return queryset.filter(pk__in=account_ids_not_in_sync())
+        if self.value() == "yes":
+            return queryset.exclude(pk__in=account_ids_not_in_sync())
+        return queryset
+
+
 admin.site.unregister(ChannelAccount)
 
 
@@ -54,6 +74,7 @@ admin.site.unregister(ChannelAccount)
 class ChannelAccountOperationsAdmin(ChannelAccountAdmin):
     list_display = ("title", "channel", "marketplace", "is_active", "last_import_succeeded_at", "health",
                     "open_import_problems", "waiting_actions", "failed_actions")
+    list_filter = (*ChannelAccountAdmin.list_filter, InSyncFilter)
     actions = ["import_now"]
     change_form_template = "admin/channels/channelaccount/change_form.html"
 
@@ -62,8 +83,7 @@ class ChannelAccountOperationsAdmin(ChannelAccountAdmin):
 
     @admin.display(description="Sync health")
     def health(self, account: ChannelAccount):
-        health = account_sync_health(account=account, open_import_problems=account.open_problems,
-                                     failed_actions=account.failed)
+        health = account_health(account)
         if health.is_failing:
             return format_html('<strong style="color:#c62828">{}</strong>', health.summary)
         return health.summary

@@ -394,6 +394,10 @@ class ChannelAction(models.Model):
 
     OPEN_STATES = (State.PENDING, State.IN_FLIGHT, State.SUBMITTED)
     BLOCKING_STATES = (State.PENDING, State.IN_FLIGHT, State.SUBMITTED, State.FAILED)
+    # Still being retried after a failed attempt: not settled, tried, and the channel's last answer an
+    # error (a submitted feed clears it; a fresh action, or one an operator retried, has no attempt yet).
+    # The order grid's "attempt 2 of 6 failed, trying again" and the account's sync health read it.
+    RETRYING = Q(state__in=OPEN_STATES, attempts__gt=0) & ~Q(last_error="")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="channel_actions")
     account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="channel_actions")
@@ -452,6 +456,11 @@ class ChannelAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.order_id} ({self.get_state_display()})"
+
+    @property
+    def is_retrying(self) -> bool:
+        """RETRYING, for an action already read."""
+        return self.state in self.OPEN_STATES and self.attempts > 0 and self.last_error != ""
 
 
 class BulkJob(models.Model):

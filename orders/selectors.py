@@ -8,6 +8,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Upper
 
 from channels.models import Channel, ChannelAccount
+from channels.selectors import SyncHealth, account_sync_health
 
 from .filters import OrderFilterSet
 from .models import ChannelAction, ImportProblem, Order, OrderItem, OrderLog, OrderLogArchive, Shipment
@@ -165,16 +166,38 @@ def shipments_matching(shipments: QuerySet[Shipment], term: str) -> QuerySet[Shi
 
 
 def accounts_with_sync_counts(accounts: QuerySet[ChannelAccount]) -> QuerySet[ChannelAccount]:
-    """Accounts with their sync health counts: `waiting` and `failed` channel actions, `open_problems`
-    (import problems). Each is a count per account on an index of (account, state), so it reads the
-    few open and failed actions, never the millions that succeeded (a join and GROUP BY over every
-    action took 1.3 s at 2,000,000)."""
+    """Accounts with their sync health counts: `waiting`, `retrying` (of those waiting, the ones the
+    channel refused so far) and `failed` channel actions, `open_problems` (import problems). Each is a
+    count per account on an index of (account, state), so it reads the few open and failed actions,
+    never the millions that succeeded (a join and GROUP BY over every action took 1.3 s at 2,000,000)."""
     actions = ChannelAction.objects.filter(account=OuterRef("pk"))
     return accounts.annotate(
         waiting=_count_of(actions.filter(state__in=ChannelAction.OPEN_STATES)),
+        retrying=_count_of(actions.filter(ChannelAction.RETRYING)),
         failed=_count_of(actions.filter(state=ChannelAction.State.FAILED)),
         open_problems=_count_of(ImportProblem.objects.filter(account=OuterRef("pk"), resolved_at__isnull=True)),
     )
+
+
+def account_health(account: ChannelAccount) -> SyncHealth:
+    """The sync health of an account read through accounts_with_sync_counts: the accounts list, its
+    "not in sync" filter and Today all read it here, so their words and counts agree."""
+    return account_sync_health(account=account, open_import_problems=account.open_problems,
+                               failed_actions=account.failed, retrying_actions=account.retrying)
+
+
+def account_in_sync(account: ChannelAccount) -> bool:
+    """What Today counts among "accounts not in sync" when False: an active account whose health is not
+    OK (an inactive account is neither imported nor sent to, so nothing of it drifts)."""
+    return not account.is_active or account_health(account).is_ok
+
+
+def account_ids_not_in_sync() -> list[int]:
+    """The accounts Today counts as not in sync, for the accounts list's filter. Health mixes times,
+    counts and whether the credentials can be decrypted, so it is judged per account in Python, on one
+    read of the (few) accounts."""
+    accounts = accounts_with_sync_counts(ChannelAccount.objects.order_by("pk"))
+    return [account.pk for account in accounts if not account_in_sync(account)]
 
 
 def _count_of(rows: QuerySet) -> Coalesce:

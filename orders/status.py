@@ -219,6 +219,35 @@ def order_status_shown(order: Order, unsettled_actions: Iterable[ChannelAction])
     return StatusShown(confirmed=confirmed, error=error)
 
 
+@dataclass(frozen=True)
+class CancelRequest:
+    """A buyer's cancellation request still waiting for the seller. `lines`: the lines asked for, where
+    the request is per line (Walmart's intentToCancel); empty where it is the whole order's (Amazon)."""
+
+    lines: tuple[OrderItem, ...] = ()
+
+
+def cancel_request_waiting(order: Order, shown: StatusShown) -> CancelRequest | None:
+    """The order's waiting cancellation request, if any, as the grid shows it (one badge, in Status):
+    Amazon's while the order is Unshipped as the channel confirmed it; Walmart's on the lines the
+    channel still has open (neither shipped nor canceled as it confirmed, so a cancellation of ours on
+    its way leaves the request shown until Walmart takes it, as on Amazon). Reads the prefetched items
+    and order.unsettled_actions: no query."""
+    if order.channel == Channel.AMAZON:
+        waiting = order.buyer_cancel_requested and shown.confirmed == OrderStatus.UNSHIPPED
+        return CancelRequest() if waiting else None
+    if not order.buyer_cancel_requested:
+        return None
+    unconfirmed = items_unconfirmed(order, order.unsettled_actions)
+
+    def open_on_the_channel(item: OrderItem) -> int:
+        units = unconfirmed.get(item.pk, UnitsUnconfirmed())
+        return item.qty_open + units.shipped + units.canceled
+
+    lines = tuple(item for item in order.items.all() if item.buyer_cancel_requested and open_on_the_channel(item))
+    return CancelRequest(lines) if lines else None
+
+
 def _units_by_line(payload: dict) -> Counter:
     return Counter({str(line["line_number"]): int(line["qty"]) for line in payload.get("lines", [])})
 

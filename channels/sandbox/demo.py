@@ -120,16 +120,20 @@ def _walmart_story(market, story: str, products: list, sold: dt.datetime, *, qty
 DRIFT_DATED_BACK = dt.timedelta(days=1)  # when the imports' outage was
 
 
-def drift_behind_our_back(market, *, shipped: str, canceled: str) -> None:
+def drift_behind_our_back(market, *, shipped: str, canceled: str, at: dt.datetime | None = None) -> None:
     """Two Walmart orders changed on the channel while the back-office was not listening (an outage of
-    its imports a day ago): one shipped, one canceled on Walmart's site, dated back to then, so the
+    its imports, `at`, a day ago by default): one shipped, one canceled on Walmart's site then, so the
     incremental import, reading what changed since its last run, never lists them again. A
-    reconciliation finds them (Needs attention), and Resync mends them."""
-    market.channel_ship(shipped, tracking_number=f"1ZDRIFT{shipped[-6:]}")
+    reconciliation finds them (Needs attention), and Resync mends them. Both must be sold before `at`."""
+    at = at or utcnow() - DRIFT_DATED_BACK
+    for po in (shipped, canceled):
+        if market.orders[po].order_date > at:
+            raise ValueError(f"{po} was sold after the outage it is to change in")
+    market.channel_ship(shipped, tracking_number=f"1ZDRIFT{shipped[-6:]}", when=at)
     market.channel_cancel(canceled)
     with market.lock:
         for po in (shipped, canceled):
-            market.orders[po].last_modified = utcnow() - DRIFT_DATED_BACK
+            market.orders[po].last_modified = at
         market.changed()
 
 

@@ -77,3 +77,28 @@ def test_today_headings_wrap_between_words_never_inside_one(admin_page, walmart_
     assert page.locator("#today thead th", has_text="To acknowledge").count() == 1
     assert page.evaluate(WORDS_BROKEN, "#today th, #today td") == []
     assert page.evaluate("document.documentElement.scrollWidth") <= 1440
+
+
+def test_seller_performance_tables_line_up_from_one_account_to_the_next(admin_page, walmart_account,
+                                                                       amazon_account):
+    """The outside tester: each account's table took its own column widths from its own words ("nothing
+    to count yet" in one, figures in another), so the windows did not line up down the page. One
+    account has history, the other none."""
+    from tests.factories import AmazonAccountFactory
+
+    add_cockpit_demo(history_per_day=2)
+    AmazonAccountFactory(title="Amazon CA (new)")
+    page = admin_page
+    page.go("/admin/cockpit/performance/")
+    page.wait_for_selector("table.performance")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "cockpit-performance.png"), full_page=True)
+    columns = page.evaluate("""() => [...document.querySelectorAll('table.performance')].map(table =>
+        [...table.querySelectorAll('thead th')].map(th => {
+            const box = th.getBoundingClientRect();
+            return [Math.round(box.left), Math.round(box.width)];
+        }))""")
+    assert len(columns) == 3
+    assert all(table == columns[0] for table in columns), columns
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1440
+    assert page.evaluate(WORDS_BROKEN, "table.performance th, table.performance td") == []

@@ -43,8 +43,8 @@ def _drain(timeout: float = 5.0) -> None:
         time.sleep(0.02)
 
 
-def _imported(sandbox, account, count):
-    pos = sandbox.walmart.create_orders(count=count, qty=2)
+def _imported(sandbox, account, count, *, sold=None):
+    pos = sandbox.walmart.create_orders(count=count, qty=2, order_date=sold)
     account_import_orders(account_id=account.pk)
     return [Order.objects.get(channel_order_id=po) for po in pos]
 
@@ -182,9 +182,9 @@ def test_reconcile_now_hands_the_run_to_a_worker(account, operator_role_client):
 
 
 def test_resync_mends_a_change_the_channel_dated_into_an_outage_of_our_imports(sandbox, account):
-    """The demo's drift: we last read the order two days ago, Walmart shipped it a day ago while the
+    """The demo's drift: sold three days ago, we last read the order two days ago, Walmart shipped it a day ago while the
     imports were down; the next imports never list it again, Resync takes it."""
-    order, other = _imported(sandbox, account, 2)
+    order, other = _imported(sandbox, account, 2, sold=timezone.now() - 3 * DRIFT_DATED_BACK)
     Order.objects.filter(pk__in=[order.pk, other.pk]).update(channel_updated_at=timezone.now() - 2 * DRIFT_DATED_BACK)
     drift_behind_our_back(sandbox.walmart, shipped=order.channel_order_id, canceled=other.channel_order_id)
     account_import_orders(account_id=account.pk)
@@ -217,7 +217,7 @@ def test_a_resync_that_leaves_the_order_different_says_so_and_why(sandbox, accou
 
 
 def test_a_resync_that_mends_the_order_says_so_in_one_sentence(sandbox, account, operator_role_client):
-    order, other = _imported(sandbox, account, 2)
+    order, other = _imported(sandbox, account, 2, sold=timezone.now() - 3 * DRIFT_DATED_BACK)
     Order.objects.filter(pk__in=[order.pk, other.pk]).update(channel_updated_at=timezone.now() - 2 * DRIFT_DATED_BACK)
     drift_behind_our_back(sandbox.walmart, shipped=order.channel_order_id, canceled=other.channel_order_id)
     account_reconcile(account_id=account.pk)

@@ -192,6 +192,76 @@ def test_an_account_with_a_failed_channel_action_is_not_in_sync(viewer_client, w
     assert context["today_total"].counts["not_in_sync"].value >= 1
 
 
+def _imported(account):
+    account.last_import_started_at = account.last_import_succeeded_at = timezone.now()
+    account.save()
+    return account
+
+
+def _action(account, state: str, *, attempts: int = 0, last_error: str = ""):
+    from tests.factories import ChannelActionFactory
+
+    return ChannelActionFactory(order=create_order(account=account), state=state, attempts=attempts,
+                                last_error=last_error)
+
+
+def test_an_account_whose_channel_action_is_being_retried_is_not_in_sync(viewer_client, walmart_account):
+    """A shipment the channel refused twice and that waits for its third try has not reached the
+    channel: the account reads so on Today and on the accounts list, and counts as not in sync."""
+    _imported(walmart_account)
+    _action(walmart_account, "pending", attempts=2, last_error="HTTP 503")
+
+    context = viewer_client.get(INDEX).context
+    [row] = [row for row in context["today_rows"] if row.account == walmart_account]
+    assert (row.in_sync, row.health) == (False, "Imports OK; 1 channel action retrying")
+    assert context["today_total"].counts["not_in_sync"].value == 1
+    accounts = viewer_client.get(reverse("admin:channels_channelaccount_changelist")).content.decode()
+    assert "Imports OK; 1 channel action retrying" in accounts
+
+
+def test_a_channel_action_waiting_for_its_first_try_leaves_the_account_in_sync(viewer_client, walmart_account):
+    """Work on its way that nothing refused yet is the ordinary state of an account, not drift."""
+    _imported(walmart_account)
+    _action(walmart_account, "pending")
+    _action(walmart_account, "in_flight", attempts=1)
+    _action(walmart_account, "succeeded", attempts=2, last_error="")
+
+    context = viewer_client.get(INDEX).context
+    [row] = [row for row in context["today_rows"] if row.account == walmart_account]
+    assert (row.in_sync, row.health) == (True, "OK")
+    assert context["today_total"].counts["not_in_sync"].value == 0
+
+
+def test_accounts_not_in_sync_opens_exactly_the_accounts_it_counts(viewer_client, walmart_account, amazon_account):
+    """The figure links to the accounts list filtered to the accounts it counts, whatever made each one
+    not in sync; the accounts in sync, and inactive ones, are not listed."""
+    from tests.factories import AmazonAccountFactory, ChannelAccountFactory
+
+    ok = _imported(walmart_account)
+    _action(ok, "succeeded", attempts=1)
+    retrying = _imported(amazon_account)
+    _action(retrying, "pending", attempts=1, last_error="HTTP 429")
+    failed = _imported(ChannelAccountFactory(title="Walmart failed"))
+    _action(failed, "failed", attempts=6, last_error="HTTP 500")
+    never_imported = ChannelAccountFactory(title="Walmart new")
+    inactive = ChannelAccountFactory(title="Walmart off", is_active=False)
+    _action(inactive, "failed", attempts=6, last_error="HTTP 500")
+    kept_aside = _imported(AmazonAccountFactory(title="Amazon kept aside"))
+    now = timezone.now()
+    ImportProblem.objects.create(account=kept_aside, channel_order_id="X2", fingerprint="X2", raw_payload="{}",
+                                 error="unreadable", first_seen_at=now, last_seen_at=now)
+    wanted = {retrying.pk, failed.pk, never_imported.pk, kept_aside.pk}
+
+    figure = viewer_client.get(INDEX).context["today_total"].counts["not_in_sync"]
+    response = viewer_client.get(figure.url)
+    assert response.status_code == 200
+    listed = {account.pk for account in response.context["cl"].result_list}
+    assert listed == wanted
+    assert figure.value == len(wanted)
+    in_sync = viewer_client.get(reverse("admin:channels_channelaccount_changelist") + "?in_sync=yes")
+    assert {account.pk for account in in_sync.context["cl"].result_list} == {ok.pk, inactive.pk}
+
+
 def test_an_order_late_since_this_morning_is_late_not_also_to_ship_today(viewer_client, walmart_account):
     """'To ship today' and 'Past ship-by' are two piles of work: an order is in one of them."""
     late = _order(walmart_account, OrderStatus.UNSHIPPED, ship_by_in_hours=-1 / 60)

@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -196,6 +197,58 @@ def test_r_grid_1_columns(operator_client, walmart_account, amazon_account):
     assert "Error: Cancel: Boom 500" in html
     assert f"{wm.grand_total:,.2f} USD" in html
     assert reverse("admin:orders_order_change", args=[wm.pk]) in html
+
+
+def _cells(html: str, order: Order) -> dict[str, str]:
+    """The grid row of `order`: its cells' HTML by column (status_column, items_column …)."""
+    link = reverse("admin:orders_order_change", args=[order.pk])
+    [row] = [row for row in re.findall(r"<tr[^>]*>.*?</tr>", html, flags=re.DOTALL) if f'href="{link}"' in row]
+    return dict(re.findall(r'<td class="field-(\w+)[^"]*">(.*?)</td>', row, flags=re.DOTALL))
+
+
+def test_the_cancellation_request_badge_is_in_status_for_both_channels(operator_client, walmart_account,
+                                                                        amazon_account):
+    """One place for the badge: Status, on Walmart (asked line by line) as on Amazon (the whole order);
+    Walmart's Items cell marks the lines asked for, and Status names them on hover. A request whose
+    line is canceled already is no longer shown."""
+    walmart = create_order(account=walmart_account, status=OrderStatus.UNSHIPPED, n_items=2)
+    _first, second = walmart.items.order_by("pk")
+    second.buyer_cancel_requested = True
+    second.save()
+    Order.objects.filter(pk=walmart.pk).update(buyer_cancel_requested=True)
+    amazon = create_order(account=amazon_account, status=OrderStatus.UNSHIPPED, n_items=1)
+    Order.objects.filter(pk=amazon.pk).update(buyer_cancel_requested=True)
+    amazon.items.update(buyer_cancel_requested=True)
+    done = create_order(account=walmart_account, status=OrderStatus.UNSHIPPED, n_items=2)
+    asked = done.items.order_by("pk").last()
+    done.items.filter(pk=asked.pk).update(buyer_cancel_requested=True, qty_canceled=asked.qty_ordered)
+    Order.objects.filter(pk=done.pk).update(buyer_cancel_requested=True)
+
+    html = operator_client.get(GRID).content.decode()
+
+    for order in (walmart, amazon):
+        cells = _cells(html, order)
+        assert 'class="cancel-requested"' in cells["status_column"], order.channel
+        assert 'class="cancel-requested"' not in cells["items_column"], order.channel
+    walmart_cells = _cells(html, walmart)
+    assert f"Cancellation Requested — line {second.channel_line_id}: {second.sku}" in walmart_cells["status_column"]
+    marked = re.findall(r'<span class="line-cancel-requested"[^>]*>(.*?)</span>', walmart_cells["items_column"])
+    assert marked == [f"{second.sku} × {second.qty_ordered}"]
+    assert "line-cancel-requested" not in _cells(html, amazon)["items_column"]  # the whole order: nothing per line
+    assert "Cancellation Requested" not in _cells(html, done)["status_column"]
+    assert "line-cancel-requested" not in _cells(html, done)["items_column"]
+
+
+def test_the_grid_reads_cancellation_requests_without_a_query_more(operator_client, walmart_account,
+                                                                   amazon_account, django_assert_max_num_queries):
+    for n in range(12):
+        order = create_order(account=walmart_account if n % 2 else amazon_account, status=OrderStatus.UNSHIPPED,
+                             n_items=2)
+        Order.objects.filter(pk=order.pk).update(buyer_cancel_requested=True)
+        order.items.update(buyer_cancel_requested=True)
+    with django_assert_max_num_queries(GRID_PAGE_QUERIES):
+        html = operator_client.get(GRID, {"all": ""}).content.decode()
+    assert html.count('class="cancel-requested"') == 12
 
 
 # session, user, 2 × permissions, COUNT, orders, items, unsettled channel actions, accounts and

@@ -4,12 +4,14 @@ imported through the real import, so every channel action on them works (only wh
 orders yet) — some late, some close to the channel's automatic cancellation, two changed on the
 channel behind our back (Needs attention). The sandbox's state is written to a file the `make run` sandbox starts from."""
 
+import datetime as dt
 import time
 import urllib.parse
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import F
 from django.utils import timezone
 
 from channels.models import Channel, ChannelAccount, Marketplace
@@ -123,17 +125,20 @@ class Command(BaseCommand):
         """Two Walmart orders shipped and canceled on the channel while imports were not listening,
         found by a reconciliation of each account, so Needs attention has work to show."""
         walmart = accounts[0]
+        outage = timezone.now() - DRIFT_DATED_BACK
+        # Sold before the outage (an order sold since could not have changed during it), not late yet.
         open_orders = list(Order.objects.filter(account=walmart, status=OrderStatus.UNSHIPPED,
-                                                ship_by_date__gt=timezone.now(), buyer_cancel_requested=False)
+                                                ship_by_date__gt=timezone.now(), buyer_cancel_requested=False,
+                                                sale_date__lt=outage - dt.timedelta(hours=1))
                            .order_by("-pk").values_list("channel_order_id", flat=True)[:2])
         if len(open_orders) < 2:
             return 0  # a demo too small to spare two
         shipped, canceled = open_orders
-        # As the story goes, we last read them before the outage: the channel's change, dated into the
-        # outage, is then newer than our copy, as it would be, and Resync takes it.
+        # As the story goes, we last read them when they were sold, before the outage: the channel's
+        # change, dated into the outage, is then newer than our copy, as it would be, and Resync takes it.
         Order.objects.filter(account=walmart, channel_order_id__in=open_orders).update(
-            channel_updated_at=timezone.now() - 2 * DRIFT_DATED_BACK)
-        drift_behind_our_back(sandbox.walmart, shipped=shipped, canceled=canceled)
+            channel_updated_at=F("sale_date"))
+        drift_behind_our_back(sandbox.walmart, shipped=shipped, canceled=canceled, at=outage)
         return sum(account_reconcile(account_id=account.pk).differences for account in accounts)
 
     @staticmethod

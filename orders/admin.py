@@ -144,10 +144,11 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
         if not items:
             return "—"
         count = format_html('<span class="more-items">{} items ·</span> ', len(items)) if len(items) > 1 else ""
-        first = format_html("{}{}", count, items[0].title or items[0].sku)
-        # The badge is in Status (both channels); a per-line request (Walmart) marks its lines here.
+        # Where the seeds put the buyer's request: Walmart's, asked line by line, here beside the items
+        # (its lines marked); Amazon's, for the whole order, in Status.
         request = cancel_request_waiting(order, order_status_shown(order, order.unsettled_actions))
         asked = {item.pk for item in request.lines} if request else set()
+        first = format_html("{}{}{}", CANCEL_REQUESTED_LABEL if asked else "", count, items[0].title or items[0].sku)
         skus = format_html_join(", ", "{}", (
             (format_html('<span class="line-cancel-requested" title="The buyer asked to cancel this line">{} × {}</span>',
                          _sku_html(item), item.qty_ordered) if item.pk in asked
@@ -391,7 +392,7 @@ def status_html(order: Order, *, may_retry: bool) -> str:
         hover = f"{label} (Cancellation Requested{f' — {lines}' if lines else ''})" + hover[len(label):]
     first = format_html('<span class="order-status" style="color:{}">{}</span>',
                         STATUS_COLOURS.get(shown.confirmed, "#333"), label)
-    badge = CANCEL_REQUESTED_LABEL if cancel_requested else ""
+    badge = CANCEL_REQUESTED_LABEL if cancel_requested and not request.lines else ""  # Walmart's is in Items
     if shown.error:
         second = format_html('{}<span class="sync-error">Error: {}</span>', badge, shown.error)
         if may_retry:

@@ -206,11 +206,10 @@ def _cells(html: str, order: Order) -> dict[str, str]:
     return dict(re.findall(r'<td class="field-(\w+)[^"]*">(.*?)</td>', row, flags=re.DOTALL))
 
 
-def test_the_cancellation_request_badge_is_in_status_for_both_channels(operator_client, walmart_account,
-                                                                        amazon_account):
-    """One place for the badge: Status, on Walmart (asked line by line) as on Amazon (the whole order);
-    Walmart's Items cell marks the lines asked for, and Status names them on hover. A request whose
-    line is canceled already is no longer shown."""
+def test_the_cancellation_request_badge_is_where_the_seeds_put_it(operator_client, walmart_account, amazon_account):
+    """Seeds 000 and 001: Walmart's request (line by line) shows next to the item in the Items column,
+    its lines marked, and Status names them on hover; Amazon's (the whole order) in the Status column.
+    A request whose line is canceled already is no longer shown."""
     walmart = create_order(account=walmart_account, status=OrderStatus.UNSHIPPED, n_items=2)
     _first, second = walmart.items.order_by("pk")
     second.buyer_cancel_requested = True
@@ -226,10 +225,10 @@ def test_the_cancellation_request_badge_is_in_status_for_both_channels(operator_
 
     html = operator_client.get(GRID).content.decode()
 
-    for order in (walmart, amazon):
+    for order, column, other in ((walmart, "items_column", "status_column"), (amazon, "status_column", "items_column")):
         cells = _cells(html, order)
-        assert 'class="cancel-requested"' in cells["status_column"], order.channel
-        assert 'class="cancel-requested"' not in cells["items_column"], order.channel
+        assert 'class="cancel-requested"' in cells[column], order.channel
+        assert 'class="cancel-requested"' not in cells[other], order.channel
     walmart_cells = _cells(html, walmart)
     assert f"Cancellation Requested — line {second.channel_line_id}: {second.sku}" in walmart_cells["status_column"]
     marked = re.findall(r'<span class="line-cancel-requested"[^>]*>(.*?)</span>', walmart_cells["items_column"])

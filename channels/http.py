@@ -7,7 +7,9 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +44,21 @@ class TokenCache:
             self._token = ""
 
 
+_check_before_mutation: ContextVar[Callable[[], None] | None] = ContextVar("check_before_mutation", default=None)
+
+
+@contextmanager
+def checked_before_each_mutation(check: Callable[[], None]) -> Iterator[None]:
+    """Run `check` right before each request that changes something goes on the wire: after the
+    pacing wait and the token fetch a client does first, which may take seconds. The outbox checks
+    its claim there, so a worker that lost its claim while it waited sends nothing (`check` raises)."""
+    token = _check_before_mutation.set(check)
+    try:
+        yield
+    finally:
+        _check_before_mutation.reset(token)
+
+
 def make_session(pool_size: int = 10) -> requests.Session:
     session = requests.Session()
     adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
@@ -62,6 +79,9 @@ def send(
 ) -> requests.Response:
     """One HTTP call. Transport failures become RetryableChannelError, ambiguous when the request
     may have reached the channel and changed something (`mutation`)."""
+    check = _check_before_mutation.get() if mutation else None
+    if check is not None:
+        check()
     try:
         return session.request(method, url, timeout=timeout, **kwargs)
     except requests.ConnectTimeout:

@@ -42,6 +42,7 @@ from channels.clients import (
 from channels.capabilities import rules_for
 from channels.pacing import PacedChannelError, taking_only_tokens_there
 from channels.models import Channel, ChannelAccount
+from channels.http import checked_before_each_mutation
 from channels.registry import client_for
 
 from . import verification
@@ -450,7 +451,8 @@ def _carry_out(action: ChannelAction) -> Outcome | _Landed | _HeldBack:
         if payload is None:
             return _Landed(action, action.order.channel_order_id, verified=True)
         hold_claim(action)
-        receipt = _send(client, action, payload)
+        with checked_before_each_mutation(lambda: hold_claim(action)):  # again once paced, on the wire
+            receipt = _send(client, action, payload)
     except StaleClaim:
         raise
     except PacedChannelError as failure:

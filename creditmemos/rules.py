@@ -132,15 +132,15 @@ def line_refundable(item: OrderItem) -> Decimal:
     return charged - item.refunded_amount
 
 
-def units_refund(item: OrderItem, *, qty: int, already: int) -> tuple[Decimal, Decimal]:
-    """(price, tax) that refunding `qty` shipped units gives back, after `already` credited ones:
-    their own, but never more than the line still holds on the channel (R-CM-9). Earlier refunds
-    that gave back more than their units' price (an adjustment refund folded into the line,
-    shipping beyond its share, a refund made on the channel) took part of it already, so the last
-    units take what is left, tax first, instead of being refused for ever."""
+def within_line(item: OrderItem, *, price: Decimal, tax: Decimal) -> tuple[Decimal, Decimal]:
+    """(price, tax) that refunding shipped units gives back: their own, but never more than the line
+    still holds on the channel (R-CM-9). Earlier refunds that gave back more than their units' price
+    (an adjustment refund folded into the line, shipping beyond its share, a refund made on the
+    channel) took part of it already, so the last units take what is left, tax first, instead of
+    being refused for ever."""
     room = max(line_refundable(item), ZERO)
-    tax = min(tax_share(item, already=already, qty=qty), room)
-    return min(item.unit_price * qty, room - tax), tax
+    tax = min(tax, room)
+    return min(price, room - tax), tax
 
 
 def credits_first(item: OrderItem) -> str:
@@ -183,7 +183,8 @@ def shipping_for_quantities(order: Order, items: list[OrderItem], memo: MemoInpu
         qty = memo.quantities.get(item.pk, 0)
         refunded = refunded_units(item, qty, first=memo.credit_first.get(item.pk))
         if refunded > 0:
-            amount, tax = units_refund(item, qty=refunded, already=item.qty_canceled + item.qty_refunded + qty - refunded)
+            amount, tax = within_line(item, price=item.unit_price * refunded, tax=tax_share(
+                item, already=item.qty_canceled + item.qty_refunded + qty - refunded, qty=refunded))
             # Never more than the line has left after its units: a default the memo would refuse.
             room = max(line_refundable(item) - amount - tax, ZERO)
             shipping += min((item.shipping_charge * refunded / item.qty_ordered).quantize(CENT), room)
@@ -268,12 +269,11 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
                                      tax_share(item, already=credited, qty=cancel_qty), reason,
                                      shipping=canceled_shipping(item, qty=cancel_qty)))
         if refund_qty:
-            amount, tax = units_refund(item, qty=refund_qty, already=credited + cancel_qty)
-            lines.append(PlannedLine(item, REFUND, refund_qty, amount, tax, refund_reason))
-            kept = item.unit_price * refund_qty + tax_share(item, already=credited + cancel_qty, qty=refund_qty) - amount - tax
-            if kept:
-                notes.append(f"{item.sku}: {kept} less than the price of its units is refunded, because earlier "
-                             "refunds already gave back that much of this line." if amount + tax else
+            price, tax = item.unit_price * refund_qty, tax_share(item, already=credited + cancel_qty, qty=refund_qty)
+            amount, left_tax = within_line(item, price=price, tax=tax)
+            lines.append(PlannedLine(item, REFUND, refund_qty, amount, left_tax, refund_reason))
+            if amount != price or left_tax != tax:
+                notes.append(_cut_to_line(item, price + tax - amount - left_tax) if amount or left_tax else
                              f"{item.sku}: nothing is left to refund on this line (earlier refunds gave all of it "
                              "back); its units are credited here only.")
 
@@ -399,6 +399,11 @@ def _split_in_proportion(total: Decimal, lines: list[PlannedLine], *, weights: d
             left -= take
             open_lines.remove(line)
     return left
+
+
+def _cut_to_line(item: OrderItem, cut: Decimal) -> str:
+    return (f"{item.sku}: {cut} less than the price of its units is refunded, because earlier refunds already "
+            "gave back that much of this line.")
 
 
 def _over_line(line: PlannedLine) -> CreditMemoRefused:

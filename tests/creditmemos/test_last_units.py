@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from creditmemos.models import CreditMemo
-from creditmemos.rules import MemoInput, line_refundable, units_refund
+from creditmemos.rules import MemoInput, line_refundable, within_line
 from creditmemos.services import credit_memo_create, credit_memo_defaults, credit_memo_shipping_for
 from orders.models import ChannelAction, Order, OrderItem
 from tests.creditmemos.test_exactly_once import shipped_walmart_order
@@ -59,7 +59,29 @@ def test_a_unit_the_earlier_refunds_gave_back_in_full_is_credited_with_nothing_t
     assert (item.qty_refunded, item.refunded_amount) == (2, Decimal("20.00"))
     messages = list(order.logs.filter(message__startswith=f"Credit memo #{last.pk}").values_list("message", flat=True))
     assert any(m.endswith("nothing left to send to Walmart.") for m in messages)
-    assert any("nothing is left to refund on this line" in m for m in messages)
+    assert f"Credit memo #{last.pk}: {item.sku}: nothing is left to refund on this line (earlier refunds gave all of it " \
+        "back); its units are credited here only." in messages
+
+
+@pytest.mark.parametrize(("line", "adjustment", "credited", "refunds", "cut"), [
+    # 3 units at 10.00: after 15.00 for the first, 15.00 is left for the other two (5.00 less).
+    (Line(qty=3, price="10.00", shipped=3), "5.00", 2, ("15.00", "0.00"), "5.00"),
+    # 0.70 is left after a 10.10 adjustment: the tax's 0.70 and none of the price.
+    (Line(qty=2, price="10.00", tax="1.60", shipped=2), "10.10", 1, ("0.00", "0.70"), "10.10"),
+])
+def test_the_memo_says_how_much_less_its_units_give_back(walmart_account, line, adjustment, credited, refunds, cut):
+    order = order_with_lines(walmart_account, line)
+    [item_id] = item_ids(order)
+    credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item_id: 1}, adjustment_refund=Decimal(adjustment)))
+
+    last = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item_id: credited}))
+
+    credited_line = last.items.get()
+    assert (credited_line.amount, credited_line.tax) == tuple(Decimal(money) for money in refunds)
+    item = OrderItem.objects.get(pk=item_id)
+    assert item.refunded_amount == charged(item)
+    assert order.logs.filter(message=f"Credit memo #{last.pk}: {item.sku}: {cut} less than the price of its units is "
+                             "refunded, because earlier refunds already gave back that much of this line.").exists()
 
 
 @pytest.mark.parametrize(("refunded", "expected"), [
@@ -70,12 +92,13 @@ def test_a_unit_the_earlier_refunds_gave_back_in_full_is_credited_with_nothing_t
     ("21.60", ("0.00", "0.00")),   # nothing left
     ("30.00", ("0.00", "0.00")),   # more refunded than charged (channel data): never negative
 ])
-def test_units_refund_takes_the_price_first_and_never_more_than_the_line_holds(walmart_account, refunded, expected):
+def test_within_line_takes_the_price_first_and_never_more_than_the_line_holds(walmart_account, refunded, expected):
     order = order_with_lines(walmart_account, Line(qty=2, price="10.00", tax="1.60", shipped=2))
     item = order.items.get()
     item.refunded_amount = Decimal(refunded)
-    assert units_refund(item, qty=1, already=1) == tuple(Decimal(money) for money in expected)
-    assert sum(units_refund(item, qty=1, already=1)) <= max(line_refundable(item), 0)
+    unit = within_line(item, price=Decimal("10.00"), tax=Decimal("0.80"))
+    assert unit == tuple(Decimal(money) for money in expected)
+    assert sum(unit) <= max(line_refundable(item), 0)
 
 
 @pytest.mark.parametrize("adjustment", ["1.00", "4.00"])

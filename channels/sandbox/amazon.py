@@ -679,6 +679,8 @@ class AmazonMarketplace(KeptBetweenRuns):
             if reason not in ADJUSTMENT_REASONS:
                 raise ValueError(f"AdjustmentReason {reason!r} is not valid")
             key = adjusted.findtext("MerchantAdjustmentItemID", "")
+            if key and key in order.adjustments:
+                continue  # the same adjustment sent twice is applied once, and not judged again against what it left
             total = Decimal("0")
             for component in adjusted.findall("ItemPriceAdjustments/Component"):
                 kind = component.findtext("Type", "")
@@ -690,8 +692,6 @@ class AmazonMarketplace(KeptBetweenRuns):
                 raise ValueError(f"Adjustment for {item.item_id} exceeds what was charged")
             plan.append((item, total, key))
         for item, total, key in plan:
-            if key and key in order.adjustments:
-                continue  # the same adjustment sent twice is applied once
             item.refunded += total
             if key:
                 order.adjustments.add(key)

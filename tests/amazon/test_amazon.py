@@ -9,6 +9,7 @@ from django.urls import reverse
 from creditmemos.models import CreditMemo
 from creditmemos.rules import MemoInput
 from creditmemos.services import credit_memo_create, credit_memo_defaults
+from orders import outbox
 from orders.models import ChannelAction, Order, OrderLog, OrderStatus, SyncState
 from orders.services.cancel import order_cancel
 from orders.services.importing import account_import_orders
@@ -211,6 +212,29 @@ def test_every_fault_on_a_refund_feed_ends_with_exactly_one_refund(sandbox, az_a
     assert sandbox.amazon.orders[order_id].items[0].refunded == item.refunded_amount  # applied once
     memo.refresh_from_db()
     assert memo.state == CreditMemo.State.DONE
+
+
+def test_a_refund_feed_resent_after_amazon_processed_the_lost_one_is_done_once(sandbox, az_account, fast_retries):
+    """The answer to createFeed is lost after Amazon took the feed, and Amazon processes that feed
+    before the resend arrives: the resend, with the same adjustment ids, is applied once and not
+    refused as more than was charged, so the memo ends Done, not Failed for money that was paid."""
+    [order_id] = sandbox.amazon.create_orders(count=1, items=1, qty=1, price="20.00")
+    import_now(az_account)
+    order = Order.objects.get(channel_order_id=order_id)
+    order_ship(order_id=order.pk, tracking=UPS)
+    drain_actions()
+    sandbox.faults.add(kind="drop", path=r"^/feeds/2021-06-30/feeds$", method="POST", when="after")
+    memo = credit_memo_create(order_id=order.pk, memo=credit_memo_defaults(order_id=order.pk))
+    outbox.process_action(action_id=memo.channel_actions.get().pk)  # the feed reaches Amazon, its answer does not
+    sandbox.amazon.process_feeds()  # Amazon processes it on its own
+
+    drain_actions()
+
+    assert len(sandbox.requests.all(method="POST", path=r"^/feeds/2021-06-30/feeds$")) == 2
+    item = order.items.get()
+    assert sandbox.amazon.orders[order_id].items[0].refunded == item.refunded_amount == memo.grand_total
+    memo.refresh_from_db()
+    assert memo.state == CreditMemo.State.DONE, memo.error
 
 
 @pytest.mark.parametrize("kind", ["429", "500", "drop", "timeout"])

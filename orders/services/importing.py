@@ -543,7 +543,7 @@ def _new_item(line: ChannelLine, products: dict, *, order_id: int | None = None)
 # -- known orders -----------------------------------------------------------------------------------
 
 ORDER_UPDATE_FIELDS = ["channel_status", "channel_updated_at", "channel_read_at", "raw_payload", "buyer_cancel_requested",
-                       "acknowledged_at", "is_paid", "ship_by_date", "updated_at"]
+                       "acknowledged_at", "is_paid", "ship_by_date", "refunded_total", "updated_at"]
 
 
 def _update_order(order: Order, channel_order: ChannelOrder, order_items: list[OrderItem], products: dict,
@@ -671,7 +671,16 @@ def _apply_line(order: Order, item: OrderItem, line: ChannelLine, entries: list[
     if line.buyer_cancel_requested and not item.buyer_cancel_requested:
         entries.append(_buyer_cancel_line(order, item.sku, line.buyer_cancel_reason))
     item.qty_shipped, item.qty_canceled = shipped, canceled
-    item.refunded_amount = max(item.refunded_amount, line.refunded_amount.quantize(CENT))
+    refunded_there = line.refunded_amount.quantize(CENT)
+    if refunded_there > item.refunded_amount:
+        # Money the channel gave back beyond what our memos asked of this line has left the merchant:
+        # recorded on the line and the order, and said, never slipped in.
+        more = refunded_there - item.refunded_amount
+        entries.append(LogEntry(order.pk, f"{channel} shows {refunded_there} {order.currency} refunded on {item.sku}, "
+                                f"{more} more than this order's credit memos refunded there (a refund made on "
+                                f"{channel}, or one sent twice): recorded as refunded.", Type.WARNING, Initiator.CHANNEL))
+        order.refunded_total = min(order.refunded_total + more, order.grand_total)
+        item.refunded_amount = refunded_there
     item.channel_line_status = line.status[:32]
     item.buyer_cancel_requested = item.buyer_cancel_requested or line.buyer_cancel_requested
     item.buyer_cancel_reason = line.buyer_cancel_reason[:255] or item.buyer_cancel_reason

@@ -4,6 +4,7 @@ keeps its id when resent, stock follows shipments and cancels, over-shipping and
 "buyer canceled" are refused in words."""
 
 import datetime as dt
+from decimal import Decimal
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -56,6 +57,32 @@ def test_reimport_never_lowers_a_refunded_amount(sandbox, wm_account):
 
     assert OrderItem.objects.get(pk=item_id).refunded_amount == refunded
     assert Order.objects.get(pk=order.pk).refunded_total == refunded
+
+
+def test_a_refund_made_on_walmart_beyond_our_memos_is_recorded_on_the_line_and_the_order_and_said(sandbox, wm_account):
+    """Walmart refunded 3.00 that no memo of ours asked for (on its site, or a refund sent twice): the
+    money left the merchant, so the line and the order count it, and the Order Log says it."""
+    from channels.clients import RefundLine, RefundRequest
+    from channels.registry import client_for
+
+    order, channel = imported_walmart_order(sandbox, wm_account, qty=2, price="10.00")
+    order_ship(order_id=order.pk, tracking=UPS)
+    drain_actions()
+    [item_id] = item_ids(order)
+    credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item_id: 1}))
+    drain_actions()
+    ours = OrderItem.objects.get(pk=item_id).refunded_amount
+    client_for(wm_account).refund(order.channel_order_id, RefundRequest(
+        lines=(RefundLine(line_number="1", qty=0, amount=Decimal("3.00")),), reason="DamagedItem"))
+
+    reimport(wm_account)
+
+    item = OrderItem.objects.get(pk=item_id)
+    assert item.refunded_amount == ours + Decimal("3.00") == -channel.lines[0].refunded
+    assert Order.objects.get(pk=order.pk).refunded_total == ours + Decimal("3.00")
+    assert order.logs.filter(type="warning", message=f"Walmart shows {item.refunded_amount} USD refunded on {item.sku}, "
+                             "3.00 more than this order's credit memos refunded there (a refund made on Walmart, or "
+                             "one sent twice): recorded as refunded.").exists()
 
 
 def test_reimport_skips_channel_data_older_than_what_was_applied(sandbox, wm_account):

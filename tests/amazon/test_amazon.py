@@ -13,7 +13,7 @@ from orders.models import ChannelAction, Order, OrderLog, OrderStatus, SyncState
 from orders.services.cancel import order_cancel
 from orders.services.importing import account_import_orders
 from orders.services.shipments import Tracking, order_ship
-from tests.helpers import drain_actions, ups_tracking
+from tests.helpers import drain_actions, ups_tracking, wait_until_due
 
 pytestmark = pytest.mark.django_db
 UPS = Tracking(carrier="UPS", tracking_number=ups_tracking(2), method="UPS Ground")
@@ -258,6 +258,7 @@ def test_a_feed_never_processed_fails_visibly_instead_of_being_polled_forever(sa
     assert action.state == "submitted"
 
     sandbox.faults.add(kind="503", path="/feeds/2021-06-30/feeds/", method="GET", count=3)
+    wait_until_due(action)  # its next poll, CHANNEL_FEED_POLL_SECONDS on: a round reads it no sooner
     process_due_actions()
     action.refresh_from_db()
     assert action.state == "submitted" and action.last_error.startswith("reading the outcome: ")

@@ -6,6 +6,7 @@ alive showed no test did (tools/mutation_survivors.md names the mutants each tes
 import datetime as dt
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 
 import pytest
@@ -21,7 +22,12 @@ from orders.services.acknowledge import order_acknowledge
 from orders.services.cancel import order_cancel
 from orders.services.importing import account_import_orders
 from orders.services.shipments import order_ship
-from tests.factories import ChannelAccountFactory, ChannelActionFactory, create_order
+from tests.factories import (
+    ChannelAccountFactory,
+    ChannelActionFactory,
+    OrderFactory,
+    create_order,
+)
 from tests.orders.test_drain_batches import (  # noqa: F401 (walmart_acknowledgements_limited: a fixture)
     acknowledgements_sent,
     take_over,
@@ -628,3 +634,93 @@ def test_r_rel_2_a_hold_back_puts_off_no_action_another_worker_is_claiming_and_d
     left = ChannelAction.objects.get(pk=b_claims.pk)  # B's: not written over once B let go of it
     assert (left.state, left.next_attempt_at, left.last_error) == (State.PENDING, due, "")
     assert waited < 5  # and not waited for (B holds it 10 s)
+
+
+@pytest.mark.postgres
+def test_r_sync_3_of_actions_due_at_the_same_moment_a_worker_takes_the_one_queued_first_whatever_the_plan(
+        walmart_account):
+    """A bulk Acknowledge makes many actions due at one moment: they are taken in the order they were
+    queued (by id). The partial indexes return ties in id order by themselves; a plan without them
+    (here forced: no index scans) returns them as the table stores them — here the later row first —
+    so only the claim's own tie-break keeps the order."""
+    due = timezone.now() - dt.timedelta(seconds=1)
+    stored_first, queued_first = (create_order(account=walmart_account) for _ in range(2))
+    later = ChannelActionFactory(pk=10**9 + 2, order=stored_first, next_attempt_at=due)
+    earlier = ChannelActionFactory(pk=10**9 + 1, order=queued_first, next_attempt_at=due)
+    with connection.cursor() as cursor:  # until the test's transaction ends
+        cursor.execute("SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off; "
+                       "SET LOCAL enable_indexonlyscan = off")
+
+    assert [outbox.claim().pk, outbox.claim().pk] == [earlier.pk, later.pk]
+
+
+def test_r_rel_2_a_reader_that_loses_the_race_for_five_submissions_gives_up_for_this_round(db):
+    """Six submissions due to be read. Reader A picks the five due longest; before its first claim lands,
+    other readers claim those five. A tries at most five: it takes none (its round is over) rather
+    than walking on down the list behind the readers that beat it — the sixth is left due."""
+    now = timezone.now()
+    submitted = [ChannelActionFactory(state=State.SUBMITTED, next_attempt_at=now - dt.timedelta(seconds=10 - n))
+                 for n in range(6)]
+    table = ChannelAction._meta.db_table
+    others: list[ChannelAction | None] = []
+
+    def five_others_first(execute, sql, params, many, context):
+        if not others and sql.lstrip().upper().startswith("UPDATE") and table in sql:
+            others.append(None)  # their own statements run as they are
+            others[:] = [outbox.claim_poll() for _ in range(5)]
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(five_others_first):
+        reader_a = outbox.claim_poll()
+
+    assert reader_a is None
+    assert [other.pk for other in others] == [action.pk for action in submitted[:5]]
+    sixth = ChannelAction.objects.get(pk=submitted[5].pk)
+    assert (sixth.claim_token, sixth.next_attempt_at) == (None, submitted[5].next_attempt_at)
+
+
+def test_r_sync_3_a_feed_still_processing_is_given_up_on_only_once_the_timeout_is_past_not_at_it(
+        sandbox, az_account, settings, monkeypatch):
+    """Amazon sits on the feed. Read when exactly CHANNEL_FEED_TIMEOUT_HOURS have passed since it was
+    submitted, it is still waited for; a microsecond later it fails, in words (the clock held still)."""
+    sandbox.amazon.processing_delay = 3600
+    [(_order, action)] = amazon_refunds_submitted(sandbox, az_account)
+    wait_until_due(action)
+    reader = outbox.claim_poll(action_id=action.pk)
+    now = timezone.now()
+    submitted_at = now - dt.timedelta(hours=settings.CHANNEL_FEED_TIMEOUT_HOURS)
+    ChannelAction.objects.filter(pk=action.pk).update(updated_at=submitted_at)
+    reader.updated_at = submitted_at
+    monkeypatch.setattr(timezone, "now", lambda: now)
+
+    assert outbox._poll(reader) == outbox.Outcome(action.pk, State.SUBMITTED, "processing")
+
+    monkeypatch.setattr(timezone, "now", lambda: now + dt.timedelta(microseconds=1))
+    assert outbox._poll(reader).state == State.FAILED
+    waited = dt.timedelta(hours=settings.CHANNEL_FEED_TIMEOUT_HOURS, microseconds=1)
+    assert ChannelAction.objects.get(pk=action.pk).last_error == f"the channel has not processed it after {waited}"
+
+
+def test_r_sync_4_a_round_carries_out_ten_thousand_actions_at_most_and_leaves_the_rest_due(
+        walmart_account, settings, monkeypatch):
+    """A drain's round (`process_due_actions()`, as the drain task calls it) ends after 10,000 outcomes
+    however long the backlog: of 10,001 due actions one is left due, for the drain that follows. (The
+    channel calls are left out: each claimed action is taken as done.)"""
+    settings.CHANNEL_ACTION_BULK_BATCH = 10_001  # one claim could take them all: only the round's bound stops it
+    template = OrderFactory.build(account=walmart_account)
+    fields = {field.attname: getattr(template, field.attname)
+              for field in Order._meta.concrete_fields if not field.primary_key}
+    orders = Order.objects.bulk_create(Order(**{**fields, "channel_order_id": f"{9_000_000 + n}"})
+                                       for n in range(10_001))
+    now = timezone.now()
+    ChannelAction.objects.bulk_create(
+        ChannelAction(order=order, account=walmart_account, kind=ChannelAction.Kind.ACKNOWLEDGE,
+                      description="Acknowledge", lane=Lane.BULK, next_attempt_at=now, idempotency_key=uuid.uuid4())
+        for order in orders)
+    monkeypatch.setattr(outbox, "_run_many",
+                        lambda actions: [outbox.Outcome(action.pk, State.SUCCEEDED) for action in actions])
+
+    outcomes = outbox.process_due_actions()
+
+    assert len(outcomes) == len({outcome.action_id for outcome in outcomes}) == 10_000
+    assert ChannelAction.objects.filter(state=State.PENDING).count() == 1

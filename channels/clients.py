@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
-
 # -- records -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -19,7 +18,7 @@ class LineState:
     qty_ordered: int
     qty_shipped: int = 0
     qty_canceled: int = 0
-    refunded_amount: Decimal = Decimal("0")
+    refunded_amount: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class ChannelLine:
     tax: Decimal
     shipping_charge: Decimal
     status: str
-    refunded_amount: Decimal = Decimal("0")
+    refunded_amount: Decimal = Decimal(0)
     buyer_cancel_requested: bool = False
     buyer_cancel_reason: str = ""
     tracking: tuple[TrackingInfo, ...] = ()
@@ -127,8 +126,8 @@ class RefundLine:
     line_number: str
     qty: int
     amount: Decimal
-    tax: Decimal = Decimal("0")
-    shipping: Decimal = Decimal("0")
+    tax: Decimal = Decimal(0)
+    shipping: Decimal = Decimal(0)
     return_line_number: int | None = None
 
 
@@ -242,4 +241,32 @@ class ChannelClient(Protocol):
 
     def submission_outcome(self, reference: str) -> SubmissionOutcome: ...
 
+    def found_applied(self, channel_order: ChannelOrder,
+                      change: ShipmentRequest | CancelRequest | RefundRequest | None) -> ActionReceipt:
+        """The receipt of a change that a read-back (`channel_order`, read after an ambiguous failure)
+        shows applied already: named as the change's own answer would have named it. `change`: the
+        request that was sent (None: an acknowledgement)."""
+        ...
+
     def close(self) -> None: ...
+
+
+class ReadBackAnswers:
+    """Stands in for a client when a read-back showed a change applied already: each change it is asked
+    to make is answered, sending nothing, with the receipt the client builds from that read-back
+    (`found_applied`) — so what the change is named by comes from the same request as a send."""
+
+    def __init__(self, client: ChannelClient, channel_order: ChannelOrder) -> None:
+        self._client, self._channel_order = client, channel_order
+
+    def acknowledge(self, channel_order_id: str) -> ActionReceipt:
+        return self._client.found_applied(self._channel_order, None)
+
+    def ship(self, channel_order_id: str, shipment: ShipmentRequest) -> ActionReceipt:
+        return self._client.found_applied(self._channel_order, shipment)
+
+    def cancel(self, channel_order_id: str, cancellation: CancelRequest) -> ActionReceipt:
+        return self._client.found_applied(self._channel_order, cancellation)
+
+    def refund(self, channel_order_id: str, refund: RefundRequest) -> ActionReceipt:
+        return self._client.found_applied(self._channel_order, refund)

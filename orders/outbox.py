@@ -28,27 +28,37 @@ from django.db import transaction
 from django.db.models import Case, CharField, Exists, F, OuterRef, Value, When
 from django.utils import timezone
 
+from channels.capabilities import rules_for
 from channels.clients import (
     ActionReceipt,
     CancelRequest,
     ChannelError,
+    ChannelOrder,
     LineQuantity,
     PermanentChannelError,
+    ReadBackAnswers,
     RefundLine,
     RefundRequest,
     RetryableChannelError,
     ShipmentRequest,
 )
-from channels.capabilities import rules_for
-from channels.pacing import PacedChannelError, taking_only_tokens_there
 from channels.models import Channel, ChannelAccount
 from channels.http import checked_before_each_mutation
+from channels.pacing import PacedChannelError, taking_only_tokens_there
 from channels.registry import client_for
 
 from . import verification
 from .batching import current_batch, dispatch_drains, draining, due_again_after_drain
 from .copy import copy_insert, new_row, reserve_ids
-from .fencing import StaleClaim, fenced_update, hold_claim, lease_end, lease_kept, log_backed_off, new_claim_token
+from .fencing import (
+    StaleClaim,
+    fenced_update,
+    hold_claim,
+    lease_end,
+    lease_kept,
+    log_backed_off,
+    new_claim_token,
+)
 from .locks import lock_order, lock_order_rows
 from .log import Initiator, LogEntry, Type, order_log_write, order_log_write_many
 from .models import ChannelAction, Order, Shipment, SyncState
@@ -448,8 +458,9 @@ def _carry_out(action: ChannelAction) -> Outcome | _Landed | _HeldBack:
     try:
         client = client_for(action.account)
         payload = _payload_to_send(client, action)
-        if payload is None:
-            return _Landed(action, action.order.channel_order_id, verified=True)
+        if isinstance(payload, ChannelOrder):  # read back, all of it landed: named as the answer names it
+            found = _send(ReadBackAnswers(client, payload), action, action.payload)
+            return _Landed(action, found.reference, verified=True)
         hold_claim(action)
         with checked_before_each_mutation(lambda: hold_claim(action)):  # again once paced, on the wire
             receipt = _send(client, action, payload)
@@ -469,8 +480,8 @@ def _carry_out(action: ChannelAction) -> Outcome | _Landed | _HeldBack:
     return _Landed(action, receipt.reference)
 
 
-def _payload_to_send(client, action: ChannelAction) -> dict | None:
-    """What to send now, or None when a read-back shows all of it landed already.
+def _payload_to_send(client, action: ChannelAction) -> dict | ChannelOrder:
+    """What to send now, or the order read back when it shows all of it landed already.
 
     A cancel or refund of a channel that applies it at once first records the channel's figures
     (verification compares with them); one that has them and may have landed is read back first.
@@ -483,7 +494,9 @@ def _payload_to_send(client, action: ChannelAction) -> dict | None:
     resend_is_safe = rules_for(action.account.channel).async_changes and action.kind in (Kind.CANCEL, Kind.REFUND)
     if action.needs_verification and not resend_is_safe:
         hold_claim(action)
-        return verification.not_landed(action, client.get_order(action.order.channel_order_id))
+        channel_order = client.get_order(action.order.channel_order_id)
+        missing = verification.not_landed(action, channel_order)
+        return channel_order if missing is None else missing
     return action.payload
 
 

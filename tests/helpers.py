@@ -4,11 +4,18 @@ from collections.abc import Callable
 
 from django.db import close_old_connections, connection
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from orders import outbox
 from orders.models import ChannelAction
 
 State = ChannelAction.State
+
+
+def wait_until_due(action: ChannelAction) -> None:
+    """Until the action (its retry, or its submission's next poll) is due: a worker takes it no sooner."""
+    action.refresh_from_db()
+    time.sleep(max(0.0, (action.next_attempt_at - timezone.now()).total_seconds()))
 
 
 def drain_actions(*, timeout: float = 15.0) -> list:
@@ -38,7 +45,7 @@ def run_concurrently(work: Callable[[], object], *, workers: int = 2) -> list:
         try:
             barrier.wait()
             results.append(work())
-        except Exception as raised:  # collected for the test to assert on
+        except Exception as raised:  # noqa: BLE001 (collected for the test to assert on)
             results.append(raised)
         finally:
             connection.close()

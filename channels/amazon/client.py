@@ -14,19 +14,33 @@ from ..clients import (
     ActionReceipt,
     CancelRequest,
     ChannelOrder,
-    OrderPage,
     ChannelReturn,
     OrderNotFound,
+    OrderPage,
     PermanentChannelError,
     RefundRequest,
     RetryableChannelError,
     ShipmentRequest,
     SubmissionOutcome,
 )
-from ..http import DEFAULT_TIMEOUT, TokenCache, make_session, parse_json, raise_for_status, send
+from ..http import (
+    DEFAULT_TIMEOUT,
+    TokenCache,
+    make_session,
+    parse_json,
+    raise_for_status,
+    send,
+)
 from ..pacing import AMAZON_LIMITS, Pacer
 from ..ratelimit import amazon_rate, amazon_retry_after, retry_reads
-from .feeds import CANCEL_FEED, CONTENT_TYPE, REFUND_FEED, cancel_feed, refund_feed, report_errors
+from .feeds import (
+    CANCEL_FEED,
+    CONTENT_TYPE,
+    REFUND_FEED,
+    cancel_feed,
+    refund_feed,
+    report_errors,
+)
 from .reader import OrdersReader, OrdersV0Reader
 from .reader_2026 import Orders2026Reader
 
@@ -177,6 +191,13 @@ class AmazonClient:
                                                              refund=refund,
                                                              adjustment_key=refund.idempotency_key or channel_order_id))
         return ActionReceipt(reference=feed_id, pending=True)
+
+    def found_applied(self, channel_order: ChannelOrder,
+                      change: ShipmentRequest | CancelRequest | RefundRequest | None) -> ActionReceipt:
+        """A shipment confirmation is named by the order, as `ship`'s answer is. A cancel or refund is a
+        feed, named by its feed id, which no read-back shows; those are submitted again rather than read
+        back (the feed applies once), so only the order can name one here."""
+        return ActionReceipt(reference=channel_order.channel_order_id, order=channel_order)
 
     def _submit_feed(self, feed_type: str, document: bytes) -> str:
         """createFeedDocument → upload → createFeed. Only the last step changes anything."""

@@ -17,9 +17,17 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
-from .common import ApiError, KeptBetweenRuns, RateLimits, Response, malform, money, utcnow
+from .common import (
+    ApiError,
+    KeptBetweenRuns,
+    RateLimits,
+    Response,
+    malform,
+    money,
+    utcnow,
+)
 
 MARKETPLACE_US = "ATVPDKIKX0DER"
 UNPAID = {"Pending", "PendingAvailability"}
@@ -57,6 +65,14 @@ NAMES = ["Jane Doe", "Ravi Kumar", "Li Wei", "Sofia Rossi", "Ahmed Ali"]
 SKUS = [("Example item", "AZ-000"), ("Travel Mug", "AZ-001"), ("USB-C Cable", "AZ-002"), ("Notebook", "AZ-003")]
 
 
+class InvalidMessage(ValueError):
+    """A feed message refused for several reasons (one per item): its report lists each as an error."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
 def error(status: int, code: str, message: str) -> ApiError:
     return ApiError(status, {"errors": [{"code": code, "message": message, "details": ""}]},
                     headers={"x-amzn-RequestId": str(uuid.uuid4())})
@@ -74,7 +90,7 @@ class Item:
     shipping: Decimal
     shipped: int = 0
     canceled: int = 0
-    refunded: Decimal = Decimal("0")
+    refunded: Decimal = Decimal(0)
     tracking: str = ""
     buyer_cancel: bool = False
     buyer_cancel_reason: str = ""
@@ -141,7 +157,8 @@ class Feed:
 
 class AmazonMarketplace(KeptBetweenRuns):
     # Made anew when loaded: the lock, the per-thread caller, the throttling buckets.
-    TRANSIENT = {"lock": threading.RLock, "request": threading.local, "limits": lambda: RateLimits(LIMITS)}
+    TRANSIENT: ClassVar[dict[str, Any]] = {"lock": threading.RLock, "request": threading.local,
+                                           "limits": lambda: RateLimits(LIMITS)}
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -444,7 +461,7 @@ class AmazonMarketplace(KeptBetweenRuns):
                 "name": order.buyer, "addressLine1": "1 Main St", "city": "Canton", "stateOrRegion": "MI",
                 "postalCode": "48817", "countryCode": "US", "phone": "555-0100", "addressType": "RESIDENTIAL"}}
         if "PROCEEDS" in included and paid:
-            total = sum((i.item_price + i.item_tax + i.shipping for i in order.items), Decimal("0"))
+            total = sum((i.item_price + i.item_tax + i.shipping for i in order.items), Decimal(0))
             rendered["proceeds"] = {"grandTotal": {"amount": str(money(total)), "currencyCode": "USD"}}
         if "FULFILLMENT" in included:
             rendered["fulfillment"] = {
@@ -532,7 +549,7 @@ class AmazonMarketplace(KeptBetweenRuns):
         if package["carrierCode"] == "Other" and not package.get("carrierName"):
             raise error(400, "InvalidInput", "carrierName is required when carrierCode is Other")
         try:
-            dt.datetime.fromisoformat(str(package["shipDate"]).replace("Z", "+00:00"))
+            dt.datetime.fromisoformat(str(package["shipDate"]))
         except ValueError:
             raise error(400, "InvalidInput", "Invalid Input") from None
         if order.status in ("Pending", "PendingAvailability", "Canceled"):
@@ -631,7 +648,8 @@ class AmazonMarketplace(KeptBetweenRuns):
                     self._apply_adjustment(message.find("OrderAdjustment"))
             except ValueError as invalid:
                 failed += 1
-                results.append((message_id, "Error", "25", str(invalid)))
+                problems = invalid.problems if isinstance(invalid, InvalidMessage) else [str(invalid)]
+                results += [(message_id, "Error", "25", problem) for problem in problems]
         feed.status = "DONE"
         report = self._report(feed, processed, failed, results)
         doc_id = str(uuid.uuid4())
@@ -670,32 +688,45 @@ class AmazonMarketplace(KeptBetweenRuns):
         order = self.orders.get(element.findtext("AmazonOrderID", ""))
         if order is None:
             raise ValueError("AmazonOrderID is unknown")
-        plan = []
-        for adjusted in element.findall("AdjustedItem"):
-            item = order.item(adjusted.findtext("AmazonOrderItemCode", ""))
-            if item is None:
-                raise ValueError("AmazonOrderItemCode is unknown")
-            reason = adjusted.findtext("AdjustmentReason", "")
-            if reason not in ADJUSTMENT_REASONS:
-                raise ValueError(f"AdjustmentReason {reason!r} is not valid")
-            key = adjusted.findtext("MerchantAdjustmentItemID", "")
-            if key and key in order.adjustments:
-                continue  # the same adjustment sent twice is applied once, and not judged again against what it left
-            total = Decimal("0")
-            for component in adjusted.findall("ItemPriceAdjustments/Component"):
-                kind = component.findtext("Type", "")
-                amount = Decimal(component.findtext("Amount", "0"))
-                if kind not in COMPONENT_TYPES or amount < 0:
-                    raise ValueError(f"Component {kind!r} {amount} is not valid")
-                total += amount
-            if total > item.item_price + item.item_tax + item.shipping - item.refunded:
-                raise ValueError(f"Adjustment for {item.item_id} exceeds what was charged")
-            plan.append((item, total, key))
+        plan, problems = [], []
+        for adjusted in element.findall("AdjustedItem"):  # each item refused is an error of its own
+            try:
+                planned = self._adjusted_item(order, adjusted)
+                if planned:
+                    plan.append(planned)
+            except ValueError as invalid:
+                problems.append(str(invalid))
+        if problems:
+            raise InvalidMessage(problems)  # nothing of the message is applied
         for item, total, key in plan:
             item.refunded += total
             if key:
                 order.adjustments.add(key)
         order.touch()
+
+    @staticmethod
+    def _adjusted_item(order: AmazonOrder, adjusted: ET.Element) -> tuple[Item, Decimal, str] | None:
+        """The item, amount and key an AdjustedItem applies; None for one applied already under its key
+        (sent twice, it is applied once, and not judged again against what it left)."""
+        item = order.item(adjusted.findtext("AmazonOrderItemCode", ""))
+        if item is None:
+            raise ValueError("AmazonOrderItemCode is unknown")
+        reason = adjusted.findtext("AdjustmentReason", "")
+        if reason not in ADJUSTMENT_REASONS:
+            raise ValueError(f"AdjustmentReason {reason!r} is not valid")
+        key = adjusted.findtext("MerchantAdjustmentItemID", "")
+        if key and key in order.adjustments:
+            return None
+        total = Decimal(0)
+        for component in adjusted.findall("ItemPriceAdjustments/Component"):
+            kind = component.findtext("Type", "")
+            amount = Decimal(component.findtext("Amount", "0"))
+            if kind not in COMPONENT_TYPES or amount < 0:
+                raise ValueError(f"Component {kind!r} {amount} is not valid")
+            total += amount
+        if total > item.item_price + item.item_tax + item.shipping - item.refunded:
+            raise ValueError(f"Adjustment for {item.item_id} exceeds what was charged")
+        return item, total, key
 
     @staticmethod
     def _report(feed: Feed, processed: int, failed: int, results: list[tuple[str, str, str, str]]) -> bytes:
@@ -719,7 +750,7 @@ class AmazonMarketplace(KeptBetweenRuns):
         """Pending orders come without their total and address, as from the real Orders API; buyer data
         and the address lines only for a Restricted Data Token granting buyerInfo / shippingAddress
         (without one Amazon sends the city, region, postal code and country only)."""
-        total = sum((i.item_price + i.item_tax + i.shipping for i in order.items), Decimal("0"))
+        total = sum((i.item_price + i.item_tax + i.shipping for i in order.items), Decimal(0))
         rendered = {
             "AmazonOrderId": order.order_id,
             "PurchaseDate": iso(order.purchase_date),
@@ -789,6 +820,6 @@ def iso(value: dt.datetime) -> str:
 
 def parse_iso(value: str) -> dt.datetime:
     try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return dt.datetime.fromisoformat(value)
     except ValueError:
         raise error(400, "InvalidInput", f"Invalid date {value!r}") from None

@@ -18,16 +18,23 @@ from ..clients import (
     ActionReceipt,
     CancelRequest,
     ChannelOrder,
-    OrderPage,
     ChannelReturn,
     OrderNotFound,
+    OrderPage,
     PermanentChannelError,
     RefundRequest,
     RetryableChannelError,
     ShipmentRequest,
     SubmissionOutcome,
 )
-from ..http import DEFAULT_TIMEOUT, TokenCache, make_session, parse_json, raise_for_status, send
+from ..http import (
+    DEFAULT_TIMEOUT,
+    TokenCache,
+    make_session,
+    parse_json,
+    raise_for_status,
+    send,
+)
 from ..pacing import WALMART_LIMITS, Pacer
 from ..ratelimit import retry_reads, walmart_retry_after, walmart_tokens_left
 from .parser import parse_order, parse_return, read_order
@@ -291,9 +298,8 @@ class WalmartClient:
             lines.append({"lineNumber": line.line_number, "isFullRefund": False, "refunds": {"refund": [
                 {"refundComments": refund.comment or refund.reason, "refundCharges": {"refundCharge": charges}}]}})
         body = {"orderRefund": {"purchaseOrderId": channel_order_id, "orderLines": {"orderLine": lines}}}
-        refunded = {str(line.line_number) for line in refund.lines}
         return self._post_order(channel_order_id, "refund", body, "Walmart refund",
-                                reference=lambda order: _refund_ids(order, refunded))
+                                reference=lambda order: _refund_ids(order, refund))
 
     def _refund_return(self, refund: RefundRequest) -> ActionReceipt:
         """Returned lines are refunded through the Returns API (CONTRACTS.md, Walmart §6)."""
@@ -306,12 +312,22 @@ class WalmartClient:
                    operation="returnRefund", describe="Walmart return refund", mutation=True, json_body=body)
         return ActionReceipt(reference=refund.return_order_id)
 
+    def found_applied(self, channel_order: ChannelOrder,
+                      change: ShipmentRequest | CancelRequest | RefundRequest | None) -> ActionReceipt:
+        """As the change's answer names it: a refund through a return by the return, another refund by
+        the refundIds the order read back shows on its lines, anything else by the order."""
+        if isinstance(change, RefundRequest) and change.return_order_id:
+            return ActionReceipt(reference=change.return_order_id)
+        named = _refund_ids(channel_order.raw, change) if isinstance(change, RefundRequest) else ""
+        return ActionReceipt(reference=named or channel_order.channel_order_id, order=channel_order)
 
-__all__ = ["WalmartClient", "RetryableChannelError"]
+
+__all__ = ["RetryableChannelError", "WalmartClient"]
 
 
-def _refund_ids(order: dict, line_numbers: set[str]) -> str:
-    """The refundId Walmart gave each refunded line (OrderLine.refund.refundId in its order model), or ""."""
+def _refund_ids(order: dict, refund: RefundRequest) -> str:
+    """The refundId Walmart gave each line of the refund (OrderLine.refund.refundId in its order model), or ""."""
+    line_numbers = {str(line.line_number) for line in refund.lines}
     lines = ((order.get("orderLines") or {}).get("orderLine")) or []
     ids = [str(line["refund"]["refundId"]) for line in lines if isinstance(line, dict)
            and str(line.get("lineNumber")) in line_numbers

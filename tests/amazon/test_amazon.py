@@ -14,7 +14,7 @@ from orders.models import ChannelAction, Order, OrderLog, OrderStatus, SyncState
 from orders.services.cancel import order_cancel
 from orders.services.importing import account_import_orders
 from orders.services.shipments import Tracking, order_ship
-from tests.helpers import drain_actions, ups_tracking
+from tests.helpers import drain_actions, ups_tracking, wait_until_due
 
 pytestmark = pytest.mark.django_db
 UPS = Tracking(carrier="UPS", tracking_number=ups_tracking(2), method="UPS Ground")
@@ -192,6 +192,33 @@ def test_processing_report_errors_show_as_error_on_the_order(sandbox, az_account
     assert OrderLog.objects.filter(order=order, type="error", message__contains="has shipped").exists()
 
 
+def test_a_refund_amazon_refuses_item_by_item_fails_with_every_error_of_its_report_to_2000_characters(
+        sandbox, az_account):
+    """Amazon lists each item of a message it refuses as an error of its own. A refund of 30 items that
+    were refunded on Seller Central already fails with all of them, in the report's order, joined by
+    '; ' and cut at 2,000 characters (30 errors are longer), as the action's last error."""
+    [order_id] = sandbox.amazon.create_orders(count=1, items=30, qty=1, price="10.00")
+    import_now(az_account)
+    order = Order.objects.get(channel_order_id=order_id)
+    order_ship(order_id=order.pk, tracking=UPS)
+    drain_actions()
+    for item in sandbox.amazon.orders[order_id].items:
+        item.refunded = item.item_price + item.item_tax + item.shipping  # refunded on Seller Central
+
+    memo = credit_memo_create(order_id=order.pk, memo=credit_memo_defaults(order_id=order.pk))
+    drain_actions()
+
+    action = memo.channel_actions.get()
+    refused = [adjusted.findtext("AmazonOrderItemCode") for adjusted in
+               uploaded_feed(sandbox, "POST_PAYMENT_ADJUSTMENT_DATA").iter("AdjustedItem")]
+    errors = "; ".join(f"message 1: Adjustment for {item_id} exceeds what was charged (code 25)"
+                       for item_id in refused)
+    assert len(refused) == 30 and len(errors) > 2000
+    assert action.state == ChannelAction.State.FAILED and action.last_error == errors[:2000]
+    assert all(item.refunded == item.item_price + item.item_tax + item.shipping
+               for item in sandbox.amazon.orders[order_id].items)  # nothing refunded twice
+
+
 @pytest.mark.parametrize(("kind", "extra"), [("429", {"retry_after_ms": 50}), ("500", {}), ("503", {}),
                                              ("drop", {"when": "after"}), ("timeout", {"delay": 1.0}),
                                              ("malformed", {})])
@@ -282,6 +309,7 @@ def test_a_feed_never_processed_fails_visibly_instead_of_being_polled_forever(sa
     assert action.state == "submitted"
 
     sandbox.faults.add(kind="503", path="/feeds/2021-06-30/feeds/", method="GET", count=3)
+    wait_until_due(action)  # its next poll, CHANNEL_FEED_POLL_SECONDS on: a round reads it no sooner
     process_due_actions()
     action.refresh_from_db()
     assert action.state == "submitted" and action.last_error.startswith("reading the outcome: ")

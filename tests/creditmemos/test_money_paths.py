@@ -141,6 +141,46 @@ def test_a_refund_through_a_return_carries_shipping_and_adjustment_once(sandbox,
     assert memo.state == CreditMemo.State.DONE
 
 
+def test_a_walmart_refund_found_already_applied_is_named_by_its_refund_ids_as_an_answer_names_it(
+        sandbox, wm_account, fast_retries):
+    """Two lines refunded; the connection drops after Walmart applied the refund, so no answer names it.
+    The read-back finds it applied: the action and the memo are named by the refundIds Walmart gave the
+    lines, as the answer would have named them (issue 10: they were named by the purchase order)."""
+    order, channel = shipped_walmart_order(sandbox, wm_account, lines=2, price="10.00")
+    sandbox.faults.add(kind="drop", path="/refund$", method="POST", when="after")
+
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item.pk: 1 for item in order.items.all()}))
+    drain_actions()
+
+    assert len(sandbox.requests.all(method="POST", path="/refund$")) == 1
+    refund_ids = [line.refunds[0]["refundId"] for line in channel.lines]
+    assert all(len(line.refunds) == 1 for line in channel.lines) and len(set(refund_ids)) == 2
+    action = memo.channel_actions.get()
+    assert action.state == ChannelAction.State.SUCCEEDED and action.channel_reference == ", ".join(refund_ids)
+    memo.refresh_from_db()
+    assert memo.state == CreditMemo.State.DONE and memo.channel_reference == ", ".join(refund_ids)
+    assert order.logs.filter(message__contains="found already applied").exists()
+
+
+def test_a_walmart_return_refund_found_already_applied_is_named_by_the_return(sandbox, wm_account, fast_retries):
+    """The same through the buyer's return: named by the return order, as the Returns API's answer is."""
+    order, _channel = shipped_walmart_order(sandbox, wm_account, qty=2, price="10.00")
+    return_id = sandbox.walmart.create_return(order.channel_order_id)
+    account_import_orders(account_id=wm_account.pk)
+    sandbox.faults.add(kind="drop", path=rf"^/v3/returns/{return_id}/refund$", method="POST", when="after")
+
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={order.items.get().pk: 1}))
+    drain_actions()
+
+    assert len(sandbox.requests.all(method="POST", path=rf"^/v3/returns/{return_id}/refund$")) == 1
+    assert sandbox.walmart.returns[return_id].lines[0]["refunded"] == 1
+    action = memo.channel_actions.get()
+    assert (action.state, action.channel_reference) == (ChannelAction.State.SUCCEEDED, return_id)
+    memo.refresh_from_db()
+    assert (memo.state, memo.channel_reference) == (CreditMemo.State.DONE, return_id)
+    assert order.logs.filter(message__contains="found already applied").exists()
+
+
 def test_a_shipping_only_walmart_memo_is_refunded_once_despite_a_dropped_connection(sandbox, wm_account,
                                                                                     fast_retries):
     """Only shipping (1.50 of the order's 2.00) on a Shipped order; the connection drops after

@@ -6,6 +6,8 @@ alive showed no test did (tools/mutation_survivors.md names the mutants each tes
 import datetime as dt
 import threading
 import time
+import uuid
+from contextlib import contextmanager
 
 import pytest
 from django.db import connection, transaction
@@ -20,7 +22,12 @@ from orders.services.acknowledge import order_acknowledge
 from orders.services.cancel import order_cancel
 from orders.services.importing import account_import_orders
 from orders.services.shipments import order_ship
-from tests.factories import ChannelAccountFactory, ChannelActionFactory, create_order
+from tests.factories import (
+    ChannelAccountFactory,
+    ChannelActionFactory,
+    OrderFactory,
+    create_order,
+)
 from tests.orders.test_drain_batches import (  # noqa: F401 (walmart_acknowledgements_limited: a fixture)
     acknowledgements_sent,
     take_over,
@@ -133,7 +140,7 @@ def test_r_rel_2_a_reader_whose_claim_was_taken_over_backs_off_when_its_read_fai
         sandbox, az_account, caplog):
     """Worker A claims a submission's report and stalls until it is due again; worker B claims it; A's
     read then fails (503): A backs off, says so, and leaves B's claim and the action's record alone."""
-    [(order, action)] = amazon_refunds_submitted(sandbox, az_account)
+    [(_order, action)] = amazon_refunds_submitted(sandbox, az_account)
     wait_until_due(action)
     stalled = outbox.claim_poll(action_id=action.pk)
     wait_until_due(action)
@@ -143,8 +150,8 @@ def test_r_rel_2_a_reader_whose_claim_was_taken_over_backs_off_when_its_read_fai
     assert outbox._poll(stalled) == outbox.Outcome(action.pk, outbox.STALE)
 
     assert backed_off(caplog) == [
-        f"channel action {action.pk} ({action.description}): this worker's claim expired and was taken over; "
-        "backing off from reading the submission without sending or writing"]
+        (f"channel action {action.pk} ({action.description}): this worker's claim expired and was taken over; "
+         "backing off from reading the submission without sending or writing")]
     after = ChannelAction.objects.get(pk=action.pk)
     assert (after.state, after.last_error, after.claim_token) == (State.SUBMITTED, "", new_reader.claim_token)
     assert outbox._poll(new_reader) == outbox.Outcome(action.pk, State.SUCCEEDED)
@@ -153,7 +160,7 @@ def test_r_rel_2_a_reader_whose_claim_was_taken_over_backs_off_when_its_read_fai
 def test_r_rel_2_of_two_readers_racing_for_one_submission_only_the_first_claims_it(sandbox, az_account):
     """Reader A has picked the submission; before its claim lands, reader B claims it (moving its next
     read on). A's claim then matches nothing: one reader, not two."""
-    [(order, action)] = amazon_refunds_submitted(sandbox, az_account)
+    [(_order, action)] = amazon_refunds_submitted(sandbox, az_account)
     wait_until_due(action)
     table = ChannelAction._meta.db_table
     other: dict[str, ChannelAction | None] = {}
@@ -196,8 +203,8 @@ def test_r_sync_3_the_last_attempt_the_channel_turns_away_fails_the_action_with_
     assert before <= action.updated_at <= timezone.now()
     assert acknowledgements_sent(sandbox) == 1
     last = OrderLog.objects.filter(order=order).latest("pk")
-    assert (last.type, last.message) == (OrderLog.Type.ERROR, f"Acknowledge: failed after 1 attempt(s): "
-                                         f"{action.last_error}. Use Retry Failed Sync once the cause is fixed.")
+    assert (last.type, last.message) == (OrderLog.Type.ERROR, (f"Acknowledge: failed after 1 attempt(s): "
+                                         f"{action.last_error}. Use Retry Failed Sync once the cause is fixed."))
 
 
 def test_r_sync_3_a_drain_put_off_by_the_channels_wait_drains_again_after_it_not_before(
@@ -436,8 +443,8 @@ def test_r_sync_3_a_change_amazon_takes_as_a_feed_is_submitted_clean_and_read_at
     assert before + dt.timedelta(seconds=60) <= action.next_attempt_at <= timezone.now() + dt.timedelta(seconds=60)
     line = OrderLog.objects.filter(order=order).latest("pk")
     assert (line.initiator, line.message) == (
-        OrderLog.Initiator.CHANNEL, f"{action.description}: submitted to Amazon (feed {action.channel_reference}); "
-        "waiting for its processing report.")
+        OrderLog.Initiator.CHANNEL, (f"{action.description}: submitted to Amazon (feed {action.channel_reference}); "
+                                     "waiting for its processing report."))
     assert handed_to_workers() == [(PROCESS, [action.pk], True)]
     assert outbox.claim_poll() is None  # not due before its poll
 
@@ -459,18 +466,16 @@ def test_r_sync_4_a_success_hands_over_the_next_action_of_its_own_order_only(
 
 # -- two workers at once (PostgreSQL: SQLite has no row locks) ----------------------------------------
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_r_rel_2_a_worker_skips_an_action_another_worker_is_claiming_instead_of_waiting_for_it(walmart_account):
-    """Worker B holds the oldest due action's row (its claim not yet committed); worker A takes the
-    next one at once — not B's, and without waiting for B."""
-    first, second = (ChannelActionFactory(order=create_order(account=walmart_account)) for _ in range(2))
+@contextmanager
+def another_worker_holds(action_id: int):
+    """Worker B, on its own connection, holds the action's row locked (a claim not yet committed) while
+    the block runs, and lets go when it ends — or after 10 s, so a worker that waits for it gets it."""
     locked, released = threading.Event(), threading.Event()
 
     def worker_b() -> None:
         try:
             with transaction.atomic():
-                list(ChannelAction.objects.select_for_update().filter(pk=first.pk))
+                list(ChannelAction.objects.select_for_update().filter(pk=action_id))
                 locked.set()
                 released.wait(10)
         finally:
@@ -480,15 +485,36 @@ def test_r_rel_2_a_worker_skips_an_action_another_worker_is_claiming_instead_of_
     b.start()
     try:
         assert locked.wait(10)
-        started = time.monotonic()
-        claimed = outbox.claim()
-        waited = time.monotonic() - started
+        yield
     finally:
         released.set()
         b.join()
 
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_rel_2_a_worker_skips_an_action_another_worker_is_claiming_instead_of_waiting_for_it(walmart_account):
+    """Worker B holds the oldest due action's row (its claim not yet committed); worker A takes the
+    next one at once — not B's, and without waiting for B."""
+    first, second = (ChannelActionFactory(order=create_order(account=walmart_account)) for _ in range(2))
+
+    with another_worker_holds(first.pk):
+        started = time.monotonic()
+        claimed = outbox.claim()
+        waited = time.monotonic() - started
+
     assert claimed.pk == second.pk and waited < 5
     assert ChannelAction.objects.get(pk=first.pk).state == State.PENDING
+
+
+def two_acknowledgements_one_token(import_walmart_orders, request) -> list[ChannelAction]:
+    """Two orders' acknowledgements queued in bulk, Walmart's acknowledgement limit letting one through
+    (the next token in 1,000 s), claimed as one batch: pacing holds its second back."""
+    orders = import_walmart_orders(2)
+    with transaction.atomic():
+        run_for_each_order(order_ids=[order.pk for order in orders], action=order_acknowledge)
+    request.getfixturevalue("walmart_acknowledgements_limited")(burst=1, rate=0.001)
+    return outbox.claim_many(limit=2)
 
 
 def test_r_sync_3_a_limit_on_acknowledgements_holds_back_no_other_kind_of_the_batch(
@@ -519,13 +545,9 @@ def test_r_rel_2_a_worker_whose_claim_was_taken_over_records_no_hold_back(
         sandbox, import_walmart_orders, request, caplog):
     """Pacing held the batch's second acknowledgement back; before the worker writes that down, the
     action's lease ran out and another worker claimed it: the hold is not written over the new claim."""
-    orders = import_walmart_orders(2)
-    with transaction.atomic():
-        run_for_each_order(order_ids=[order.pk for order in orders], action=order_acknowledge)
-    request.getfixturevalue("walmart_acknowledgements_limited")(burst=1, rate=0.001)
-    batch = outbox.claim_many(limit=2)
+    batch = two_acknowledgements_one_token(import_walmart_orders, request)
     with taking_only_tokens_there():
-        sent, held = [outbox._carry_out(action) for action in batch]
+        _sent, held = [outbox._carry_out(action) for action in batch]
     assert isinstance(held, outbox._HeldBack)
     new_owner = take_over(batch[1])
 
@@ -534,8 +556,8 @@ def test_r_rel_2_a_worker_whose_claim_was_taken_over_records_no_hold_back(
     taken = ChannelAction.objects.get(pk=batch[1].pk)
     assert (taken.state, taken.claim_token, taken.attempts) == (State.IN_FLIGHT, new_owner.claim_token, 2)
     assert backed_off(caplog) == [
-        f"channel action {batch[1].pk} (Acknowledge): this worker's claim expired and was taken over; backing off "
-        "from recording that pacing held it back without sending or writing"]
+        (f"channel action {batch[1].pk} (Acknowledge): this worker's claim expired and was taken over; backing off "
+         "from recording that pacing held it back without sending or writing")]
 
 
 def test_r_sync_3_an_operators_click_over_the_limit_waits_for_the_next_token_without_spending_an_attempt(
@@ -563,11 +585,7 @@ def test_r_sync_3_an_operators_click_over_the_limit_waits_for_the_next_token_wit
 @pytest.mark.usefixtures("broker_queue")
 def test_r_sync_3_a_hold_back_puts_off_the_same_accounts_due_bulk_actions_of_that_kind_and_nothing_else(
         sandbox, import_walmart_orders, wm_account, request):
-    orders = import_walmart_orders(2)
-    with transaction.atomic():
-        run_for_each_order(order_ids=[order.pk for order in orders], action=order_acknowledge)
-    request.getfixturevalue("walmart_acknowledgements_limited")(burst=1, rate=0.001)
-    batch = outbox.claim_many(limit=2)
+    batch = two_acknowledgements_one_token(import_walmart_orders, request)
     now = timezone.now()
 
     def action(account=wm_account, **fields) -> ChannelAction:
@@ -590,3 +608,119 @@ def test_r_sync_3_a_hold_back_puts_off_the_same_accounts_due_bulk_actions_of_tha
     assert {a.pk: (a.next_attempt_at, a.last_error) for a in ChannelAction.objects.filter(pk__in=before)} == before
     # the held action handed to a worker for then, and a drain for then for those put off with it
     assert handed_to_workers() == [(PROCESS, [held.pk], True), (DRAIN, [], True)]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r_rel_2_a_hold_back_puts_off_no_action_another_worker_is_claiming_and_does_not_wait_for_it(
+        sandbox, import_walmart_orders, wm_account, request):
+    """Pacing holds the batch's second acknowledgement back, and the account's other due acknowledgements
+    are put off with it — but not one whose row worker B holds (its claim not yet committed): that row is
+    B's, and the hold back neither waits for B nor writes over it (kills `_hold_back`'s SKIP LOCKED
+    mutants, which SQLite cannot show)."""
+    batch = two_acknowledgements_one_token(import_walmart_orders, request)
+    due = timezone.now()
+    b_claims, put_off = (ChannelActionFactory(order=create_order(account=wm_account), lane=Lane.BULK,
+                                              next_attempt_at=due) for _ in range(2))
+
+    with another_worker_holds(b_claims.pk):
+        started = time.monotonic()
+        outcomes = outbox._run_many(batch)
+        waited = time.monotonic() - started
+
+    assert [outcome.state for outcome in outcomes] == [State.SUCCEEDED, State.PENDING]
+    held = ChannelAction.objects.get(pk=batch[1].pk)
+    assert ChannelAction.objects.get(pk=put_off.pk).next_attempt_at == held.next_attempt_at > due
+    left = ChannelAction.objects.get(pk=b_claims.pk)  # B's: not written over once B let go of it
+    assert (left.state, left.next_attempt_at, left.last_error) == (State.PENDING, due, "")
+    assert waited < 5  # and not waited for (B holds it 10 s)
+
+
+@pytest.mark.postgres
+def test_r_sync_3_of_actions_due_at_the_same_moment_a_worker_takes_the_one_queued_first_whatever_the_plan(
+        walmart_account):
+    """A bulk Acknowledge makes many actions due at one moment: they are taken in the order they were
+    queued (by id). The partial indexes return ties in id order by themselves; a plan without them
+    (here forced: no index scans) returns them as the table stores them — here the later row first —
+    so only the claim's own tie-break keeps the order."""
+    due = timezone.now() - dt.timedelta(seconds=1)
+    stored_first, queued_first = (create_order(account=walmart_account) for _ in range(2))
+    later = ChannelActionFactory(pk=10**9 + 2, order=stored_first, next_attempt_at=due)
+    earlier = ChannelActionFactory(pk=10**9 + 1, order=queued_first, next_attempt_at=due)
+    with connection.cursor() as cursor:  # until the test's transaction ends
+        cursor.execute("SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off; "
+                       "SET LOCAL enable_indexonlyscan = off")
+
+    assert [outbox.claim().pk, outbox.claim().pk] == [earlier.pk, later.pk]
+
+
+def test_r_rel_2_a_reader_that_loses_the_race_for_five_submissions_gives_up_for_this_round(db):
+    """Six submissions due to be read. Reader A picks the five due longest; before its first claim lands,
+    other readers claim those five. A tries at most five: it takes none (its round is over) rather
+    than walking on down the list behind the readers that beat it — the sixth is left due."""
+    now = timezone.now()
+    submitted = [ChannelActionFactory(state=State.SUBMITTED, next_attempt_at=now - dt.timedelta(seconds=10 - n))
+                 for n in range(6)]
+    table = ChannelAction._meta.db_table
+    others: list[ChannelAction | None] = []
+
+    def five_others_first(execute, sql, params, many, context):
+        if not others and sql.lstrip().upper().startswith("UPDATE") and table in sql:
+            others.append(None)  # their own statements run as they are
+            others[:] = [outbox.claim_poll() for _ in range(5)]
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(five_others_first):
+        reader_a = outbox.claim_poll()
+
+    assert reader_a is None
+    assert [other.pk for other in others] == [action.pk for action in submitted[:5]]
+    sixth = ChannelAction.objects.get(pk=submitted[5].pk)
+    assert (sixth.claim_token, sixth.next_attempt_at) == (None, submitted[5].next_attempt_at)
+
+
+def test_r_sync_3_a_feed_still_processing_is_given_up_on_only_once_the_timeout_is_past_not_at_it(
+        sandbox, az_account, settings, monkeypatch):
+    """Amazon sits on the feed. Read when exactly CHANNEL_FEED_TIMEOUT_HOURS have passed since it was
+    submitted, it is still waited for; a microsecond later it fails, in words (the clock held still)."""
+    sandbox.amazon.processing_delay = 3600
+    [(_order, action)] = amazon_refunds_submitted(sandbox, az_account)
+    wait_until_due(action)
+    reader = outbox.claim_poll(action_id=action.pk)
+    now = timezone.now()
+    submitted_at = now - dt.timedelta(hours=settings.CHANNEL_FEED_TIMEOUT_HOURS)
+    ChannelAction.objects.filter(pk=action.pk).update(updated_at=submitted_at)
+    reader.updated_at = submitted_at
+    monkeypatch.setattr(timezone, "now", lambda: now)
+
+    assert outbox._poll(reader) == outbox.Outcome(action.pk, State.SUBMITTED, "processing")
+
+    monkeypatch.setattr(timezone, "now", lambda: now + dt.timedelta(microseconds=1))
+    assert outbox._poll(reader).state == State.FAILED
+    waited = dt.timedelta(hours=settings.CHANNEL_FEED_TIMEOUT_HOURS, microseconds=1)
+    assert ChannelAction.objects.get(pk=action.pk).last_error == f"the channel has not processed it after {waited}"
+
+
+def test_r_sync_4_a_round_carries_out_ten_thousand_actions_at_most_and_leaves_the_rest_due(
+        walmart_account, settings, monkeypatch):
+    """A drain's round (`process_due_actions()`, as the drain task calls it) ends after 10,000 outcomes
+    however long the backlog: of 10,001 due actions one is left due, for the drain that follows. (The
+    channel calls are left out: each claimed action is taken as done.)"""
+    settings.CHANNEL_ACTION_BULK_BATCH = 10_001  # one claim could take them all: only the round's bound stops it
+    template = OrderFactory.build(account=walmart_account)
+    fields = {field.attname: getattr(template, field.attname)
+              for field in Order._meta.concrete_fields if not field.primary_key}
+    orders = Order.objects.bulk_create(Order(**{**fields, "channel_order_id": f"{9_000_000 + n}"})
+                                       for n in range(10_001))
+    now = timezone.now()
+    ChannelAction.objects.bulk_create(
+        ChannelAction(order=order, account=walmart_account, kind=ChannelAction.Kind.ACKNOWLEDGE,
+                      description="Acknowledge", lane=Lane.BULK, next_attempt_at=now, idempotency_key=uuid.uuid4())
+        for order in orders)
+    monkeypatch.setattr(outbox, "_run_many",
+                        lambda actions: [outbox.Outcome(action.pk, State.SUCCEEDED) for action in actions])
+
+    outcomes = outbox.process_due_actions()
+
+    assert len(outcomes) == len({outcome.action_id for outcome in outcomes}) == 10_000
+    assert ChannelAction.objects.filter(state=State.PENDING).count() == 1

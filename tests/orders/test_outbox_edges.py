@@ -4,7 +4,6 @@ worker takes, fencing of a worker that lost its claim, the sweep, and Retry Fail
 against the mutants `make mutation` found unguarded; each test runs on SQLite and PostgreSQL."""
 
 import datetime as dt
-import time
 from decimal import Decimal
 
 import pytest
@@ -25,7 +24,7 @@ from orders.services.importing import account_import_orders
 from orders.services.shipments import Tracking, order_ship
 from orders.tasks import sweep_channel_actions
 from tests.factories import BulkJobFactory, create_order
-from tests.helpers import drain_actions, ups_tracking
+from tests.helpers import drain_actions, ups_tracking, wait_until_due
 from tests.orders.test_shipping_paths import walmart_order
 
 pytestmark = pytest.mark.django_db
@@ -106,10 +105,10 @@ def test_actions_queued_in_a_bulk_batch_belong_to_its_job_and_go_to_drains(
     account_import_orders(account_id=wm_account.pk)
     job = BulkJobFactory()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic(), batched_channel_actions(bulk_job_id=job.pk) as batch:
-            for order in Order.objects.all():
-                order_acknowledge(order_id=order.pk)
+    with (django_capture_on_commit_callbacks(execute=True), transaction.atomic(),
+          batched_channel_actions(bulk_job_id=job.pk) as batch):
+        for order in Order.objects.all():
+            order_acknowledge(order_id=order.pk)
 
     assert batch.queued == 2
     assert list(ChannelAction.objects.values_list("bulk_job_id", flat=True)) == [job.pk, job.pk]
@@ -166,17 +165,12 @@ def amazon_refunds_submitted(sandbox, az_account, *, count: int = 1) -> list[tup
     return submitted
 
 
-def wait_until_due(action: ChannelAction) -> None:
-    action.refresh_from_db()
-    time.sleep(max(0.0, (action.next_attempt_at - timezone.now()).total_seconds()))
-
-
 def test_a_submission_is_read_by_the_worker_asked_for_it_and_its_refund_is_done(sandbox, az_account, operator):
-    (other_order, other), (order, action) = amazon_refunds_submitted(sandbox, az_account, count=2)
+    (_other_order, other), (order, action) = amazon_refunds_submitted(sandbox, az_account, count=2)
     wait_until_due(other)
     assert action.payload["feed"] is True and action.channel_reference
-    assert (OrderLog.Type.NOTICE, f"{action.description}: submitted to Amazon (feed {action.channel_reference}); "
-            "waiting for its processing report.") in log_lines(order)
+    assert (OrderLog.Type.NOTICE, (f"{action.description}: submitted to Amazon (feed {action.channel_reference}); "
+            "waiting for its processing report.")) in log_lines(order)
 
     wait_until_due(action)
     outcome = outbox.process_action(action_id=action.pk)
@@ -189,7 +183,7 @@ def test_a_submission_is_read_by_the_worker_asked_for_it_and_its_refund_is_done(
 
 
 def test_a_worker_asked_for_nothing_in_particular_reads_a_due_submission(sandbox, az_account):
-    [(order, action)] = amazon_refunds_submitted(sandbox, az_account)
+    [(_order, action)] = amazon_refunds_submitted(sandbox, az_account)
     wait_until_due(action)
     assert outbox.process_action() == outbox.Outcome(action.pk, State.SUCCEEDED)
 
@@ -254,7 +248,7 @@ def test_each_answer_to_reading_a_submission_report(sandbox, az_account, setting
 
 
 def test_a_submission_the_channel_does_not_know_fails_with_its_answer(sandbox, az_account):
-    [(order, action)] = amazon_refunds_submitted(sandbox, az_account)
+    [(_order, action)] = amazon_refunds_submitted(sandbox, az_account)
     ChannelAction.objects.filter(pk=action.pk).update(channel_reference="999999999")
     wait_until_due(action)
 
@@ -279,8 +273,8 @@ def test_a_failed_attempt_is_logged_and_handed_back_later_and_a_success_hands_ov
         acknowledge.pk, State.PENDING, ChannelAction.objects.get(pk=acknowledge.pk).last_error)
     acknowledge.refresh_from_db()
     assert "HTTP 500" in acknowledge.last_error and acknowledge.claim_token is None
-    assert log_lines(order)[-1] == (OrderLog.Type.WARNING, f"Acknowledge: attempt 1 of 4 failed "
-                                    f"({acknowledge.last_error}); trying again in 0s at the earliest.")
+    assert log_lines(order)[-1] == (OrderLog.Type.WARNING, (f"Acknowledge: attempt 1 of 4 failed "
+                                    f"({acknowledge.last_error}); trying again in 0s at the earliest."))
     assert handed_to_workers() == [(PROCESS, [acknowledge.pk], True)]  # later, after the backoff
 
     wait_until_due(acknowledge)
@@ -315,8 +309,8 @@ def test_a_refusal_fails_the_action_for_good_with_the_reason_in_the_log(sandbox,
     assert "SHIPPED status" in action.last_error
     assert (action.state, action.attempts, action.needs_verification, action.claim_token) == (
         State.FAILED, 1, False, None)
-    assert log_lines(order)[-1] == (OrderLog.Type.ERROR, f"{action.description}: failed after 1 attempt(s): "
-                                    f"{action.last_error}. Use Retry Failed Sync once the cause is fixed.")
+    assert log_lines(order)[-1] == (OrderLog.Type.ERROR, (f"{action.description}: failed after 1 attempt(s): "
+                                    f"{action.last_error}. Use Retry Failed Sync once the cause is fixed."))
     order.refresh_from_db()
     assert (order.sync_state, order.sync_error) == (SyncState.ERROR, f"{action.description}: {action.last_error}")
 

@@ -138,7 +138,7 @@ class CreditMemoAdmin(LongListAdmin, admin.ModelAdmin):
                 memo_input = form.to_input()
                 memo_input = form.follow_units(memo_input, credit_memo_shipping_for(order_id=order.pk,
                                                                                      memo=memo_input))
-                if "_save" in request.POST:
+                if "_save" in request.POST and form.shipping_rederived_from is None:
                     memo = credit_memo_create(order_id=order.pk, memo=memo_input, user=request.user)
                     self.message_user(request, _saved_message(memo), messages.SUCCESS)
                     return HttpResponseRedirect(detail)
@@ -160,6 +160,7 @@ class CreditMemoAdmin(LongListAdmin, admin.ModelAdmin):
             "preview": memo_preview(plan) if plan else None,
             "error": error,
             "ship_first_url": ship_first_url,
+            "rederived_from": form.shipping_rederived_from if "_save" in request.POST and form.is_bound else None,
             "detail_url": detail,
         }
         return TemplateResponse(request, "admin/creditmemos/creditmemo/create.html", context)

@@ -25,6 +25,9 @@ class CreditMemoForm(forms.Form):
 
     shipping_refund = forms.DecimalField(label="Refund shipping", **MONEY)
     derived_shipping = forms.DecimalField(required=False, widget=forms.HiddenInput, **MONEY)
+    # Set by the page's script once the operator types in the shipping field: an amount typed equal
+    # to the one last derived is still the operator's.
+    shipping_typed = forms.BooleanField(required=False, widget=forms.HiddenInput)
     adjustment_refund = forms.DecimalField(label="Adjustment refund", initial=Decimal("0"), **MONEY)
     adjustment_fee = forms.DecimalField(label="Adjustment fee", initial=Decimal("0"), **MONEY)
     restock = forms.BooleanField(label="Update Qty's (return refunded items to stock)", required=False)
@@ -34,6 +37,7 @@ class CreditMemoForm(forms.Form):
     def __init__(self, *args, order, items, defaults: MemoInput, **kwargs):
         super().__init__(*args, **kwargs)
         self.order, self.items = order, items
+        self.shipping_rederived_from: Decimal | None = None
         rules = rules_for(order.channel)
         full_only = order.adjustment_fee > 0
         for item in items:
@@ -174,8 +178,11 @@ class CreditMemoForm(forms.Form):
         """The memo with the shipping re-derived from its units unless the operator overrode it;
         the form shows the amounts used from now on."""
         data = self.cleaned_data
-        overridden = data.get("derived_shipping") is None or data["shipping_refund"] != data["derived_shipping"]
+        overridden = (data.get("shipping_typed") or data.get("derived_shipping") is None
+                      or data["shipping_refund"] != data["derived_shipping"])
         shipping = memo.shipping_refund if overridden else derived
+        # What the page showed is not what the units now give: saved as shown, it would refund another amount.
+        self.shipping_rederived_from = None if shipping == memo.shipping_refund else memo.shipping_refund
         self.data = self.data.copy()
         self.data[self.add_prefix("shipping_refund")] = str(shipping)
         self.data[self.add_prefix("derived_shipping")] = str(derived)

@@ -133,8 +133,27 @@ def test_update_totals_re_derives_shipping_from_the_credited_units(refunder_clie
     assert overridden.context["form"]["shipping_refund"].value() == "1.50"  # the operator's amount stays
     assert overridden.context["preview"].grand_total == Decimal("12.30")
 
-    refunder_client.post(url(order), {**posted, "_preview": "", "_save": "1"})  # saved without Update totals
+    # Saved without Update totals: the page showed 12.00, the unit gives 3.00. Nothing is saved that the
+    # page did not show; it shows the 3.00 and saves it when asked again.
+    shown = refunder_client.post(url(order), {**posted, "_preview": "", "_save": "1"})
+    assert not CreditMemo.objects.exists()
+    assert "it is now 3.00 USD, not the 12.00 USD shown before" in shown.content.decode()
+    assert shown.context["form"]["shipping_refund"].value() == "3.00"
+    refunder_client.post(url(order), {**posted, "shipping_refund": "3.00", "derived_shipping": "3.00",
+                                      "_preview": "", "_save": "1"})
     assert CreditMemo.objects.get().shipping_refund == Decimal("3.00")
+
+
+def test_a_shipping_refund_typed_equal_to_the_derived_one_is_the_operators(refunder_client, walmart_account):
+    """The form derived 12.00 for both units; the operator credits no unit and types 12.00 shipping
+    (the page's script marks the field typed): a shipping-only memo of 12.00, not 0.00."""
+    order = two_shipped_lines(walmart_account)
+    first, second = order.items.order_by("pk")
+    posted = {f"qty_{first.pk}": 0, f"qty_{second.pk}": 0, "shipping_refund": "12.00", "derived_shipping": "12.00",
+              "shipping_typed": "True", "adjustment_refund": "0", "adjustment_fee": "0",
+              "refund_reason": "DamagedItem", "_save": "1"}
+    refunder_client.post(url(order), posted)
+    assert CreditMemo.objects.get().shipping_refund == Decimal("12.00")
 
 
 def test_line_refusal_says_the_allowed_maximum(refunder_client, walmart_account):
@@ -221,7 +240,13 @@ def test_saving_a_refund_whose_reason_was_not_asked_asks_it_first(refunder_clien
     assert response.status_code == 200 and not CreditMemo.objects.exists()
     assert "choose the refund reason" in response.content.decode()
 
-    refunder_client.post(url(order), memo_post(first, second, 1, 3, refund_reason="DamagedItem", _save="1"))
+    with_reason = memo_post(first, second, 1, 3, refund_reason="DamagedItem", _save="1")
+    response = refunder_client.post(url(order), with_reason)
+    # The shipping the refunded unit brings is shown before anything is saved with it.
+    assert not CreditMemo.objects.exists() and 'id="shipping-rederived"' in response.content.decode()
+    shown = response.context["form"]
+    refunder_client.post(url(order), {**with_reason, "shipping_refund": shown["shipping_refund"].value(),
+                                      "derived_shipping": shown["derived_shipping"].value()})
     assert CreditMemo.objects.get().reason == "DamagedItem"
 
 

@@ -134,3 +134,22 @@ def test_the_default_shipping_fits_what_the_units_leave_to_the_cent_of_their_tax
     assert credit_memo_shipping_for(order_id=order.pk, memo=one) == Decimal("0.50")
     memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item_id: 1}, shipping_refund=Decimal("0.50")))
     assert memo.grand_total == Decimal("10.84")
+
+
+def test_the_default_shipping_of_several_units_counts_all_their_price(walmart_account):
+    """17.00 is left of a line of 3 × 10.00 + 3.00 shipping after unit 1 took 16.00 (a 5.00 adjustment
+    with it): units 2 and 3 take all 17.00, so no shipping is left to default."""
+    order = order_with_lines(walmart_account, Line(qty=3, price="10.00", shipping="3.00", shipped=3))
+    [item_id] = item_ids(order)
+    OrderItem.objects.filter(pk=item_id).update(qty_refunded=1, refunded_amount=Decimal("16.00"))
+    Order.objects.filter(pk=order.pk).update(refunded_total=Decimal("16.00"))
+
+    assert credit_memo_shipping_for(order_id=order.pk, memo=MemoInput(quantities={item_id: 2})) == Decimal("0.00")
+
+
+def test_a_memo_whose_units_fit_their_line_says_nothing_of_a_cut(walmart_account):
+    order = order_with_lines(walmart_account, TWO_SHIPPED)
+    [item_id] = item_ids(order)
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item_id: 1}))
+    assert memo.grand_total == Decimal("10.80")
+    assert not order.logs.filter(message__contains="less than the price").exists()

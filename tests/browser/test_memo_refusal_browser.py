@@ -50,3 +50,26 @@ def test_a_refused_memo_keeps_the_operators_entries(admin_page, sandbox, wm_acco
     page.click("#update-totals")
     page.screenshot(path=str(shots / "credit-memo-preview.png"), full_page=True)
     assert "USD" in page.inner_text("#memo-totals")
+
+
+def test_a_shipping_refund_typed_equal_to_the_one_shown_is_saved_as_typed(admin_page, sandbox, wm_account):
+    """The form shows the full shipping for every unit; the operator credits no unit and types that same
+    shipping again: a shipping-only memo of it, not "credits nothing"."""
+    [po] = sandbox.walmart.create_orders(count=1, lines=1, qty=2)
+    account_import_orders(account_id=wm_account.pk)
+    order = Order.objects.get(channel_order_id=po)
+    item = order.items.get()
+    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(6)))
+    drain_actions()
+
+    page = admin_page
+    page.go(f"/admin/creditmemos/creditmemo/for-order/{order.pk}/")
+    shown = page.input_value("input[name=shipping_refund]")
+    page.fill(f"input[name=qty_{item.pk}]", "0")
+    page.fill("input[name=shipping_refund]", shown)
+    page.select_option("select[name=refund_reason]", "IncorrectShippingPrice")
+    page.click("#save-credit-memo")
+    page.wait_for_selector("#content")
+
+    memo = CreditMemo.objects.get(order=order)
+    assert f"{memo.shipping_refund:.2f}" == shown != "0.00"

@@ -15,6 +15,8 @@ class ChannelRules:
     default_cancel_reason: str
     max_lines_per_cancel: int
     carriers: tuple[str, ...]
+    # The shipping methods the channel takes (Walmart's methodCode enum); empty: any method's name.
+    shipping_methods: tuple[str, ...] = ()
     refund_reasons: tuple[str, ...] = ()
     default_refund_reason: str = ""
     cancel_reason_by_key: tuple[tuple[str, str], ...] = ()
@@ -54,6 +56,7 @@ RULES = {
         default_cancel_reason="SELLER_CANCEL_OUT_OF_STOCK",
         max_lines_per_cancel=100,
         carriers=WALMART_CARRIERS,
+        shipping_methods=("Standard", "Express", "OneDay", "Freight", "WhiteGlove", "Value"),  # CONTRACTS.md §Walmart
         refund_reasons=(
             "CustomerChangedMind", "DamagedItem", "DefectiveItem", "ItemNotAsAdvertised", "IncorrectItemReceived",
             "CancelledYetShipped", "ItemNotReceivedByCustomer", "IncorrectShippingPrice", "BillingError",

@@ -241,7 +241,7 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
             memo.shipping_refund == full.shipping_refund)
         if not is_full:
             raise CreditMemoRefused("R-CM-7", "An order with an adjustment fee cannot be refunded partially: "
-                                    "it is refunded in full")
+                                    "credit every unit left and all its shipping in one memo, or remove the fee")
 
     amazon = order.channel == Channel.AMAZON
     refund_reason = memo.refund_reason or rules.default_refund_reason
@@ -297,9 +297,12 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
     # Each amount counts on its own: a 1.00 adjustment refund and a 1.00 fee net to nothing, yet
     # neither can reach the channel on a memo without a refunded line.
     if (memo.shipping_refund or memo.adjustment_refund or memo.adjustment_fee) and not refund_lines:
-        if memo.adjustment_refund or memo.adjustment_fee:
+        if (memo.adjustment_refund or memo.adjustment_fee) and lines:
             raise CreditMemoRefused("R-CM-6", "Shipping and adjustments are refunded with shipped items; "
                                     "canceling unshipped items returns their money on the channel")
+        if memo.adjustment_refund or memo.adjustment_fee:
+            raise CreditMemoRefused("R-CM-6", "An adjustment refund or fee goes with refunded units: credit at least "
+                                    "one shipped unit with it (refund shipping alone without it)")
         # A shipping-only refund rides on the shipped lines, as shipping charges (issue 9 §1).
         refund_lines = [PlannedLine(item, REFUND, 0, ZERO, ZERO, refund_reason) for item in items if item.qty_shipped]
         if not refund_lines:

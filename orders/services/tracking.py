@@ -63,18 +63,30 @@ def is_known_carrier(*, channel: str, carrier: str) -> bool:
     return carrier in carrier_choices(channel)
 
 
+def _as_listed(value: str, listed) -> str:
+    """`value` written as the list writes it ("ups" → "UPS"), or as it is when the list lacks it."""
+    return next((known for known in listed if known.casefold() == value.casefold()), value)
+
+
 def validate_tracking(*, channel: str, tracking: Tracking) -> Tracking:
     """The tracking cleaned (surrounding spaces gone), or OrderActionRefused with the problem in
     plain words. Nothing is queued before this passes."""
-    carrier = " ".join(tracking.carrier.split())
+    rules = rules_for(channel)
+    carrier = _as_listed(" ".join(tracking.carrier.split()), carrier_choices(channel))
     number = tracking.tracking_number.strip()
     url = tracking.tracking_url.strip()
+    method = " ".join(tracking.method.split()) or "Standard"
+    if rules.shipping_methods:
+        method = _as_listed(method, rules.shipping_methods)
+        if method not in rules.shipping_methods:
+            raise OrderActionRefused("shipping method is not valid",
+                                     f"{method!r} is not one of {', '.join(rules.shipping_methods)}")
     if not carrier:
         raise OrderActionRefused("carrier is required")
     if not carrier.isprintable() or len(carrier) > 64:
         raise OrderActionRefused("carrier name is not valid", "use up to 64 printable characters")
     if not number:
-        if rules_for(channel).requires_tracking:
+        if rules.requires_tracking:
             raise OrderActionRefused("tracking number is required", "the channel rejects shipments without one")
     else:
         number = _checked_number(carrier, number)
@@ -87,7 +99,7 @@ def validate_tracking(*, channel: str, tracking: Tracking) -> Tracking:
             raise OrderActionRefused("tracking URL is not valid", "it must be an http:// or https:// address") from None
     if not is_known_carrier(channel=channel, carrier=carrier) and not url:
         raise OrderActionRefused("tracking URL is required for a carrier the channel does not know", carrier)
-    return dataclasses.replace(tracking, carrier=carrier, tracking_number=number, tracking_url=url)
+    return dataclasses.replace(tracking, carrier=carrier, tracking_number=number, tracking_url=url, method=method)
 
 
 def _checked_number(carrier: str, number: str) -> str:

@@ -233,7 +233,8 @@ def _row_error(row: UploadRow, orders: dict[str, list[Order]], open_left: dict[i
         tracking = validate_tracking(channel=order.channel, tracking=row.tracking)
     except OrderActionRefused as refusal:
         return str(refusal)
-    row.carrier, row.tracking_number, row.tracking_url = tracking.carrier, tracking.tracking_number, tracking.tracking_url
+    row.carrier, row.method = tracking.carrier, tracking.method
+    row.tracking_number, row.tracking_url = tracking.tracking_number, tracking.tracking_url
     items = sorted(order.items.all(), key=lambda item: item.pk)
     for item in items:
         open_left.setdefault(item.pk, item.qty_open)

@@ -111,7 +111,8 @@ def test_r_cm_7_any_adjustment_fee_on_the_order_means_the_full_memo(walmart_acco
         quantities={item: 2}, shipping_refund=Decimal("1.00"))
     refused = refusal(order, memo)
     assert (refused.rule, str(refused)) == (
-        "R-CM-7", "An order with an adjustment fee cannot be refunded partially: it is refunded in full")
+        "R-CM-7", "An order with an adjustment fee cannot be refunded partially: credit every unit left and all "
+        "its shipping in one memo, or remove the fee")
 
 
 def test_r_cm_7_the_full_memo_may_leave_out_a_line_with_nothing_left_to_credit(walmart_account):
@@ -155,6 +156,17 @@ def test_r_cm_6_adjustments_on_a_memo_that_only_cancels_are_refused(walmart_acco
     refused = refusal(order, memo)
     assert (refused.rule, str(refused)) == ("R-CM-6", "Shipping and adjustments are refunded with shipped items; "
                                             "canceling unshipped items returns their money on the channel")
+
+
+@pytest.mark.parametrize(("adjustment", "fee"), [("1.00", "0.00")])  # a fee alone asks for the full memo first
+def test_r_cm_6_an_adjustment_without_units_says_it_needs_refunded_units(walmart_account, adjustment, fee):
+    """A memo of an adjustment alone on a shipped order: nothing is unshipped, so the refusal says
+    what is missing, not that canceling returns money."""
+    order = order_with_lines(walmart_account, Line(qty=1, price="10.00", shipped=1))
+    refused = refusal(order, MemoInput(quantities={}, adjustment_refund=Decimal(adjustment),
+                                       adjustment_fee=Decimal(fee)))
+    assert (refused.rule, str(refused)) == ("R-CM-6", "An adjustment refund or fee goes with refunded units: credit "
+                                            "at least one shipped unit with it (refund shipping alone without it)")
 
 
 def test_r_cm_9_a_cancel_of_several_units_credits_each_units_price_and_the_tax_to_the_cent(walmart_account):

@@ -205,6 +205,28 @@ def test_csv_upload_previews_every_row_then_ships_only_the_good_ones(operator_cl
     assert not Shipment.objects.filter(order=second).exists()
 
 
+def test_csv_upload_refuses_a_shipping_method_the_channel_does_not_take_and_reads_names_in_any_case(
+        operator_client, sandbox, wm_account):
+    """A method Walmart refuses ("Teleport") is a row error before anything is queued, not a shipment
+    refused later with no way to correct it; "ups" and "express" are read as UPS and Express."""
+    sandbox.walmart.create_orders(count=2, qty=1)
+    account_import_orders(account_id=wm_account.pk)
+    first, second = Order.objects.order_by("pk")
+    preview = upload(operator_client, "Channel Order #,Carrier,Method,Tracking #\n"
+                                      f"{first.channel_order_id},UPS,Teleport,{ups_tracking(1)}\n"
+                                      f"{second.channel_order_id},ups,express,{ups_tracking(2)}\n")
+    check = preview.context["check"]
+    assert [(row.number, row.error) for row in check.bad] == [
+        (2, "shipping method is not valid: 'Teleport' is not one of Standard, Express, OneDay, Freight, WhiteGlove, "
+            "Value")]
+    operator_client.post(UPLOAD, {"signed_file": preview.context["signed"]})
+    drain_actions()
+    shipment = Shipment.objects.get()
+    assert (shipment.order_id, shipment.carrier, shipment.shipping_method) == (second.pk, "UPS", "Express")
+    sent = sandbox.walmart.orders[second.channel_order_id].lines[0].packages[0]["trackingInfo"]
+    assert (sent["carrierName"]["carrier"], sent["methodCode"]) == ("UPS", "Express")
+
+
 def test_csv_upload_preview_says_a_repeated_row_repeats_an_earlier_one(operator_client, walmart_account):
     from tests.factories import create_order
 

@@ -30,7 +30,8 @@ from .services.store_orders import store_order_refusal
 from .services.tracking import carrier_choices
 from .templatetags.safe_links import http_link
 from .datetimes import operator_datetime
-from .status import UnitsUnconfirmed, cancel_request_waiting, items_unconfirmed, order_status_shown
+from .status import (UnitsUnconfirmed, cancel_request_waiting, items_unconfirmed, order_status_shown,
+                     refunded_units_unconfirmed)
 
 
 class OrderChangeList(ChangeList):
@@ -353,10 +354,12 @@ def item_rows(order: Order, *, predates_confirmed_changes: bool = False) -> list
     way to it or that failed to get there beside them; each line's channel status unless it was read
     before changes the channel confirmed since."""
     unconfirmed = items_unconfirmed(order, order.unsettled_actions)
+    refunds = refunded_units_unconfirmed(order, order.unsettled_actions)
     channel = order.get_channel_display()
     rows = []
     for item in order.items.all():
         units = unconfirmed.get(item.pk, UnitsUnconfirmed())
+        refunds_waiting, refunds_failed = refunds.get(item.pk, (0, 0))
         rows.append({
             "item": item,
             "channel_status": "" if predates_confirmed_changes or not item.channel_line_status else _line_status_words(item),
@@ -364,6 +367,8 @@ def item_rows(order: Order, *, predates_confirmed_changes: bool = False) -> list
                                    channel=channel, failed_word="not shipped"),
             "canceled": _units_html(item.qty_canceled - units.canceled, units.canceled_waiting,
                                     units.canceled_failed, channel=channel, failed_word="not canceled"),
+            "refunded": _units_html(item.qty_refunded - refunds_waiting - refunds_failed, refunds_waiting,
+                                    refunds_failed, channel=channel, failed_word="not refunded"),
         })
     return rows
 

@@ -12,7 +12,7 @@ from channels.selectors import SyncHealth, account_sync_health
 
 from .filters import OrderFilterSet
 from .models import ChannelAction, ImportProblem, Order, OrderItem, OrderLog, OrderLogArchive, Shipment
-from .status import UnitsUnconfirmed, items_unconfirmed, unsettled_actions_prefetch
+from .status import UnitsUnconfirmed, items_unconfirmed, refunded_units_unconfirmed, unsettled_actions_prefetch
 
 
 def order_grid_queryset() -> QuerySet[Order]:
@@ -102,7 +102,8 @@ def order_totals(order: Order) -> OrderTotals:
         canceled_price=sum((item.unit_price * canceled(item) for item in items), Decimal("0")),
         canceled_tax=sum((share(item.tax, item) for item in items), Decimal("0")),
         canceled_shipping=sum((share(item.shipping_charge, item) for item in items), Decimal("0")),
-        refunded_units=sum(item.qty_refunded for item in items),
+        refunded_units=sum(item.qty_refunded for item in items) - sum(
+            waiting + failed for waiting, failed in refunded_units_unconfirmed(order, order.unsettled_actions).values()),
         refunded=order.refunded_total - refunds_unconfirmed,
         canceled_unconfirmed_units=sum(units.canceled for units in unconfirmed.values()),
         canceled_unconfirmed=sum((money(item, unconfirmed[item.pk].canceled) for item in items if item.pk in unconfirmed),

@@ -191,6 +191,23 @@ def items_unconfirmed(order: Order, unsettled_actions: Iterable[ChannelAction]) 
     return unconfirmed
 
 
+def refunded_units_unconfirmed(order: Order, unsettled_actions: Iterable[ChannelAction]) -> dict[int, tuple[int, int]]:
+    """Per item pk, (waiting, failed): the units of its qty_refunded whose refund the channel has not
+    confirmed (a memo counts its units at once; the channel pays them when it confirms)."""
+    counts = {failed: Counter() for failed in (False, True)}
+    for action in unsettled_actions:
+        if action.kind == ChannelAction.Kind.REFUND:
+            counts[action.state == ChannelAction.State.FAILED].update(_units_by_line(action.payload))
+    unconfirmed = {}
+    for item in order.items.all():
+        numbers = [str(number) for number in (item.channel_line_numbers or [item.channel_line_id])]
+        failed = min(item.qty_refunded, sum(counts[True][n] for n in numbers))
+        waiting = min(item.qty_refunded - failed, sum(counts[False][n] for n in numbers))
+        if waiting or failed:
+            unconfirmed[item.pk] = (waiting, failed)
+    return unconfirmed
+
+
 def order_status_shown(order: Order, unsettled_actions: Iterable[ChannelAction]) -> StatusShown:
     """The order's status as the channel confirmed it: its status without the effect of the actions
     the channel has not confirmed (open or failed). `unsettled_actions` are those actions."""

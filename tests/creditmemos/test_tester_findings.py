@@ -168,3 +168,22 @@ def test_amount_paid_on_a_canceled_order_says_the_cancellation_gives_it_back(ref
     Order.objects.filter(pk=untouched.pk).update(is_paid=True)
     html = refunder_client.get(reverse("admin:orders_order_change", args=[untouched.pk])).content.decode()
     assert "given back" not in re.search(r"<th>Amount paid</th>.*?</tr>", html, re.DOTALL).group(0)
+
+
+def test_the_items_refunded_column_counts_only_what_the_channel_confirmed(refunder_client, sandbox, wm_account):  # noqa: F811
+    """As the Totals do: a memo's unit is shown on its way until Walmart confirms the refund."""
+    [po] = sandbox.walmart.create_orders(count=1, qty=2)
+    account_import_orders(account_id=wm_account.pk)
+    order = Order.objects.get(channel_order_id=po)
+    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(8)))
+    drain_actions()
+    credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={order.items.get().pk: 1}))
+    page = reverse("admin:orders_order_change", args=[order.pk])
+
+    queued = refunder_client.get(page).content.decode()
+    assert re.search(r'class="qty qty-refunded">0 <span class="sync-pending units-waiting">\+1 waiting for Walmart', queued)
+    assert "nothing refunded" in queued
+    drain_actions()
+    done = refunder_client.get(page).content.decode()
+    assert re.search(r'class="qty qty-refunded">1</td>', done)
+    assert "1 unit and the shipping refunded with them" in done

@@ -157,7 +157,7 @@ def test_totals_show_canceled_and_refunded_money_and_what_is_left(operator_clien
     assert "− 30.06 USD" in canceled_row
     assert "2 units canceled: 25.98 price + 2.08 tax + 2.00 shipping" in canceled_row
     refunded_row = _section(html, "total-refunded")
-    assert "− 25.29 USD" in refunded_row and "1 unit (price, tax and shipping), with the memos' adjustments less their fees" in refunded_row
+    assert "− 25.29 USD" in refunded_row and "1 unit and the shipping refunded with them, with the memos' adjustments less their fees" in refunded_row
     net_row = _section(html, "total-net")
     assert "Total after cancellations and refunds" in net_row and "40.32 USD" in net_row  # 95.67 − 30.06 − 25.29
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from channels.models import AUTO_CANCEL_IN_BUSINESS_DAYS, Channel, ChannelAccount, Marketplace
 
-from .models import Fulfillment, Order, OrderItem, OrderReturn, OrderStatus, Shipment, SyncState
+from .models import ChannelAction, Fulfillment, Order, OrderItem, OrderReturn, OrderStatus, Shipment, SyncState
 from .status import orders_shown_with_status
 
 YES_NO = [("true", "Yes"), ("false", "No")]
@@ -37,7 +37,13 @@ def to_ship_q(value: str, *, now: dt.datetime | None = None) -> Q:
     # Walmart keeps an order whose other units were canceled Partially Shipped: with nothing left to
     # ship it is no work for anyone.
     open_units = OrderItem.objects.filter(order=OuterRef("pk"), qty_ordered__gt=F("qty_shipped") + F("qty_canceled"))
-    waiting = Q(status__in=TO_SHIP_STATUSES, fulfillment=Fulfillment.MERCHANT) & Q(Exists(open_units))
+    # A shipment the channel refused leaves its units shipped here only: the channel still waits for
+    # them, and cancels them on its own deadline. Such orders carry sync_state error (its index).
+    refused_shipment = ChannelAction.objects.filter(order=OuterRef("pk"), kind=ChannelAction.Kind.SHIP,
+                                                    state=ChannelAction.State.FAILED).exclude(payload__is_update=True)
+    waiting = Q(fulfillment=Fulfillment.MERCHANT) & (
+        (Q(status__in=TO_SHIP_STATUSES) & Q(Exists(open_units)))
+        | (Q(sync_state=SyncState.ERROR) & Q(Exists(refused_shipment))))
     if value == "today":
         # Still to make today, not yet late: an order past its ship-by is counted as late only, so
         # "to ship today" and "past ship-by" are two piles of work, never one order twice.

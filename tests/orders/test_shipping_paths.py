@@ -411,3 +411,30 @@ def test_r_sync_3_a_shipment_whose_send_is_retried_shows_waiting_not_error(sandb
     drain_actions()
     shipment.refresh_from_db()
     assert shipment.sync_state == SyncState.OK
+
+
+def test_an_order_whose_shipment_the_channel_refused_is_still_work_to_ship(sandbox, wm_account, fast_retries):
+    """Every try of the shipment failed: the units are shipped here only, Walmart still waits for them
+    and will cancel them on its deadline, so the order stays in to-ship, past ship-by and the cockpit's
+    counts until a shipment reaches Walmart."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from orders.filters import to_ship_q
+
+    order = walmart_order(sandbox, wm_account, qty=1)
+    Order.objects.filter(pk=order.pk).update(sale_date=timezone.now() - dt.timedelta(days=10),
+                                             ship_by_date=timezone.now() - dt.timedelta(days=9))
+    sandbox.faults.add(kind="500", path="/shipping$", count=50)
+    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(9)))
+    drain_actions()
+    assert ChannelAction.objects.get(order=order, kind="ship").state == "failed"
+
+    for pile in ("all", "overdue", "auto_cancel_risk"):
+        assert Order.objects.filter(to_ship_q(pile), pk=order.pk).exists(), pile
+    sandbox.faults.clear()
+    from orders.outbox import order_retry_failed_actions
+    order_retry_failed_actions(order_id=order.pk)
+    drain_actions()
+    assert not Order.objects.filter(to_ship_q("all"), pk=order.pk).exists()

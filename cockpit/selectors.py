@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels.models import ChannelAccount
-from orders.filters import SELLER_METRICS, auto_cancel_risk_q, to_ship_q
+from orders.filters import SELLER_METRICS, auto_cancel_risk_q, refused_shipments, to_ship_q
 from orders.models import Fulfillment, Order, OrderStatus, SyncState
 from orders.selectors import account_health, account_in_sync, accounts_with_sync_counts
 
@@ -62,14 +62,15 @@ TODAY_COLUMNS = (
 
 
 def today(*, now: dt.datetime | None = None) -> list[AccountToday]:
-    """Per account, then the total: what is due today and what went wrong. Four queries."""
+    """Per account, then the total: what is due today and what went wrong. Five queries."""
     now = now or timezone.now()
     accounts = list(accounts_with_sync_counts(ChannelAccount.objects.select_related("marketplace")).annotate(
         open_discrepancies=_count_of(Discrepancy.objects.filter(resolved_at__isnull=True)),
     ).order_by("title"))
-    to_ship = Order.objects.filter(to_ship_q("all")).values("account_id").annotate(
+    refused = refused_shipments()
+    to_ship = Order.objects.filter(to_ship_q("all", refused=refused)).values("account_id").annotate(
         to_acknowledge=Count("pk", filter=Q(status=OrderStatus.CREATED)),
-        ship_today=Count("pk", filter=to_ship_q("today", now=now)),
+        ship_today=Count("pk", filter=to_ship_q("today", now=now, refused=refused)),
         overdue=Count("pk", filter=Q(ship_by_date__lt=now)),
         auto_cancel_risk=Count("pk", filter=auto_cancel_risk_q(accounts=accounts, now=now)),
         cancel_requests=Count("pk", filter=Q(buyer_cancel_requested=True)),

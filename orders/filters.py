@@ -29,21 +29,17 @@ TO_SHIP_CHOICES = [
     ("overdue", "Past ship-by date"),
     ("auto_cancel_risk", "At risk of the channel's automatic cancellation"),
 ]
-def to_ship_q(value: str, *, now: dt.datetime | None = None) -> Q:
+def to_ship_q(value: str, *, now: dt.datetime | None = None, refused: list[int] | None = None) -> Q:
     """Merchant-fulfilled orders waiting to be shipped, narrowed by their ship-by deadline. The channel's
     automatic cancellation comes auto_cancel_after_days after ship-by, per account (one small query
-    for the accounts; each account's cutoff is a plain range on the index)."""
+    for the accounts; each account's cutoff is a plain range on the index). `refused`: the
+    refused_shipments() of a caller that builds several of these at once."""
     now = now or timezone.now()
     # Walmart keeps an order whose other units were canceled Partially Shipped: with nothing left to
     # ship it is no work for anyone.
     open_units = OrderItem.objects.filter(order=OuterRef("pk"), qty_ordered__gt=F("qty_shipped") + F("qty_canceled"))
-    # A shipment the channel refused leaves its units shipped here only: the channel still waits for
-    # them, and cancels them on its own deadline. Such orders carry sync_state error (its index).
-    refused_shipment = ChannelAction.objects.filter(order=OuterRef("pk"), kind=ChannelAction.Kind.SHIP,
-                                                    state=ChannelAction.State.FAILED).exclude(payload__is_update=True)
-    waiting = Q(fulfillment=Fulfillment.MERCHANT) & (
-        (Q(status__in=TO_SHIP_STATUSES) & Q(Exists(open_units)))
-        | (Q(sync_state=SyncState.ERROR) & Q(Exists(refused_shipment))))
+    waiting = (Q(status__in=TO_SHIP_STATUSES, fulfillment=Fulfillment.MERCHANT) & Q(Exists(open_units))
+               | Q(pk__in=refused_shipments() if refused is None else refused))
     if value == "today":
         # Still to make today, not yet late: an order past its ship-by is counted as late only, so
         # "to ship today" and "past ship-by" are two piles of work, never one order twice.
@@ -55,6 +51,16 @@ def to_ship_q(value: str, *, now: dt.datetime | None = None) -> Q:
         return waiting & auto_cancel_risk_q(accounts=ChannelAccount.objects.only("pk", "channel", "auto_cancel_days"),
                                             now=now)
     return waiting
+
+
+def refused_shipments() -> list[int]:
+    """Orders a shipment the channel refused left shipped here only: the channel still waits for their
+    units and cancels them on its own deadline. Few (each waits for an operator, with sync_state error,
+    on its index), so listed by id: an OR of the id list keeps the to-ship index's plan."""
+    refused = ChannelAction.objects.filter(order=OuterRef("pk"), kind=ChannelAction.Kind.SHIP,
+                                           state=ChannelAction.State.FAILED).exclude(payload__is_update=True)
+    return list(Order.objects.filter(sync_state=SyncState.ERROR, fulfillment=Fulfillment.MERCHANT)
+                .filter(Exists(refused)).values_list("pk", flat=True))
 
 
 def auto_cancel_risk_q(*, accounts, now: dt.datetime) -> Q:

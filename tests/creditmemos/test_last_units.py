@@ -9,7 +9,11 @@ import pytest
 
 from creditmemos.models import CreditMemo
 from creditmemos.rules import MemoInput, line_refundable, within_line
-from creditmemos.services import credit_memo_create, credit_memo_defaults, credit_memo_shipping_for
+from creditmemos.services import (
+    credit_memo_create,
+    credit_memo_defaults,
+    credit_memo_shipping_for,
+)
 from orders.models import ChannelAction, Order, OrderItem
 from tests.creditmemos.test_exactly_once import shipped_walmart_order
 from tests.helpers import drain_actions

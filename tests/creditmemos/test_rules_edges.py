@@ -165,8 +165,9 @@ def test_r_cm_6_an_adjustment_without_units_says_it_needs_refunded_units(walmart
     order = order_with_lines(walmart_account, Line(qty=1, price="10.00", shipped=1))
     refused = refusal(order, MemoInput(quantities={}, adjustment_refund=Decimal(adjustment),
                                        adjustment_fee=Decimal(fee)))
-    assert (refused.rule, str(refused)) == ("R-CM-6", "An adjustment refund or fee goes with refunded units: credit "
-                                            "at least one shipped unit with it (refund shipping alone without it)")
+    assert (refused.rule, str(refused)) == ("R-CM-6", ("An adjustment refund or fee goes with refunded units: credit "
+                                                       "at least one shipped unit with it (refund shipping alone "
+                                                       "without it)"))
 
 
 def test_r_cm_9_a_cancel_of_several_units_credits_each_units_price_and_the_tax_to_the_cent(walmart_account):

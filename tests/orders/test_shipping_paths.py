@@ -217,8 +217,8 @@ def test_csv_upload_refuses_a_shipping_method_the_channel_does_not_take_and_read
                                       f"{second.channel_order_id},ups,express,{ups_tracking(2)}\n")
     check = preview.context["check"]
     assert [(row.number, row.error) for row in check.bad] == [
-        (2, "shipping method is not valid: 'Teleport' is not one of Standard, Express, OneDay, Freight, WhiteGlove, "
-            "Value")]
+        (2, ("shipping method is not valid: 'Teleport' is not one of Standard, Express, OneDay, Freight, "
+             "WhiteGlove, Value"))]
     operator_client.post(UPLOAD, {"signed_file": preview.context["signed"]})
     drain_actions()
     shipment = Shipment.objects.get()

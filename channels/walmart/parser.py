@@ -95,6 +95,8 @@ class _RawLine:
             return "Cancelled"
         if self.shipped and self.shipped + self.canceled == self.qty:
             return "Shipped"
+        if self.shipped or self.canceled:  # some units shipped or canceled, the others still open
+            return "Mixed"
         return "Acknowledged" if self.acknowledged else "Created"
 
 

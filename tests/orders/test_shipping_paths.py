@@ -438,3 +438,20 @@ def test_an_order_whose_shipment_the_channel_refused_is_still_work_to_ship(sandb
     order_retry_failed_actions(order_id=order.pk)
     drain_actions()
     assert not Order.objects.filter(to_ship_q("all"), pk=order.pk).exists()
+
+
+def test_a_walmart_line_with_units_in_two_statuses_says_both(operator_client, sandbox, wm_account):
+    """One line of 2, 1 unit shipped: Walmart's line is neither Acknowledged nor Shipped as a whole."""
+    order = walmart_order(sandbox, wm_account, qty=2)
+    item = order.items.get()
+    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(10)),
+               quantities={item.pk: 1})
+    drain_actions()
+    sandbox.walmart.orders[order.channel_order_id].touch()
+    sandbox.walmart.changed()
+    account_import_orders(account_id=wm_account.pk)
+
+    item.refresh_from_db()
+    assert item.channel_line_status == "Mixed"
+    page = operator_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert "with units in different statuses (1 shipped, 1 not shipped yet)" in page

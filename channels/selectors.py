@@ -39,7 +39,8 @@ def account_sync_health(*, account: ChannelAccount, open_import_problems: int = 
 def _import_health(account: ChannelAccount, open_import_problems: int) -> SyncHealth:
     now = timezone.now()
     threshold = timedelta(hours=settings.SYNC_HEALTH_FAILING_AFTER_HOURS)
-    problems = f"; {open_import_problems} order(s) kept aside as import problems" if open_import_problems else ""
+    kept_aside = f"{open_import_problems} order{'' if open_import_problems == 1 else 's'} kept aside"
+    problems = f"; {kept_aside} as import problems" if open_import_problems else ""
     if account.import_failing_since and now - account.import_failing_since > threshold:
         return SyncHealth(True, f"CRITICAL: import failing since {account.import_failing_since:%Y-%m-%d %H:%M}: "
                                 f"{account.last_import_error[:120]}{problems}")
@@ -55,5 +56,5 @@ def _import_health(account: ChannelAccount, open_import_problems: int) -> SyncHe
     if succeeded is None:
         return SyncHealth(False, f"Never imported{problems}")
     if open_import_problems:
-        return SyncHealth(False, f"Import problems: {open_import_problems} order(s) kept aside")
+        return SyncHealth(False, f"Import problems: {kept_aside}")
     return SyncHealth(False, "OK", is_ok=True)

@@ -1,5 +1,6 @@
 """Needs attention: orders on which we and the channel disagree, with a one-click resync or resend."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -101,6 +102,7 @@ class DiscrepancyAdmin(admin.ModelAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         runs = _latest_runs()
         extra_context = {**(extra_context or {}), "can_reconcile": self.has_reconcile_permission(request),
+                         "grace_minutes": settings.RECONCILE_GRACE_MINUTES,
                          "accounts_runs": [(account, runs.get(account.pk))
                                            for account in ChannelAccount.objects.order_by("title")]}
         return super().changelist_view(request, extra_context)

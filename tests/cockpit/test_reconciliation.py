@@ -262,3 +262,9 @@ def test_an_orders_page_says_what_the_last_reconciliation_found_different(sandbo
     note = html[html.index('id="needs-attention"'):].split("</span>")[0]
     assert f"The last reconciliation found Walmart different: {discrepancy.summary}" in note
     assert reverse("admin:cockpit_discrepancy_change", args=[discrepancy.pk]) in note
+
+
+def test_needs_attention_says_what_a_run_leaves_to_the_import(viewer_client, settings):
+    settings.RECONCILE_GRACE_MINUTES = 10
+    note = " ".join(viewer_client.get(NEEDS_ATTENTION).content.decode().split())
+    assert "the orders the channel changed in the last 10 minutes, those with a change of ours still on its way" in note

@@ -126,7 +126,7 @@ def test_an_account_whose_change_the_channel_refused_is_not_in_sync_however_well
     health = account_sync_health(account=walmart_account, failed_actions=1)
     assert (health.is_ok, health.summary) == (False, "Imports OK; 1 failed channel action")
     health = account_sync_health(account=walmart_account, open_import_problems=2, failed_actions=3)
-    assert health.summary == "Import problems: 2 order(s) kept aside; 3 failed channel actions"
+    assert health.summary == "Import problems: 2 orders kept aside; 3 failed channel actions"
 
 
 def test_a_failed_import_names_its_next_try_only_while_it_is_ahead(walmart_account):

@@ -3,6 +3,7 @@ figures of cockpit.stats), beside the channel's threshold, red beyond it, each c
 orders that count against the rate."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -86,8 +87,6 @@ def test_each_count_links_to_the_orders_that_count_against_it(viewer_client, his
 
 def test_each_count_says_what_the_orders_it_counts_did(viewer_client, history, walmart_account):
     """Beside "92.3%" on time, "1 of 13" read as 1 on time: the count says it is the late ones."""
-    import re
-
     html = viewer_client.get(PAGE).content.decode()
     table = html[html.index(f'data-account="{walmart_account.pk}"'):]
     cells = {name: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell)).strip()
@@ -185,3 +184,12 @@ def test_tracking_not_judged_says_so_instead_of_a_bare_dash(viewer_client, amazo
     row = html[html.index('class="rate-valid_tracking"'):]
     row = row[:row.index("</tr>")]
     assert row.count("not judged: no shipment with tracking of ours or the channel's") == 3  # 7, 30, 90 days
+
+
+def test_a_count_of_nothing_measured_is_no_link_to_an_empty_list(viewer_client, amazon_account):
+    """An order sold today has not reached its ship-by: "0 of 0" on-time is plain text, not a link."""
+    _sold(amazon_account, days_ago=0)
+    stats_refresh(days=7)
+    page = " ".join(viewer_client.get(PAGE).content.decode().split())
+    assert re.search(r'<span class="against" title="[^"]*">0 of 0 ', page)
+    assert not re.search(r'<a href="[^"]*" class="against" title="[^"]*">0 of 0 ', page)

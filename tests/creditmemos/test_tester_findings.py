@@ -153,7 +153,7 @@ def test_memo_pages_show_money_with_its_currency_and_the_channel_order_number(ad
     assert "12.00 USD" in page and "10.00 USD" in page and f"Walmart order {order.channel_order_id}" in page
     assert str(memo.channel_actions.get()) not in page  # "Refund <internal order id> (Pending)"
     form = admin_client.get(url(order)).content.decode()
-    assert "12.00 USD paid, 12.00 USD refunded" in form
+    assert "12.00 USD paid, 12.00 USD credited by earlier memos" in form
 
 
 def test_amount_paid_on_a_canceled_order_says_the_cancellation_gives_it_back(refunder_client, walmart_account):  # noqa: F811
@@ -187,3 +187,14 @@ def test_the_items_refunded_column_counts_only_what_the_channel_confirmed(refund
     done = refunder_client.get(page).content.decode()
     assert re.search(r'class="qty qty-refunded">1</td>', done)
     assert "1 unit and the shipping refunded with them" in done
+
+
+def test_the_memo_form_does_not_call_a_refund_on_its_way_refunded(refunder_client, sandbox, wm_account):  # noqa: F811
+    [po] = sandbox.walmart.create_orders(count=1, qty=2)
+    account_import_orders(account_id=wm_account.pk)
+    order = Order.objects.get(channel_order_id=po)
+    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(12)))
+    drain_actions()
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={order.items.get().pk: 1}))
+    html = " ".join(refunder_client.get(url(order)).content.decode().split())
+    assert (f"{memo.grand_total} USD credited by earlier memos (refunded, or on its way to Walmart)" in html)

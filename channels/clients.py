@@ -145,10 +145,20 @@ class RefundRequest:
 
 @dataclass(frozen=True)
 class ReturnLine:
+    """A returned line as the channel shows it. Walmart refunds a return by quantity and works the
+    money out itself: each unit's price and tax (its `chargePerUnit` and `taxPerUnit`), and on the
+    line's last returned units (`lastItem`) the cents the per-unit figures leave over (`excessCharge`,
+    `excessTax`). None when the channel shows no per-unit figures."""
+
     return_line_number: int
     line_number: str
     qty: int
     qty_refunded: int
+    unit_price: Decimal | None = None
+    unit_tax: Decimal | None = None
+    excess_price: Decimal = Decimal(0)
+    excess_tax: Decimal = Decimal(0)
+    last_item: bool = False
 
 
 @dataclass(frozen=True)

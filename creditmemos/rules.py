@@ -4,15 +4,18 @@ much money. Pure: it reads the (locked) order and items and returns a plan or a 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from types import MappingProxyType
 
 from channels.capabilities import rules_for
 from channels.models import Channel
-from orders.models import Order, OrderItem, OrderStatus
+from orders.models import Order, OrderItem, OrderReturnLine, OrderStatus
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
+NO_RETURNS: Mapping[int, Sequence[OrderReturnLine]] = MappingProxyType({})
 CANCEL = "cancel"
 REFUND = "refund"
 
@@ -49,6 +52,17 @@ class MemoInput:
     credit_first: dict[int, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ReturnedShare:
+    """Units of a refund that go through one line of the buyer's return (RMA), and the money the
+    channel refunds for them there."""
+
+    return_line: OrderReturnLine
+    qty: int
+    amount: Decimal
+    tax: Decimal
+
+
 @dataclass
 class PlannedLine:
     item: OrderItem
@@ -58,6 +72,7 @@ class PlannedLine:
     tax: Decimal
     reason: str
     shipping: Decimal = ZERO
+    returned: tuple[ReturnedShare, ...] = ()  # the refunded units that go through returns, first
 
     @property
     def total(self) -> Decimal:
@@ -118,6 +133,42 @@ def tax_share(item: OrderItem, *, already: int, qty: int) -> Decimal:
     return _unit_share(item.tax, item, already=already, qty=qty)
 
 
+def returned_shares(item: OrderItem, returns: Sequence[OrderReturnLine], *, already: int,
+                    qty: int) -> tuple[ReturnedShare, ...]:
+    """The first of `qty` refunded units that the item's open returns hold (oldest return line
+    first), each at what the channel refunds through the return: Walmart takes quantities only and
+    refunds each unit's price and tax as the return shows them, plus the excess it shows for the
+    line's last item once all of its units are refunded (its "last penny"). A return without
+    per-unit figures is priced as any refund: the units' price and their share of the line's tax."""
+    shares = []
+    left = qty
+    for return_line in returns:
+        take = min(left, return_line.qty - return_line.qty_refunded)
+        if take <= 0:
+            continue
+        if return_line.unit_price is None or return_line.unit_tax is None:
+            amount = item.unit_price * take
+            tax = tax_share(item, already=already + qty - left, qty=take)
+        else:
+            last = return_line.last_item and return_line.qty_refunded + take == return_line.qty
+            amount = return_line.unit_price * take + (return_line.excess_price if last else ZERO)
+            tax = return_line.unit_tax * take + (return_line.excess_tax if last else ZERO)
+        shares.append(ReturnedShare(return_line, take, amount, tax))
+        left -= take
+    return tuple(shares)
+
+
+def refund_price_and_tax(item: OrderItem, returns: Sequence[OrderReturnLine], *, already: int,
+                 qty: int) -> tuple[Decimal, Decimal, tuple[ReturnedShare, ...]]:
+    """(price, tax, returned shares) of refunding `qty` units after `already` credited ones: the
+    returned units at the channel's figures, the others at their price and share of the tax."""
+    shares = returned_shares(item, returns, already=already, qty=qty)
+    through = sum(share.qty for share in shares)
+    price = sum((share.amount for share in shares), ZERO) + item.unit_price * (qty - through)
+    tax = sum((share.tax for share in shares), ZERO) + tax_share(item, already=already + through, qty=qty - through)
+    return price, tax, shares
+
+
 def canceled_shipping(item: OrderItem, *, qty: int) -> Decimal:
     """The shipping a cancellation of `qty` more units returns on the channel (§3 of issue 9: a
     memo that cancels credits it)."""
@@ -173,8 +224,8 @@ def remaining_shipping(order: Order, items: list[OrderItem], shipping_refunded: 
     return max(order.shipping_total - credited, ZERO)
 
 
-def shipping_for_quantities(order: Order, items: list[OrderItem], memo: MemoInput,
-                            shipping_refunded: Decimal) -> Decimal:
+def shipping_for_quantities(order: Order, items: list[OrderItem], memo: MemoInput, shipping_refunded: Decimal,
+                            returns: Mapping[int, Sequence[OrderReturnLine]] = NO_RETURNS) -> Decimal:
     """The shipping a memo of these units refunds by default (R-CM-6): the shipping charged for
     the shipped units it refunds, within the shipping left to refund. Canceled units get their
     shipping back from the cancellation on the channel."""
@@ -183,19 +234,21 @@ def shipping_for_quantities(order: Order, items: list[OrderItem], memo: MemoInpu
         qty = memo.quantities.get(item.pk, 0)
         refunded = refunded_units(item, qty, first=memo.credit_first.get(item.pk))
         if refunded > 0:
-            amount, tax = within_line(item, price=item.unit_price * refunded, tax=tax_share(
-                item, already=item.qty_canceled + item.qty_refunded + qty - refunded, qty=refunded))
+            price, tax, _ = refund_price_and_tax(item, returns.get(item.pk, ()), qty=refunded,
+                                                 already=item.qty_canceled + item.qty_refunded + qty - refunded)
+            amount, tax = within_line(item, price=price, tax=tax)
             # Never more than the line has left after its units: a default the memo would refuse.
             room = max(line_refundable(item) - amount - tax, ZERO)
             shipping += min((item.shipping_charge * refunded / item.qty_ordered).quantize(CENT), room)
     return min(shipping, remaining_shipping(order, items, shipping_refunded))
 
 
-def full_memo(order: Order, items: list[OrderItem], shipping_refunded: Decimal) -> MemoInput:
+def full_memo(order: Order, items: list[OrderItem], shipping_refunded: Decimal,
+              returns: Mapping[int, Sequence[OrderReturnLine]] = NO_RETURNS) -> MemoInput:
     """Everything still creditable, shipping included: the form's default, and the only memo an
     order with an adjustment fee allows (R-CM-7)."""
     units = MemoInput(quantities={item.pk: creditable_qty(item) for item in items})
-    return replace(units, shipping_refund=shipping_for_quantities(order, items, units, shipping_refunded))
+    return replace(units, shipping_refund=shipping_for_quantities(order, items, units, shipping_refunded, returns))
 
 
 def refusal_for_status(order: Order) -> CreditMemoRefused | None:
@@ -215,8 +268,9 @@ def refusal_for_status(order: Order) -> CreditMemoRefused | None:
                              f"{order.get_status_display()} {channel} orders cannot take a credit memo")
 
 
-def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
-                     shipping_refunded: Decimal = ZERO) -> MemoPlan:
+def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput, shipping_refunded: Decimal = ZERO,
+                     returns: Mapping[int, Sequence[OrderReturnLine]] = NO_RETURNS) -> MemoPlan:
+    """`returns`: each item's return lines with units not refunded yet, oldest first."""
     refusal = refusal_for_status(order)
     if refusal:
         raise refusal
@@ -235,7 +289,7 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
                                     "on this line")
 
     # R-CM-7: an adjustment fee (the order's or the memo's) means the memo is the full one.
-    full = full_memo(order, items, shipping_refunded)
+    full = full_memo(order, items, shipping_refunded, returns)
     if order.adjustment_fee > 0 or memo.adjustment_fee > 0:
         is_full = all(memo.quantities.get(item.pk, 0) == full.quantities[item.pk] for item in items) and (
             memo.shipping_refund == full.shipping_refund)
@@ -269,9 +323,10 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput,
                                      tax_share(item, already=credited, qty=cancel_qty), reason,
                                      shipping=canceled_shipping(item, qty=cancel_qty)))
         if refund_qty:
-            price, tax = item.unit_price * refund_qty, tax_share(item, already=credited + cancel_qty, qty=refund_qty)
+            price, tax, returned = refund_price_and_tax(item, returns.get(item.pk, ()),
+                                                        already=credited + cancel_qty, qty=refund_qty)
             amount, left_tax = within_line(item, price=price, tax=tax)
-            lines.append(PlannedLine(item, REFUND, refund_qty, amount, left_tax, refund_reason))
+            lines.append(PlannedLine(item, REFUND, refund_qty, amount, left_tax, refund_reason, returned=returned))
             if amount != price or left_tax != tax:
                 notes.append(_cut_to_line(item, price + tax - amount - left_tax) if amount or left_tax else
                              f"{item.sku}: nothing is left to refund on this line (earlier refunds gave all of it "

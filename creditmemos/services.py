@@ -21,7 +21,7 @@ from orders.services.stock import release_reservation, restock, stock_moves
 from orders.status import order_refresh_status
 
 from .models import CreditMemo, CreditMemoItem
-from .rules import (CANCEL, CENT, CreditMemoRefused, MemoInput, MemoPlan, full_memo, plan_credit_memo,
+from .rules import (CANCEL, CreditMemoRefused, MemoInput, MemoPlan, full_memo, plan_credit_memo,
                     shipping_for_quantities)
 
 ZERO = Decimal("0")
@@ -34,22 +34,35 @@ def shipping_refunded(order: Order) -> Decimal:
         total=Sum(F("shipping_refund") - F("canceled_shipping")))["total"] or ZERO
 
 
+def open_returns(order: Order, *, lock: bool = False) -> dict[int, list[OrderReturnLine]]:
+    """Each item's return lines with units not refunded yet, oldest first: the units a refund of
+    the item sends through the buyer's return, and at what the channel refunds them."""
+    lines = OrderReturnLine.objects.select_related("order_return").filter(
+        order_return__order=order, qty_refunded__lt=F("qty")).order_by("pk")
+    returns: dict[int, list[OrderReturnLine]] = defaultdict(list)
+    for return_line in lines.select_for_update() if lock else lines:
+        returns[return_line.order_item_id].append(return_line)
+    return returns
+
+
 def credit_memo_preview(*, order_id: int, memo: MemoInput) -> MemoPlan:
     """The plan the memo would follow, for the form's totals (no lock, nothing written)."""
     order = Order.objects.select_related("account").get(pk=order_id)
     items = list(order.items.order_by("pk"))
-    return plan_credit_memo(order=order, items=items, memo=memo, shipping_refunded=shipping_refunded(order))
+    return plan_credit_memo(order=order, items=items, memo=memo, shipping_refunded=shipping_refunded(order),
+                            returns=open_returns(order))
 
 
 def credit_memo_shipping_for(*, order_id: int, memo: MemoInput) -> Decimal:
     """The shipping refund that goes with crediting the memo's units (the form's derived amount)."""
     order = Order.objects.get(pk=order_id)
-    return shipping_for_quantities(order, list(order.items.order_by("pk")), memo, shipping_refunded(order))
+    return shipping_for_quantities(order, list(order.items.order_by("pk")), memo, shipping_refunded(order),
+                                   open_returns(order))
 
 
 def credit_memo_defaults(*, order_id: int) -> MemoInput:
     order = Order.objects.get(pk=order_id)
-    return full_memo(order, list(order.items.order_by("pk")), shipping_refunded(order))
+    return full_memo(order, list(order.items.order_by("pk")), shipping_refunded(order), open_returns(order))
 
 
 def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser | None = None) -> CreditMemo:
@@ -58,7 +71,8 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
     with transaction.atomic(), stock_moves():  # stock written last, products in pk order (orders.locks)
         order = lock_order(order_id)
         items = list(order.items.select_for_update().order_by("pk"))
-        plan = plan_credit_memo(order=order, items=items, memo=memo, shipping_refunded=shipping_refunded(order))
+        plan = plan_credit_memo(order=order, items=items, memo=memo, shipping_refunded=shipping_refunded(order),
+                                returns=open_returns(order, lock=True))
         credit_memo = CreditMemo.objects.create(
             order=order,
             state=CreditMemo.State.PENDING if plan.sends_to_channel else CreditMemo.State.LOCAL,
@@ -148,39 +162,32 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
 
 
 def _refund_entries(item: OrderItem, line) -> dict[str, list[dict]]:
-    """Returned units are refunded through their return (RMA): Walmart refunds their price and tax
-    there and takes no money figures. The rest of the line (other units, its shipping, the
-    adjustment folded into it) goes through the order's refund, so every cent is sent once."""
+    """Returned units are refunded through their return (RMA): Walmart takes quantities there and
+    refunds what the plan priced them at (the return's own figures). The rest of the line (other
+    units, its shipping, the adjustment folded into it) goes through the order's refund, so every
+    cent is sent once."""
     entries: dict[str, list[dict]] = defaultdict(list)
-    left = line.qty
-    carried_amount = carried_tax = ZERO
-    last_number = ""
-    for return_line in OrderReturnLine.objects.select_for_update().select_related("order_return").filter(
-            order_item=item, qty_refunded__lt=F("qty")).order_by("pk"):
-        take = min(left, return_line.qty - return_line.qty_refunded)
-        if take <= 0:
-            break
-        amount, tax = item.unit_price * take, (line.tax * take / line.qty).quantize(CENT)
+    for share in line.returned:
+        return_line = share.return_line
         entries[return_line.order_return.return_order_id].append({
-            "line_number": return_line.channel_line_number, "qty": take,
+            "line_number": return_line.channel_line_number, "qty": share.qty,
             "return_line_number": return_line.return_line_number,
-            "amount": str(amount), "tax": str(tax), "shipping": "0",
+            "amount": str(share.amount), "tax": str(share.tax), "shipping": "0",
         })
-        carried_amount, carried_tax = carried_amount + amount, carried_tax + tax
-        last_number = return_line.channel_line_number
-        return_line.qty_refunded += take
+        return_line.qty_refunded += share.qty
         return_line.save(update_fields=["qty_refunded"])
-        left -= take
-    amount, tax = line.amount - carried_amount, line.tax - carried_tax
-    if amount < 0:
+    amount = line.amount - sum((share.amount for share in line.returned), ZERO)
+    tax = line.tax - sum((share.tax for share in line.returned), ZERO)
+    left = line.qty - sum(share.qty for share in line.returned)
+    if amount < 0 or tax < 0:
         raise CreditMemoRefused("R-CM-7", "Walmart refunds returned units in full through their return: nothing "
                                 "can be kept back from them (an adjustment fee, or what earlier refunds gave back "
                                 "on this line)")
-    if left or not last_number:
+    if left or not line.returned:
         entries[""] += lines_to_refund(item=item, qty=left, amount=amount, tax=tax, shipping=line.shipping)
     elif amount or tax or line.shipping:  # every unit went through returns: the rest rides on the order refund
-        entries[""].append({"line_number": last_number, "qty": 0, "amount": str(amount), "tax": str(tax),
-                            "shipping": str(line.shipping)})
+        entries[""].append({"line_number": line.returned[-1].return_line.channel_line_number, "qty": 0,
+                            "amount": str(amount), "tax": str(tax), "shipping": str(line.shipping)})
     return entries
 
 

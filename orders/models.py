@@ -549,6 +549,13 @@ class OrderReturnLine(models.Model):
     channel_line_number = models.CharField(max_length=32)
     qty = models.PositiveIntegerField()
     qty_refunded = models.PositiveIntegerField(default=0)
+    # What the channel refunds a returned unit and the line's last item (channels.clients.ReturnLine):
+    # the channel's figures, imported, so a memo books what the return will refund.
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    unit_tax = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    excess_price = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    excess_tax = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    last_item = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

@@ -15,6 +15,7 @@ import secrets
 import threading
 import urllib.parse
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -296,9 +297,11 @@ class WalmartMarketplace(KeptBetweenRuns):
     def create_return(self, po: str, *, line_numbers: list[str] | None = None) -> str:
         with self.lock:
             order = self._get(po)
+            returned_before = Counter(l["purchaseOrderLineNumber"] for r in self.returns.values() if r.po == po
+                                      for l in r.lines for _unit in range(l["qty"]))
             lines = [
                 {"returnOrderLineNumber": index + 1, "purchaseOrderLineNumber": line.number, "qty": line.shipped,
-                 "refunded": 0}
+                 "refunded": 0, "lastItem": returned_before[line.number] + line.shipped == line.qty}
                 for index, line in enumerate(l for l in order.lines if line_numbers is None or l.number in line_numbers)
                 if line.shipped
             ]
@@ -672,11 +675,14 @@ class WalmartMarketplace(KeptBetweenRuns):
         for return_line, qty in plan:
             return_line["refunded"] += qty
             line = order.line(return_line["purchaseOrderLineNumber"])
-            # Walmart refunds the returned units' price and tax; shipping stays with the order.
+            # Walmart refunds the returned units' price and tax as the return shows them per unit, the
+            # excess on the line's last item; shipping stays with the order.
+            unit_tax, excess_tax = return_tax(line)
+            last = return_line.get("lastItem", False) and return_line["refunded"] == return_line["qty"]
             charge = {"chargeType": "PRODUCT", "chargeName": "ItemPrice",
                       "chargeAmount": {"currency": "USD", "amount": -money(line.price * qty)},
-                      "tax": {"taxName": "Tax1", "taxAmount": {"currency": "USD",
-                                                               "amount": -money(line.tax * qty / line.qty)}}}
+                      "tax": {"taxName": "Tax1", "taxAmount": {
+                          "currency": "USD", "amount": -(unit_tax * qty + (excess_tax if last else Decimal("0")))}}}
             line.refunds.append({"refundId": f"R{return_id}", "refundComments": "Customer returned item",
                                  "refundCharges": {"refundCharge": [{"refundReason": "Customer returned item",
                                                                      "charge": charge}]}})
@@ -767,15 +773,37 @@ class WalmartMarketplace(KeptBetweenRuns):
                  "item": {"sku": order.line(l["purchaseOrderLineNumber"]).sku,
                           "productName": order.line(l["purchaseOrderLineNumber"]).name},
                  "quantity": {"unitOfMeasure": "EACH", "measurementValue": l["qty"]},
+                 **self.render_return_charges(order.line(l["purchaseOrderLineNumber"])),
+                 "lastItem": l.get("lastItem", False), "refundedQty": l["refunded"],
                  "currentRefundStatus": "REFUND_COMPLETED" if l["refunded"] >= l["qty"] else "REFUND_PENDING"}
                 for l in ret.lines
             ],
         }
 
     @staticmethod
+    def render_return_charges(line: Line) -> dict:
+        """The returned line's product charge per unit, its tax per unit and the excess tax its last
+        item carries (ReturnOrderLine.charges in Walmart's Returns model)."""
+        def usd(amount: Decimal) -> dict:
+            return {"currencyAmount": amount, "currencyUnit": "USD"}
+
+        unit_tax, excess_tax = return_tax(line)
+        return {"unitPrice": usd(line.price), "charges": [{
+            "chargeCategory": "PRODUCT", "chargeName": "ItemPrice", "chargePerUnit": usd(line.price),
+            "isDiscount": False, "isBillable": True, "excessCharge": usd(Decimal("0.00")),
+            "tax": [{"taxName": "Tax1", "taxPerUnit": usd(unit_tax), "excessTax": usd(excess_tax)}]}]}
+
+    @staticmethod
     def _tracking_info(*, carrier: dict, method: str, number: str, url: str, when: dt.datetime) -> dict:
         return {"shipDateTime": to_ms(when), "carrierName": carrier, "methodCode": method,
                 "trackingNumber": number, "trackingURL": url}
+
+
+def return_tax(line: Line) -> tuple[Decimal, Decimal]:
+    """(tax per unit, excess tax) of a returned line: the line's tax split per unit to the cent, and
+    the cents that leaves over, which Walmart adds to the line's last returned item."""
+    unit_tax = money(line.tax / line.qty)
+    return unit_tax, line.tax - unit_tax * line.qty
 
 
 def charge_total(charge: dict) -> Decimal:

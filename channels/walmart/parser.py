@@ -213,11 +213,41 @@ def parse_return(data: dict) -> ChannelReturn:
             ReturnLine(
                 return_line_number=int(line["returnOrderLineNumber"]),
                 line_number=str(line.get("purchaseOrderLineNumber", "")),
-                qty=int((line.get("quantity") or {}).get("measurementValue") or 0),
-                qty_refunded=int((line.get("quantity") or {}).get("measurementValue") or 0)
-                if line.get("currentRefundStatus") == "REFUND_COMPLETED" else 0,
+                qty=_returned_qty(line),
+                qty_refunded=_refunded_qty(line),
+                last_item=line.get("lastItem") is True,
+                **_unit_refund(line),
             )
             for line in lines
         ),
         raw=data,
     )
+
+
+def _returned_qty(line: dict) -> int:
+    return int((line.get("quantity") or {}).get("measurementValue") or 0)
+
+
+def _refunded_qty(line: dict) -> int:
+    if line.get("refundedQty") is not None:
+        return int(Decimal(str(line["refundedQty"])))
+    return _returned_qty(line) if line.get("currentRefundStatus") == "REFUND_COMPLETED" else 0
+
+
+def _unit_refund(line: dict) -> dict[str, Decimal | None]:
+    """What Walmart refunds a returned unit of the line, from its product charges (a discount
+    subtracted): price and tax per unit, and the excess it adds on the line's last item."""
+    product = [charge for charge in sequence(line.get("charges"), "charges")
+               if isinstance(charge, dict) and charge.get("chargeCategory") == "PRODUCT"
+               and charge.get("isBillable") is not False and charge.get("chargePerUnit") is not None]
+    if not product:
+        return {}
+    figures = dict.fromkeys(("unit_price", "unit_tax", "excess_price", "excess_tax"), Decimal("0"))
+    for charge in product:
+        sign = -1 if charge.get("isDiscount") is True else 1
+        figures["unit_price"] += sign * _amount(charge["chargePerUnit"], "chargePerUnit")
+        figures["excess_price"] += sign * _amount(charge.get("excessCharge"), "excessCharge")
+        for tax in sequence(charge.get("tax"), "tax"):
+            figures["unit_tax"] += sign * _amount(mapping(tax, "tax").get("taxPerUnit"), "taxPerUnit")
+            figures["excess_tax"] += sign * _amount(tax.get("excessTax"), "excessTax")
+    return figures

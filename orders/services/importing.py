@@ -315,13 +315,25 @@ def upsert_returns(*, account: ChannelAccount, channel_returns: list[ChannelRetu
                 item = items.get(line.line_number)
                 if item is None:
                     continue
-                return_line, _ = OrderReturnLine.objects.get_or_create(
+                # The refund figures are the channel's: always as it shows them now. Its refunded
+                # quantity only ever raises ours (a memo of ours counts its units before Walmart does).
+                refund_figures = {"unit_price": line.unit_price, "unit_tax": line.unit_tax,
+                                  "excess_price": line.excess_price, "excess_tax": line.excess_tax,
+                                  "last_item": line.last_item}
+                return_line, is_new_line = OrderReturnLine.objects.get_or_create(
                     order_return=order_return, return_line_number=line.return_line_number,
-                    defaults={"order_item": item, "channel_line_number": line.line_number, "qty": line.qty},
+                    defaults={"order_item": item, "channel_line_number": line.line_number, "qty": line.qty,
+                              **refund_figures},
                 )
+                changed = [] if is_new_line else [
+                    name for name, value in refund_figures.items() if getattr(return_line, name) != value]
+                for name in changed:
+                    setattr(return_line, name, refund_figures[name])
                 if line.qty_refunded > return_line.qty_refunded:
                     return_line.qty_refunded = min(line.qty_refunded, return_line.qty)
-                    return_line.save(update_fields=["qty_refunded"])
+                    changed.append("qty_refunded")
+                if changed:
+                    return_line.save(update_fields=changed)
             if is_new:
                 created += 1
                 summary = ", ".join(f"{items[l.line_number].sku} × {l.qty}" for l in channel_return.lines

@@ -366,7 +366,7 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput, s
         shipping_only = True
     if refund_lines:
         _spread_extra(refund_lines, shipping=memo.shipping_refund,
-                      adjustment=memo.adjustment_refund - memo.adjustment_fee)
+                      adjustment=memo.adjustment_refund - memo.adjustment_fee, currency=order.currency)
     if shipping_only:
         lines += [line for line in refund_lines if line.shipping]
     if any(line.action == CANCEL and line.shipping for line in lines):
@@ -399,7 +399,8 @@ def _cap_canceled_shipping(cancel_lines: list[PlannedLine], left: Decimal) -> No
         left -= line.shipping
 
 
-def _spread_extra(refund_lines: list[PlannedLine], *, shipping: Decimal, adjustment: Decimal) -> None:
+def _spread_extra(refund_lines: list[PlannedLine], *, shipping: Decimal, adjustment: Decimal,
+                  currency: str) -> None:
     """Put the adjustment on the first refund line and split the shipping refund over the refund
     lines, within what each line still holds on the channel (R-CM-6, R-CM-9)."""
     headroom = {id(line): line_refundable(line.item) - line.amount - line.tax for line in refund_lines}
@@ -411,11 +412,11 @@ def _spread_extra(refund_lines: list[PlannedLine], *, shipping: Decimal, adjustm
     weights = {id(line): line.amount + line.tax or _unit_share(line.item.shipping_charge, line.item, already=0,
                                                                 qty=line.item.qty_shipped)
                for line in refund_lines}
-    first = refund_lines[0]
-    first.amount += adjustment
-    headroom[id(first)] -= adjustment
-    if first.amount < 0:
-        raise CreditMemoRefused("R-CM-7", "The adjustment fee is larger than the refund")
+    if adjustment >= 0:
+        refund_lines[0].amount += adjustment
+        headroom[id(refund_lines[0])] -= adjustment
+    else:
+        _take_fee(refund_lines, -adjustment, currency=currency)
     left = _split_in_proportion(shipping, refund_lines, weights=weights, headroom=headroom)
     for line in refund_lines:
         if headroom[id(line)] < 0:
@@ -425,6 +426,19 @@ def _spread_extra(refund_lines: list[PlannedLine], *, shipping: Decimal, adjustm
         raise CreditMemoRefused("R-CM-9", f"At most {most} can be refunded on these lines (price, tax and "
                                 "shipping of their shipped units, less what was refunded): lower the shipping "
                                 "or adjustment refund")
+
+
+def _take_fee(refund_lines: list[PlannedLine], fee: Decimal, *, currency: str) -> None:
+    """A fee comes off the price of the refunded units, line after line (the channels take every
+    refunded charge at zero or below: never a line's price above what it refunds)."""
+    most = sum((line.amount for line in refund_lines), ZERO)
+    if fee > most:
+        raise CreditMemoRefused("R-CM-7", f"The adjustment fee is larger than the refund: it comes off the price of "
+                                f"the refunded items, at most {most} {currency} here")
+    for line in refund_lines:
+        take = min(fee, line.amount)
+        line.amount -= take
+        fee -= take
 
 
 def _split_in_proportion(total: Decimal, lines: list[PlannedLine], *, weights: dict[int, Decimal],

@@ -34,9 +34,24 @@ def test_r_cm_9_a_line_of_another_order_is_refused(walmart_account):
 
 
 def test_r_cm_7_an_adjustment_fee_larger_than_the_refund_is_refused(walmart_account):
-    order = order_with_lines(walmart_account, Line(qty=1, price="1.00", shipped=1))
-    refused = refusal(order, MemoInput(quantities={item_ids(order)[0]: 1}, adjustment_fee=Decimal("5.00")))
-    assert (refused.rule, str(refused)) == ("R-CM-7", "The adjustment fee is larger than the refund")
+    order = order_with_lines(walmart_account, Line(qty=1, price="1.00", shipped=1),
+                             Line(qty=1, price="2.50", shipped=1))
+    refused = refusal(order, MemoInput(quantities={item: 1 for item in item_ids(order)},
+                                       adjustment_fee=Decimal("3.51")))
+    assert (refused.rule, str(refused)) == ("R-CM-7", "The adjustment fee is larger than the refund: it comes off "
+                                            "the price of the refunded items, at most 3.50 USD here")
+
+
+def test_r_cm_7_a_fee_above_the_first_lines_price_comes_off_the_next_line(walmart_account):
+    """A 1.50 fee on a 1.00 item and a 10.00 item: the first gives its 1.00, the second 0.50 (it was
+    refused, as if only the first line's price could carry a fee)."""
+    order = order_with_lines(walmart_account, Line(qty=1, price="1.00", shipped=1),
+                             Line(qty=1, price="10.00", shipped=1))
+    first, second = item_ids(order)
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={first: 1, second: 1},
+                                                                 adjustment_fee=Decimal("1.50")))
+    assert memo.grand_total == Decimal("9.50")
+    assert dict(memo.items.values_list("order_item_id", "amount")) == {first: Decimal("0.00"), second: Decimal("9.50")}
 
 
 @pytest.mark.parametrize("shipping", ["2.00", "4.00"])

@@ -66,7 +66,8 @@ class OrderTotals:
     refunded: Decimal
     canceled_unconfirmed_units: int = 0
     canceled_unconfirmed: Decimal = Decimal("0")
-    refunded_unconfirmed: Decimal = Decimal("0")
+    refunded_unconfirmed: Decimal = Decimal("0")  # on its way to the channel
+    refunded_failed: Decimal = Decimal("0")  # the channel refused it, or it could not be sent
 
     @property
     def canceled(self) -> Decimal:
@@ -93,9 +94,13 @@ def order_totals(order: Order) -> OrderTotals:
     def share(amount: Decimal, item: OrderItem) -> Decimal:
         return (amount * canceled(item) / item.qty_ordered).quantize(CENT)
 
-    refunds_unconfirmed = sum((Decimal(line["amount"]) + Decimal(line.get("tax", "0")) + Decimal(line.get("shipping", "0"))
-                               for action in order.unsettled_actions if action.kind == ChannelAction.Kind.REFUND
-                               for line in action.payload.get("lines", [])), Decimal("0"))
+    def refunds(*, failed: bool) -> Decimal:
+        return sum((Decimal(line["amount"]) + Decimal(line.get("tax", "0")) + Decimal(line.get("shipping", "0"))
+                    for action in order.unsettled_actions if action.kind == ChannelAction.Kind.REFUND
+                    and (action.state == ChannelAction.State.FAILED) == failed
+                    for line in action.payload.get("lines", [])), Decimal("0"))
+
+    refunds_unconfirmed, refunds_failed = refunds(failed=False), refunds(failed=True)
     return OrderTotals(
         grand_total=order.grand_total,
         canceled_units=sum(canceled(item) for item in items),
@@ -104,11 +109,12 @@ def order_totals(order: Order) -> OrderTotals:
         canceled_shipping=sum((share(item.shipping_charge, item) for item in items), Decimal("0")),
         refunded_units=sum(item.qty_refunded for item in items) - sum(
             waiting + failed for waiting, failed in refunded_units_unconfirmed(order, order.unsettled_actions).values()),
-        refunded=order.refunded_total - refunds_unconfirmed,
+        refunded=order.refunded_total - refunds_unconfirmed - refunds_failed,
         canceled_unconfirmed_units=sum(units.canceled for units in unconfirmed.values()),
         canceled_unconfirmed=sum((money(item, unconfirmed[item.pk].canceled) for item in items if item.pk in unconfirmed),
                                  Decimal("0")),
         refunded_unconfirmed=refunds_unconfirmed,
+        refunded_failed=refunds_failed,
     )
 
 

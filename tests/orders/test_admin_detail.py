@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from orders.models import Order, OrderItem, OrderLog, OrderStatus, Shipment
+from orders.models import ChannelAction, Order, OrderItem, OrderLog, OrderStatus, Shipment
 from orders.log import order_log_write
 from tests.factories import CreditMemoItemFactory, InvoiceFactory, ShipmentItemFactory, create_order
 
@@ -215,6 +215,27 @@ def test_totals_count_a_refund_only_once_the_channel_confirms_it(operator_client
     drain_actions()
     refunded_row = _section(operator_client.get(detail_url(order)).content.decode(), "total-refunded")
     assert f"− {memo.grand_total} USD" in refunded_row and "not counted" not in refunded_row
+
+
+def test_totals_say_a_refund_that_failed_will_not_arrive(operator_client, sandbox, import_walmart_orders,
+                                                          fast_retries):
+    """A refund Walmart refused is not "on its way": the Totals said "not counted until Walmart
+    confirms the refund" for a memo that had failed (outside tester)."""
+    from creditmemos.services import credit_memo_create, credit_memo_defaults
+    from orders.services.shipments import Tracking, order_ship
+    from tests.helpers import drain_actions, ups_tracking
+
+    [order] = import_walmart_orders(1)
+    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(4)))
+    drain_actions()
+    sandbox.faults.add(kind="500", path="/refund$", method="POST", count=100)
+    memo = credit_memo_create(order_id=order.pk, memo=credit_memo_defaults(order_id=order.pk))
+    drain_actions()
+    assert memo.channel_actions.get().state == ChannelAction.State.FAILED
+
+    refunded_row = _section(operator_client.get(detail_url(order)).content.decode(), "total-refunded")
+    assert "nothing refunded" in refunded_row and "confirms the refund" not in refunded_row
+    assert f"not counted: a refund of {memo.grand_total} USD failed to reach Walmart" in refunded_row
 
 
 def test_a_channel_status_read_before_a_change_the_channel_confirmed_says_so_until_the_next_import(

@@ -16,6 +16,7 @@ from orders.models import Order, OrderItem, OrderReturnLine, OrderStatus
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
 NO_RETURNS: Mapping[int, Sequence[OrderReturnLine]] = MappingProxyType({})
+NO_CREDITS: Mapping[int, LineCredits] = MappingProxyType({})
 CANCEL = "cancel"
 REFUND = "refund"
 
@@ -146,7 +147,7 @@ def returned_shares(item: OrderItem, returns: Sequence[OrderReturnLine], *, alre
         take = min(left, return_line.qty - return_line.qty_refunded)
         if take <= 0:
             continue
-        if return_line.unit_price is None or return_line.unit_tax is None:
+        if return_line.unit_price is None:  # the channel shows both per-unit figures, or neither
             amount = item.unit_price * take
             tax = tax_share(item, already=already + qty - left, qty=take)
         else:
@@ -158,14 +159,27 @@ def returned_shares(item: OrderItem, returns: Sequence[OrderReturnLine], *, alre
     return tuple(shares)
 
 
-def refund_price_and_tax(item: OrderItem, returns: Sequence[OrderReturnLine], *, already: int,
-                 qty: int) -> tuple[Decimal, Decimal, tuple[ReturnedShare, ...]]:
+@dataclass(frozen=True)
+class LineCredits:
+    """What the memos sent to the channel credited on a line: units (canceled or refunded) and tax."""
+
+    units: int = 0
+    tax: Decimal = ZERO
+
+
+def refund_price_and_tax(item: OrderItem, returns: Sequence[OrderReturnLine], *, already: int, qty: int,
+                         tax_credited: Decimal | None = None) -> tuple[Decimal, Decimal, tuple[ReturnedShare, ...]]:
     """(price, tax, returned shares) of refunding `qty` units after `already` credited ones: the
-    returned units at the channel's figures, the others at their price and share of the tax."""
+    returned units at the channel's figures, the others at their price and share of the tax.
+    `tax_credited`: the line's tax credited so far, when every credit of the line is known."""
     shares = returned_shares(item, returns, already=already, qty=qty)
     through = sum(share.qty for share in shares)
     price = sum((share.amount for share in shares), ZERO) + item.unit_price * (qty - through)
     tax = sum((share.tax for share in shares), ZERO) + tax_share(item, already=already + through, qty=qty - through)
+    if shares and tax_credited is not None and already + qty == item.qty_ordered:
+        # The line's last units: a return's per-unit figures can leave a cent of the line's tax that
+        # no later memo could refund; it goes out with them, through the order's refund.
+        tax = max(tax, item.tax - tax_credited)
     return price, tax, shares
 
 
@@ -269,8 +283,10 @@ def refusal_for_status(order: Order) -> CreditMemoRefused | None:
 
 
 def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput, shipping_refunded: Decimal = ZERO,
-                     returns: Mapping[int, Sequence[OrderReturnLine]] = NO_RETURNS) -> MemoPlan:
-    """`returns`: each item's return lines with units not refunded yet, oldest first."""
+                     returns: Mapping[int, Sequence[OrderReturnLine]] = NO_RETURNS,
+                     credited_by_memos: Mapping[int, LineCredits] = NO_CREDITS) -> MemoPlan:
+    """`returns`: each item's return lines with units not refunded yet, oldest first; `credited_by_memos`:
+    what earlier memos sent to the channel credited on each item."""
     refusal = refusal_for_status(order)
     if refusal:
         raise refusal
@@ -314,17 +330,20 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput, s
         refund_qty = refunded_units(item, qty, first=memo.credit_first.get(item.pk))
         cancel_qty = qty - refund_qty
         credited = item.qty_canceled + item.qty_refunded
+        earlier = credited_by_memos.get(item.pk, LineCredits())
+        tax_credited = earlier.tax if earlier.units == credited else None  # every credit of the line is a memo's
         if cancel_qty:
             # R-CM-4: what the buyer asked to cancel goes out as the buyer's cancellation.
             buyer = item.buyer_cancel_requested and order.status == OrderStatus.UNSHIPPED
             buyer_canceled |= buyer
             reason = rules.buyer_cancel_reason if buyer else rules.default_cancel_reason  # Amazon's: NoInventory
-            lines.append(PlannedLine(item, CANCEL, cancel_qty, item.unit_price * cancel_qty,
-                                     tax_share(item, already=credited, qty=cancel_qty), reason,
+            cancel_tax = tax_share(item, already=credited, qty=cancel_qty)
+            tax_credited = None if tax_credited is None else tax_credited + cancel_tax
+            lines.append(PlannedLine(item, CANCEL, cancel_qty, item.unit_price * cancel_qty, cancel_tax, reason,
                                      shipping=canceled_shipping(item, qty=cancel_qty)))
         if refund_qty:
-            price, tax, returned = refund_price_and_tax(item, returns.get(item.pk, ()),
-                                                        already=credited + cancel_qty, qty=refund_qty)
+            price, tax, returned = refund_price_and_tax(item, returns.get(item.pk, ()), already=credited + cancel_qty,
+                                                        qty=refund_qty, tax_credited=tax_credited)
             amount, left_tax = within_line(item, price=price, tax=tax)
             lines.append(PlannedLine(item, REFUND, refund_qty, amount, left_tax, refund_reason, returned=returned))
             if amount != price or left_tax != tax:
@@ -401,8 +420,8 @@ def _cap_canceled_shipping(cancel_lines: list[PlannedLine], left: Decimal) -> No
 
 def _spread_extra(refund_lines: list[PlannedLine], *, shipping: Decimal, adjustment: Decimal,
                   currency: str) -> None:
-    """Put the adjustment on the first refund line and split the shipping refund over the refund
-    lines, within what each line still holds on the channel (R-CM-6, R-CM-9)."""
+    """Put an adjustment refund on the refund lines in turn (a fee comes off their prices) and split
+    the shipping refund over them, within what each line still holds on the channel (R-CM-6, R-CM-9)."""
     headroom = {id(line): line_refundable(line.item) - line.amount - line.tax for line in refund_lines}
     for line in refund_lines:
         if headroom[id(line)] < 0:
@@ -412,31 +431,49 @@ def _spread_extra(refund_lines: list[PlannedLine], *, shipping: Decimal, adjustm
     weights = {id(line): line.amount + line.tax or _unit_share(line.item.shipping_charge, line.item, already=0,
                                                                 qty=line.item.qty_shipped)
                for line in refund_lines}
-    if adjustment >= 0:
-        refund_lines[0].amount += adjustment
-        headroom[id(refund_lines[0])] -= adjustment
-    else:
+    if adjustment > 0 and _add_adjustment(refund_lines, adjustment, headroom=headroom) > 0:
+        raise _over_line(refund_lines[0]) if len(refund_lines) == 1 else _over_lines(refund_lines)
+    if adjustment < 0:
         _take_fee(refund_lines, -adjustment, currency=currency)
     left = _split_in_proportion(shipping, refund_lines, weights=weights, headroom=headroom)
     for line in refund_lines:
         if headroom[id(line)] < 0:
             raise _over_line(line)
     if left > 0:
-        most = sum((max(line_refundable(line.item), ZERO) for line in refund_lines), ZERO)
-        raise CreditMemoRefused("R-CM-9", f"At most {most} can be refunded on these lines (price, tax and "
-                                "shipping of their shipped units, less what was refunded): lower the shipping "
-                                "or adjustment refund")
+        raise _over_lines(refund_lines)
+
+
+def _over_lines(refund_lines: list[PlannedLine]) -> CreditMemoRefused:
+    most = sum((max(line_refundable(line.item), ZERO) for line in refund_lines), ZERO)
+    return CreditMemoRefused("R-CM-9", f"At most {most} can be refunded on these lines (price, tax and shipping of "
+                             "their shipped units, less what was refunded): lower the shipping or adjustment refund")
+
+
+def _add_adjustment(refund_lines: list[PlannedLine], adjustment: Decimal, *, headroom: dict[int, Decimal]) -> Decimal:
+    """An adjustment refund rides on the refunded lines, the first first, each taking what it still
+    holds on the channel; returns what fitted nowhere."""
+    for line in refund_lines:
+        take = min(adjustment, max(headroom[id(line)], ZERO))
+        line.amount += take
+        headroom[id(line)] -= take
+        adjustment -= take
+    return adjustment
 
 
 def _take_fee(refund_lines: list[PlannedLine], fee: Decimal, *, currency: str) -> None:
     """A fee comes off the price of the refunded units, line after line (the channels take every
-    refunded charge at zero or below: never a line's price above what it refunds)."""
-    most = sum((line.amount for line in refund_lines), ZERO)
+    refunded charge at zero or below: never a line's price above what it refunds), but not off
+    units refunded through a return, which the channel refunds in full."""
+    def keepable(line: PlannedLine) -> Decimal:
+        return line.amount - sum((share.amount for share in line.returned), ZERO)
+
+    most = sum((keepable(line) for line in refund_lines), ZERO)
     if fee > most:
+        returned = " (not of those refunded through the buyer's return)" if any(l.returned for l in refund_lines) else ""
         raise CreditMemoRefused("R-CM-7", f"The adjustment fee is larger than the refund: it comes off the price of "
-                                f"the refunded items, at most {most} {currency} here")
+                                f"the refunded items{returned}, at most {most} {currency} here")
     for line in refund_lines:
-        take = min(fee, line.amount)
+        take = min(fee, keepable(line))
         line.amount -= take
         fee -= take
 

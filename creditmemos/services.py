@@ -21,7 +21,7 @@ from orders.services.stock import release_reservation, restock, stock_moves
 from orders.status import order_refresh_status
 
 from .models import CreditMemo, CreditMemoItem
-from .rules import (CANCEL, CreditMemoRefused, MemoInput, MemoPlan, full_memo, plan_credit_memo,
+from .rules import (CANCEL, CreditMemoRefused, LineCredits, MemoInput, MemoPlan, full_memo, plan_credit_memo,
                     shipping_for_quantities)
 
 ZERO = Decimal("0")
@@ -45,12 +45,19 @@ def open_returns(order: Order, *, lock: bool = False) -> dict[int, list[OrderRet
     return returns
 
 
+def memo_credits(order: Order) -> dict[int, LineCredits]:
+    """What the order's memos sent to the channel credited on each item (units and tax)."""
+    rows = CreditMemoItem.objects.filter(credit_memo__order=order).exclude(
+        credit_memo__state=CreditMemo.State.LOCAL).values("order_item_id").annotate(units=Sum("qty"), tax=Sum("tax"))
+    return {row["order_item_id"]: LineCredits(units=row["units"], tax=row["tax"]) for row in rows}
+
+
 def credit_memo_preview(*, order_id: int, memo: MemoInput) -> MemoPlan:
     """The plan the memo would follow, for the form's totals (no lock, nothing written)."""
     order = Order.objects.select_related("account").get(pk=order_id)
     items = list(order.items.order_by("pk"))
     return plan_credit_memo(order=order, items=items, memo=memo, shipping_refunded=shipping_refunded(order),
-                            returns=open_returns(order))
+                            returns=open_returns(order), credited_by_memos=memo_credits(order))
 
 
 def credit_memo_shipping_for(*, order_id: int, memo: MemoInput) -> Decimal:
@@ -72,7 +79,7 @@ def credit_memo_create(*, order_id: int, memo: MemoInput, user: AbstractBaseUser
         order = lock_order(order_id)
         items = list(order.items.select_for_update().order_by("pk"))
         plan = plan_credit_memo(order=order, items=items, memo=memo, shipping_refunded=shipping_refunded(order),
-                                returns=open_returns(order, lock=True))
+                                returns=open_returns(order, lock=True), credited_by_memos=memo_credits(order))
         credit_memo = CreditMemo.objects.create(
             order=order,
             state=CreditMemo.State.PENDING if plan.sends_to_channel else CreditMemo.State.LOCAL,

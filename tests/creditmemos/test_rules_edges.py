@@ -300,3 +300,12 @@ def test_r_acc_3_a_local_only_memo_is_logged_as_done_here_one_for_the_channel_as
     logged = order.logs.get(message__startswith=f"Credit memo #{memo.pk}: refunded")
     assert (logged.message, logged.type) == (f"Credit memo #{memo.pk}: refunded {sku} × 1; total {memo.grand_total} "
                                              "USD.", "success")
+
+
+def test_r_cm_7_a_fee_as_large_as_the_refunded_price_is_taken(walmart_account):
+    """The boundary: a fee of exactly the units' price leaves their tax and shipping to refund."""
+    order = order_with_lines(walmart_account, Line(qty=1, price="1.00", tax="0.08", shipping="2.00", shipped=1))
+    [item] = item_ids(order)
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item: 1}, shipping_refund=Decimal("2.00"),
+                                                                 adjustment_fee=Decimal("1.00")))
+    assert memo.grand_total == Decimal("2.08")

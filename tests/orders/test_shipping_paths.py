@@ -319,10 +319,10 @@ def test_shipment_correction_is_logged_and_resent_to_walmart(operator_client, sa
     url = reverse("admin:orders_shipment_correct", args=[shipment.pk])
     assert 'class="correct-shipment"' in operator_client.get(
         reverse("admin:orders_order_change", args=[order.pk])).content.decode()
-    refused = operator_client.post(url, {"carrier": "UPS", "tracking_number": "<script>"}).content.decode()
+    refused = operator_client.post(url, {"carrier": "UPS", "method": "Standard", "tracking_number": "<script>"}).content.decode()
     assert "Tracking number is not valid" in refused
 
-    operator_client.post(url, {"carrier": "FedEx", "tracking_number": "123456789012"})
+    operator_client.post(url, {"carrier": "FedEx", "method": "Standard", "tracking_number": "123456789012"})
     drain_actions()
     shipment.refresh_from_db()
     assert (shipment.carrier, shipment.tracking_number) == ("FedEx", "123456789012")

@@ -263,3 +263,31 @@ def test_a_withdrawal_racing_a_worker_never_leaves_units_open_here_and_shipped_t
             assert (line.shipped, item.qty_shipped) == (2, 2)
             assert ChannelAction.objects.get(pk=action.pk).state == State.SUCCEEDED
     assert outcomes  # each round ended one way or the other, consistently
+
+
+def test_units_walmart_ships_itself_after_a_withdrawal_are_recorded_from_walmart(sandbox, wm_account):
+    """A withdrawn shipment holds no units: the same tracking number shipped on Walmart's site later
+    is a package of Walmart's, recorded as such."""
+    order = sold(sandbox, wm_account)
+    shipment = refused_shipment(sandbox, order)
+    shipment_withdraw(shipment_id=shipment.pk)
+    sandbox.walmart.channel_ship(order.channel_order_id, tracking_number=ups_tracking(1))
+
+    account_import_orders(account_id=wm_account.pk, since=timezone.now() - dt.timedelta(days=1))
+
+    standing = Shipment.objects.filter(Shipment.STANDING, order=order)
+    assert [(s.source, s.tracking_number, [row.qty for row in s.items.all()]) for s in standing] == [
+        (Shipment.Source.CHANNEL, ups_tracking(1), [2])]
+    assert order.items.get().qty_shipped == 2
+
+
+def test_a_withdrawn_shipment_is_no_tracking_problem_of_the_seller(sandbox, wm_account):
+    from orders.filters import counts_against_q
+
+    order = sold(sandbox, wm_account)
+    shipment = refused_shipment(sandbox, order)
+    assert Order.objects.filter(counts_against_q("tracking_problem"), pk=order.pk).exists()  # refused: its error
+
+    shipment_withdraw(shipment_id=shipment.pk)
+
+    assert not Order.objects.filter(counts_against_q("tracking_problem"), pk=order.pk).exists()

@@ -156,7 +156,7 @@ def shipment_correct(*, shipment_id: int, tracking: Tracking, user: AbstractBase
                             "correction is kept here only; correct it on the channel too.")
             return shipment
         # What is still queued, or was refused, for this shipment is replaced by the correction.
-        _withdraw_actions(order=order, actions=actions, why="replaced by the correction", user=user)
+        _withdraw_actions(order=order, actions=actions, why="and replaced by the correction", user=user)
         if accepted:
             _resend(order=order, shipment=shipment, actions=actions, channel_has=channel_has, user=user)
         else:
@@ -195,7 +195,7 @@ def shipment_withdraw(*, shipment_id: int, user: AbstractBaseUser | None = None)
             returned.append(item)
             summary.append(f"{item.sku} × {qty}")
         OrderItem.objects.bulk_update(returned, ["qty_shipped", "qty_reserved"])
-        _withdraw_actions(order=order, actions=actions, why="its shipment withdrawn", user=user)
+        _withdraw_actions(order=order, actions=actions, why="along with its shipment", user=user)
         Shipment.objects.filter(pk=shipment.pk).update(withdrawn_at=timezone.now())
         shelf = " Their stock is back on the shelf." if any(item.product_id for item in returned) else ""
         order_log_write(order=order, user=user, type=Type.WARNING,
@@ -261,7 +261,7 @@ def _withdraw_actions(*, order: Order, actions: list[ChannelAction], why: str, u
     ChannelAction.objects.filter(pk__in=[action.pk for action in unsent]).update(
         state=ChannelAction.State.WITHDRAWN, claim_token=None, lease_expires_at=None, completed_at=now, updated_at=now)
     for action in unsent:
-        order_log_write(order=order, user=user, message=f"{action.description}: withdrawn, {why}; not sent to "
+        order_log_write(order=order, user=user, message=f"{action.description}: withdrawn {why}; not sent to "
                         f"{order.get_channel_display()}.")
 
 

@@ -149,7 +149,7 @@ def test_correcting_a_refused_shipment_sends_it_again_with_every_field_the_metho
     assert (order.sync_state, shown_status(order).confirmed) == (SyncState.OK, OrderStatus.SHIPPED)
     log = OrderLog.objects.get(order=order, message__startswith=f"Shipment #{shipment.pk} corrected")
     assert "shipping method Standard → Express" in log.message
-    assert OrderLog.objects.filter(order=order, message__endswith="withdrawn, replaced by the correction; not sent "
+    assert OrderLog.objects.filter(order=order, message__endswith="withdrawn and replaced by the correction; not sent "
                                    "to Walmart.").count() == 1
 
 

@@ -27,6 +27,11 @@ class ChannelRules:
     # The shortest sensible interval between two periodic imports: Amazon's order listing
     # (searchOrders) refills one call per ~180 s after its burst of 20 (channels.pacing).
     min_import_interval_seconds: int = 0
+    # A shipped package is named by its tracking number on each line (Walmart's currentTrackingInfo
+    # in a PARTIAL_UPDATE): two shipments of one line under one tracking number are one package there,
+    # whose tracking cannot change for one of them alone. False: the channel names packages by our own
+    # id (Amazon's packageReferenceId).
+    packages_named_by_tracking: bool = False
 
     def cancel_reason(self, reason: str) -> str:
         """The channel's value for a reason given as the channel's own value or as a generic key."""
@@ -57,6 +62,7 @@ RULES = {
         max_lines_per_cancel=100,
         carriers=WALMART_CARRIERS,
         shipping_methods=("Standard", "Express", "OneDay", "Freight", "WhiteGlove", "Value"),  # CONTRACTS.md §Walmart
+        packages_named_by_tracking=True,
         refund_reasons=(
             "CustomerChangedMind", "DamagedItem", "DefectiveItem", "ItemNotAsAdvertised", "IncorrectItemReceived",
             "CancelledYetShipped", "ItemNotReceivedByCustomer", "IncorrectShippingPrice", "BillingError",

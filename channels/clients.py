@@ -111,6 +111,9 @@ class ShipmentRequest:
     shipped_at: dt.datetime
     seller_order_id: str = ""
     is_update: bool = False  # resend: change tracking of lines already shipped
+    # With is_update: the package's tracking number on the channel now, which names the package to
+    # change where the channel has no id of ours for it (Walmart's currentTrackingInfo).
+    current_tracking_number: str = ""
     package_reference: str = "1"  # the shipment's own id on channels that keep packages (Amazon)
     override_cancel_request: bool = False  # the operator chose to ship lines the buyer asked to cancel
 

@@ -71,7 +71,7 @@ def account_reconcile(*, account_id: int, user: AbstractBaseUser | None = None,
 def _our_orders(account: ChannelAccount, channel_order_ids: list[str]) -> dict[str, Order]:
     orders = Order.objects.filter(account=account, channel_order_id__in=channel_order_ids).prefetch_related(
         "items",
-        Prefetch("shipments", queryset=Shipment.objects.order_by("pk")),
+        Prefetch("shipments", queryset=Shipment.objects.filter(Shipment.STANDING).order_by("pk")),
         Prefetch("channel_actions", queryset=ChannelAction.objects.filter(state__in=ChannelAction.OPEN_STATES),
                  to_attr="open_actions"),
     )
@@ -211,7 +211,7 @@ def failed_actions_of(order_id) -> QuerySet[ChannelAction]:
 
 def shipments_of_ours(order_id) -> QuerySet[Shipment]:
     """What Resend sends otherwise: the shipping information of shipments made here."""
-    return Shipment.objects.filter(order_id=order_id, source=Shipment.Source.OPERATOR)
+    return Shipment.objects.filter(Shipment.STANDING, order_id=order_id, source=Shipment.Source.OPERATOR)
 
 
 def has_something_to_resend() -> Exists:

@@ -63,7 +63,7 @@ def stats_refresh(*, days: int = HISTORY_DAYS, now: dt.datetime | None = None) -
     for row in due.values("account_id", "day").annotate(**_rate_counts(day_of="ship_by_date", now=now)).order_by():
         rows[row.pop("account_id"), row.pop("day")].update(row)
 
-    shipments = Shipment.objects.filter(order__sale_date__gte=start, order__sale_date__lt=end).annotate(
+    shipments = Shipment.objects.filter(Shipment.STANDING, order__sale_date__gte=start, order__sale_date__lt=end).annotate(
         day=TruncDate("order__sale_date"), lag=_lag("shipped_at", "order__sale_date"))
     for row in shipments.values("order__account_id", "day").annotate(
             total=Count("pk"), **_below("lag", SHIP_HOURS, "hours")).order_by():

@@ -26,6 +26,7 @@ from .filters import OrderFilterSet, filter_param_names
 from .models import BulkJob, ChannelAction, Fulfillment, Order, OrderLog, OrderStatus, Product, Shipment, SyncState
 from .selectors import (channel_status_predates_confirmed_changes, order_detail, order_grid_queryset, order_history,
                         order_list, order_totals, shipments_matching)
+from .services.shipments import withdrawable_shipments
 from .services.store_orders import store_order_refusal
 from .services.tracking import carrier_choices
 from .templatetags.safe_links import http_link
@@ -244,7 +245,9 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
             "credit_memo_refusal": credit_memo_refusal(order),
             # What the last reconciliation found different, so the page does not hide it.
             "open_difference": open_discrepancy_of(order_id=order.pk),
-            "has_operator_shipment": any(s.source == Shipment.Source.OPERATOR for s in order.shipments.all()),
+            "has_operator_shipment": any(s.source == Shipment.Source.OPERATOR and not s.withdrawn_at
+                                         for s in order.shipments.all()),
+            "withdrawable": withdrawable_shipments(order=order),
             # Buttons offer what is still to do: units neither shipped nor canceled, here or on their way.
             "has_open_units": order.status != OrderStatus.PENDING and any(item.qty_open for item in order.items.all()),
         }

@@ -1,6 +1,6 @@
 """The order admin's shipping pages: ship chosen quantities of one order, correct a shipment's
-tracking, and upload tracking numbers in bulk from a CSV (R-SHIP-1..3). Thin: forms collect,
-services decide."""
+tracking, withdraw a shipment the channel never accepted, and upload tracking numbers in bulk from
+a CSV (R-SHIP-1..3). Thin: forms collect, services decide."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from .forms import OTHER_CARRIER, OrderShipForm, ShipForm
 from .models import Order, Shipment
 from .selectors import shipments_sharing_tracking, usual_carrier
 from .services.errors import OrderActionRefused
-from .services.shipments import CORRECTION_LIMITS, order_ship, shipment_correct
+from .services.shipments import CORRECTION_LIMITS, order_ship, shipment_correct, shipment_withdraw
 from .services.tracking_upload import MAX_BYTES, UploadRefused, tracking_upload_apply, tracking_upload_check
 
 UPLOAD_SALT = "orders.tracking-upload"
@@ -44,6 +44,8 @@ class ShippingViews:
             path("<int:order_id>/ship/", self.admin_site.admin_view(self.ship_view), name="orders_order_ship"),
             path("shipment/<int:shipment_id>/correct/", self.admin_site.admin_view(self.correct_shipment_view),
                  name="orders_shipment_correct"),
+            path("shipment/<int:shipment_id>/withdraw/", self.admin_site.admin_view(self.withdraw_shipment_view),
+                 name="orders_shipment_withdraw"),
             path("upload-tracking/", self.admin_site.admin_view(self.tracking_upload_view),
                  name="orders_order_upload_tracking"),
         ]
@@ -97,7 +99,9 @@ class ShippingViews:
         order = shipment.order
         detail = reverse("admin:orders_order_change", args=[order.pk])
         form = ShipForm(request.POST or None, channels=(order.channel,), initial=_shipment_initial(shipment))
-        del form.fields["method"]
+        methods = form.fields["method"].choices
+        if shipment.shipping_method and shipment.shipping_method not in dict(methods):  # kept unless changed
+            form.fields["method"].choices = [(shipment.shipping_method, shipment.shipping_method), *methods]
         if form.is_bound and form.is_valid():
             try:
                 shipment_correct(shipment_id=shipment.pk, tracking=form.tracking, user=request.user)
@@ -115,6 +119,26 @@ class ShippingViews:
         return self._page(request, "admin/orders/order/correct_shipment.html",
                           f"Correct shipment #{shipment.pk} of order {order.channel_order_id}",
                           order=order, shipment=shipment, form=form, detail_url=detail, limits=limits)
+
+    def withdraw_shipment_view(self, request: HttpRequest, shipment_id: int) -> HttpResponse:
+        """Asks first (what the withdrawal gives back), withdraws on the confirmation."""
+        self._require_operator(request)
+        shipment = get_object_or_404(Shipment.objects.select_related("order__account"), pk=shipment_id)
+        order = shipment.order
+        detail = reverse("admin:orders_order_change", args=[order.pk])
+        error = ""
+        if request.method == "POST":
+            try:
+                shipment_withdraw(shipment_id=shipment.pk, user=request.user)
+            except OrderActionRefused as refusal:
+                error = f"Not withdrawn: {refusal}."
+            else:
+                self.message_user(request, f"Shipment #{shipment.pk} withdrawn and logged; its units are back to ship.",
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(detail)
+        return self._page(request, "admin/orders/order/withdraw_shipment.html",
+                          f"Withdraw shipment #{shipment.pk} of order {order.channel_order_id}",
+                          order=order, shipment=shipment, error=error, detail_url=detail)
 
     def tracking_upload_view(self, request: HttpRequest) -> HttpResponse:
         """Upload → preview with every row's problem → confirm ships the good rows. The file
@@ -151,4 +175,5 @@ class ShippingViews:
 def _shipment_initial(shipment: Shipment) -> dict:
     known = shipment.carrier in dict(ShipForm(channels=(shipment.order.channel,)).fields["carrier"].choices)
     return {"carrier": shipment.carrier if known else OTHER_CARRIER, "other_carrier": "" if known else shipment.carrier,
-            "tracking_number": shipment.tracking_number, "tracking_url": shipment.tracking_url}
+            "tracking_number": shipment.tracking_number, "tracking_url": shipment.tracking_url,
+            "method": shipment.shipping_method or "Standard"}

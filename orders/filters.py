@@ -134,8 +134,8 @@ TRACKING_PROBLEM = Q(tracking_number="") | Q(sync_state=SyncState.ERROR)
 SELLER_CANCELED = Q(qty_canceled__gt=0, buyer_cancel_requested=False)
 # Shipments whose tracking we can judge: sent from here, or reported by the channel with a tracking
 # number. Amazon's order listing reports shipments made on Seller Central without their tracking,
-# which says nothing about whether the tracking was valid.
-TRACKING_JUDGED = Q(source=Shipment.Source.OPERATOR) | ~Q(tracking_number="")
+# which says nothing about whether the tracking was valid. A shipment withdrawn never shipped.
+TRACKING_JUDGED = Shipment.STANDING & (Q(source=Shipment.Source.OPERATOR) | ~Q(tracking_number=""))
 
 
 def measured_q(value: str, *, now: dt.datetime | None = None) -> Q:
@@ -153,7 +153,8 @@ def counts_against_q(value: str, *, now: dt.datetime | None = None) -> Q:
     if value == "late_shipment":
         # Late: nothing shipped by ship-by, or units still not shipped now that it has passed (a
         # partly shipped order is as much at risk of the channel's cancellation as an unshipped one).
-        shipped_in_time = Shipment.objects.filter(order=OuterRef("pk"), shipped_at__lte=OuterRef("ship_by_date"))
+        shipped_in_time = Shipment.objects.filter(Shipment.STANDING, order=OuterRef("pk"),
+                                                  shipped_at__lte=OuterRef("ship_by_date"))
         open_units = OrderItem.objects.filter(order=OuterRef("pk"),
                                               qty_ordered__gt=F("qty_shipped") + F("qty_canceled"))
         against = ~Exists(shipped_in_time) | Exists(open_units)

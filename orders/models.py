@@ -286,6 +286,11 @@ class Shipment(models.Model):
     shipped_at = models.DateTimeField()
     sync_state = models.CharField(max_length=8, choices=SyncState.choices, default=SyncState.OK)
     created_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Withdrawn by an operator before the channel accepted it: its units are open again. Kept as history.")
+
+    STANDING = Q(withdrawn_at__isnull=True)  # shipments that hold their units (not withdrawn)
 
     class Meta:
         ordering = ["order", "shipped_at", "id"]
@@ -385,6 +390,9 @@ class ChannelAction(models.Model):
         SUBMITTED = "submitted", "Submitted"  # accepted by an asynchronous channel (Amazon feeds)
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        # Closed by an operator before the channel took it: its shipment withdrawn, or replaced by a
+        # corrected one. Never sent again, never claimed (a worker claims pending actions only).
+        WITHDRAWN = "withdrawn", "Withdrawn"
 
     class Lane(models.TextChoices):
         # Someone is waiting for it: an operator's click. Claimed before any bulk action.

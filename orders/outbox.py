@@ -545,6 +545,7 @@ def _send(client, action: ChannelAction, payload: dict) -> ActionReceipt:
             shipped_at=dt.datetime.fromisoformat(payload["shipped_at"]),
             seller_order_id=payload.get("seller_order_id", ""),
             is_update=payload.get("is_update", False),
+            current_tracking_number=_tracking_on_the_channel(action) if payload.get("is_update") else "",
             package_reference=payload.get("package_reference", "1"),
             override_cancel_request=payload.get("override_cancel_request", False),
         ))
@@ -563,6 +564,16 @@ def _send(client, action: ChannelAction, payload: dict) -> ActionReceipt:
             idempotency_key=action.idempotency_key.hex[:24],
         ))
     raise PermanentChannelError(f"unknown action kind {action.kind!r}")
+
+
+def _tracking_on_the_channel(action: ChannelAction) -> str:
+    """The tracking number the channel has now for the package a tracking update changes: that of its
+    last confirmed send (an order's earlier actions are settled before a later one is sent), or, with
+    those archived, the one it had when the update was queued."""
+    confirmed = (ChannelAction.objects.filter(shipment_id=action.shipment_id, kind=Kind.SHIP, state=State.SUCCEEDED,
+                                              pk__lt=action.pk).order_by("-pk")
+                 .values_list("payload__tracking_number", flat=True).first()) if action.shipment_id else None
+    return confirmed or action.payload.get("current_tracking_number", "")
 
 
 # -- outcomes ---------------------------------------------------------------------------------------

@@ -215,5 +215,5 @@ def shipments_sharing_tracking(*, shipment: Shipment, limit: int = 5) -> list[Sh
     """Other shipments carrying the same tracking number (any case): one package on two shipments
     is most often a slip. Through the shipments' upper-case tracking index."""
     return list(Shipment.objects.annotate(number=Upper("tracking_number"))
-                .filter(number=shipment.tracking_number.upper()).exclude(pk=shipment.pk)
+                .filter(Shipment.STANDING, number=shipment.tracking_number.upper()).exclude(pk=shipment.pk)
                 .select_related("order").order_by("pk")[:limit])

@@ -91,7 +91,6 @@ class Item:
     shipped: int = 0
     canceled: int = 0
     refunded: Decimal = Decimal(0)
-    tracking: str = ""
     buyer_cancel: bool = False
     buyer_cancel_reason: str = ""
 
@@ -106,6 +105,8 @@ class AmazonOrder:
     items: list[Item]
     buyer: str
     adjustments: set[str] = field(default_factory=set)  # MerchantAdjustmentItemIDs applied
+    # The packages confirmed, by packageReferenceId: {"trackingNumber", "carrierCode", "items": {item id: units}}.
+    packages: dict[str, dict] = field(default_factory=dict)
     seller: str | None = None  # the client id whose account alone sees it (None: every account)
 
     def touch(self) -> None:
@@ -554,19 +555,21 @@ class AmazonMarketplace(KeptBetweenRuns):
             raise error(400, "InvalidInput", "Invalid Input") from None
         if order.status in ("Pending", "PendingAvailability", "Canceled"):
             raise error(400, "InvalidInput", f"Order {order.order_id} is {order.status} and cannot be shipped")
-        plan = []
         requested = [(order.item(str(e.get("orderItemId"))), int(e.get("quantity") or 0)) for e in package["orderItems"]]
-        # Confirming units that are all shipped already only replaces their tracking (a resend).
-        resend = all(item and 0 < qty <= item.shipped for item, qty in requested) and all(
-            item.qty - item.shipped - item.canceled == 0 for item, _ in requested)
+        reference = str(package["packageReferenceId"])
+        known = order.packages.get(reference)
+        # A package confirmed again under its packageReferenceId is edited (its tracking), never
+        # shipped twice; any other package ships open units.
         for (item, qty), entry in zip(requested, package["orderItems"]):
-            if item is None or qty <= 0 or (not resend and qty > item.qty - item.shipped - item.canceled):
+            most = known["items"].get(item.item_id, 0) if known and item else (
+                item.qty - item.shipped - item.canceled if item else 0)
+            if item is None or qty <= 0 or qty > most:
                 raise error(400, "InvalidInput", f"Invalid quantity for order item {entry.get('orderItemId')}")
-            plan.append((item, qty))
-        for item, qty in plan:
-            item.tracking = package["trackingNumber"]
-            if not resend:
+        if known is None:
+            for item, qty in requested:
                 item.shipped += qty
+            known = order.packages[reference] = {"items": {item.item_id: qty for item, qty in requested}}
+        known.update(trackingNumber=package["trackingNumber"], carrierCode=package["carrierCode"])
         order.refresh_status()
         order.touch()
         return Response(status=204)

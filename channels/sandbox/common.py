@@ -58,13 +58,15 @@ class Response:
     content_type: str = "application/json"
 
 
-FAULT_KINDS = ("429", "500", "503", "timeout", "drop", "malformed")
+FAULT_KINDS = ("400", "429", "500", "503", "timeout", "drop", "malformed")
 
 
 @dataclass
 class Fault:
     """One injected failure, consumed by the next `count` matching requests.
 
+    - 400: refused for good, as the channel refuses a request for a reason of its own that the seller
+      cannot check beforehand; answered before anything is applied;
     - 429 / 500 / 503: answered before anything is applied;
     - timeout: applied, then the answer is held back `delay` seconds (past the client's timeout);
     - drop: the connection is closed without an answer, before or after applying (`when`);

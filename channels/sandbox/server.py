@@ -209,7 +209,7 @@ CONTROL_API = [
     ControlRoute("POST", "/_sandbox/reset", "forget every order, fault and recorded request"),
     ControlRoute("POST", "/_sandbox/limits", "enforce the channels' published rate limits, or not", '{"enabled": false}'),
     ControlRoute("GET", "/_sandbox/faults", "the faults not used up yet"),
-    ControlRoute("POST", "/_sandbox/faults", "fail the next matching channel requests (kind: 429, 500, 503, timeout, "
+    ControlRoute("POST", "/_sandbox/faults", "fail the next matching channel requests (kind: 400, 429, 500, 503, timeout, "
                  "drop, malformed; a drop `when` before or after the change is applied)",
                  '{"kind": "500", "path": "regex", "method": "POST", "count": 1, "when": "after", "delay": 3.0, '
                  '"retry_after_ms": 1000}'),
@@ -331,6 +331,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return Response(status=429, body={"errors": [{"code": "QuotaExceeded", "message":
                                 "You exceeded your quota for the requested resource.", "details": ""}]},
                                 headers={"x-amzn-RateLimit-Limit": f"{1000 / max(fault.retry_after_ms, 1):.4f}"})
+            if fault.kind == "400":
+                return Response(status=400, body={"errors": [{"code": "InvalidInput", "message": "Invalid Input",
+                                                              "details": "refused by the sandbox's fault plan"}]})
             return Response(status=int(fault.kind), body={"errors": [{"code": "InternalFailure", "message":
                             "We encountered an internal error. Please try again.", "details": ""}]})
         if fault.kind == "429":
@@ -342,6 +345,10 @@ class _Handler(BaseHTTPRequestHandler):
                                             "category": "REQUEST"}]}},
                 headers={"X-Current-Token-Count": "0", "X-Next-Replenishment-Time": str(to_ms(replenish))},
             )
+        if fault.kind == "400":
+            return Response(status=400, body={"errors": {"error": [{
+                "code": "INVALID_REQUEST_CONTENT.GMP_ORDER_API", "severity": "ERROR", "category": "DATA",
+                "description": "Unable to process this request (refused by the sandbox's fault plan)"}]}})
         return Response(
             status=int(fault.kind),
             body={"errors": {"error": [{"code": "SYSTEM_ERROR.GMP_GATEWAY_API", "description": "Internal error",

@@ -557,16 +557,37 @@ class WalmartMarketplace(KeptBetweenRuns):
                     raise invalid(f"Line {line.number}: the customer requested cancellation; "
                                   "set intentToCancelOverride to ship it")
                 if update:
-                    if qty > line.shipped:
+                    package = self.package_to_update(line, status)
+                    if qty > package["qty"]:
                         raise invalid(f"Line {line.number}: PARTIAL_UPDATE only changes tracking of shipped qty")
                 elif qty > line.open:
                     raise invalid(f"Qty OverShipped : Some or All Line(s)/Qty cannot be Shipped. Line {line.number}")
-                plan.append((line, qty, tracking))
-        for line, qty, tracking in plan:
-            if not update:
+                else:
+                    package = None
+                plan.append((line, qty, tracking, package))
+        for line, qty, tracking, package in plan:
+            if package is None:
                 line.add_package(qty, tracking)
-            elif line.packages:  # our client names no package (currentTrackingInfo): the latest one changes
-                line.packages[-1]["trackingInfo"] = tracking
+            else:
+                package["trackingInfo"] = tracking
+
+    @staticmethod
+    def package_to_update(line: Line, status: dict) -> dict:
+        """The shipped package a PARTIAL_UPDATE changes: the one whose tracking number it names in
+        currentTrackingInfo, as Walmart requires once a line has several packages; a line shipped in
+        one package takes an update without it."""
+        current = (status.get("currentTrackingInfo") or {}).get("trackingNumber")
+        if current:
+            named = [package for package in line.packages if package["trackingInfo"]["trackingNumber"] == current]
+            if not named:
+                raise invalid(f"Line {line.number}: no shipped package has tracking number {current}")
+            return named[0]
+        if len(line.packages) == 1:
+            return line.packages[0]
+        if not line.packages:
+            raise invalid(f"Line {line.number}: PARTIAL_UPDATE only changes tracking of shipped qty")
+        raise invalid(f"Line {line.number} was shipped in {len(line.packages)} packages: name the one to update "
+                      "in currentTrackingInfo.trackingNumber")
 
     def validate_tracking(self, line: Line, tracking: dict) -> None:
         for name in ("shipDateTime", "carrierName", "methodCode", "trackingNumber"):

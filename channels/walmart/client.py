@@ -253,14 +253,17 @@ class WalmartClient:
         }
         if shipment.tracking_url:
             tracking["trackingURL"] = shipment.tracking_url
+        status: dict[str, Any] = {"status": "Shipped", "trackingInfo": tracking}
+        if shipment.is_update and shipment.current_tracking_number:
+            # The package to change, by the tracking number Walmart has for it: without it Walmart cannot
+            # tell which of a line's packages the update is for.
+            status["currentTrackingInfo"] = {"trackingNumber": shipment.current_tracking_number}
         body: dict[str, Any] = {"orderShipment": {"orderLines": {"orderLine": [
             {
                 "lineNumber": line.line_number,
                 "sellerOrderId": (shipment.seller_order_id or channel_order_id)[:30],
                 "intentToCancelOverride": shipment.override_cancel_request or shipment.is_update,
-                "orderLineStatuses": {"orderLineStatus": [
-                    {"status": "Shipped", "statusQuantity": _quantity(line.qty), "trackingInfo": tracking}
-                ]},
+                "orderLineStatuses": {"orderLineStatus": [{**status, "statusQuantity": _quantity(line.qty)}]},
             }
             for line in shipment.lines
         ]}}}

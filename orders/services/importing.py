@@ -395,7 +395,8 @@ def _shipments_by_order(account: ChannelAccount, existing: dict[str, Order],
         return {}
     shipped = [order.pk for key, order in existing.items() if any(line.qty_shipped for line in latest[key].lines)]
     by_order: dict[int, list[Shipment]] = {}
-    for shipment in Shipment.objects.filter(order_id__in=shipped).prefetch_related("items").order_by("pk"):
+    for shipment in (Shipment.objects.filter(Shipment.STANDING, order_id__in=shipped).prefetch_related("items")
+                     .order_by("pk")):
         by_order.setdefault(shipment.order_id, []).append(shipment)
     return by_order
 

@@ -1,5 +1,6 @@
 """Stock movements of store products: reservations held by store orders, released on cancel,
-turned into a stock decrease on shipment, and returned by restock (R-ORD-2, R-CM-8).
+turned into a stock decrease on shipment (given back when the shipment is withdrawn), and returned
+by restock (R-ORD-2, R-CM-8).
 
 Products are the last rows any transaction locks (orders.locks), and they are locked in pk order:
 movements are collected while a transaction works on its orders and written together when the
@@ -106,3 +107,12 @@ def consume_for_shipment(*, item: OrderItem, qty: int) -> None:
 
 def restock(*, product_id: int, qty: int) -> None:
     _record(stock={product_id: qty})
+
+
+def return_unshipped(*, item: OrderItem, qty: int, store_order: bool) -> None:
+    """Units of a shipment withdrawn before the channel took it: back on the shelf (shipping took
+    them off it), and held again for the store order, as its open units are."""
+    if item.product_id:
+        _record(stock={item.product_id: qty})
+    if store_order:
+        reserve(item=item, qty=qty)

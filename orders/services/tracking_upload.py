@@ -104,7 +104,7 @@ def _warn_of_shared_tracking(rows: list[UploadRow]) -> None:
     for row in rows:
         orders_of[row.tracking_number.upper()].add(row.channel_order_id)
     shipped = Shipment.objects.annotate(number=Upper("tracking_number")).filter(
-        number__in=list(orders_of)).values_list("number", "order__channel_order_id")
+        Shipment.STANDING, number__in=list(orders_of)).values_list("number", "order__channel_order_id")
     for number, channel_order_id in shipped:
         orders_of[number].add(channel_order_id)
     for row in rows:

@@ -100,6 +100,7 @@ CUSTOM_VIEWS = {
     "orders_order_action": OPERATORS,  # store order, acknowledge, ship, resend, cancel, retry
     "orders_order_ship": OPERATORS,  # ship chosen quantities of one order
     "orders_shipment_correct": OPERATORS,  # correct a shipment's tracking (logged, resent)
+    "orders_shipment_withdraw": OPERATORS,  # withdraw a shipment the channel never accepted (logged)
     "orders_order_upload_tracking": OPERATORS,  # tracking CSV: preview, then ship
     "orders_bulkjob_retry": OPERATORS,
     "orders_csvexport_download": EVERY_ROLE,  # a background export of the grid  # Retry Failed Sync of a bulk job's failed orders
@@ -275,7 +276,7 @@ def _urls_with_rows(objects):
                          for action in ACTIONS]
             elif name in ("creditmemos_creditmemo_create_for_order", "orders_order_ship"):
                 rows.append((reverse(f"admin:{name}", args=[order.pk]), allowed, 403, None))
-            elif name == "orders_shipment_correct":
+            elif name in ("orders_shipment_correct", "orders_shipment_withdraw"):
                 rows.append((reverse(f"admin:{name}", args=[objects["orders.shipment"].pk]), allowed, 403, None))
             elif name == "orders_order_upload_tracking":
                 rows.append((reverse(f"admin:{name}"), allowed, 403, None))
@@ -455,7 +456,13 @@ def submissions(objects, people):
     shipped = order(OrderStatus.SHIPPED)
     shipment = ShipmentFactory(order=shipped, source=Shipment.Source.OPERATOR)
     rows.append(("orders_shipment_correct", reverse("admin:orders_shipment_correct", args=[shipment.pk]),
-                 {"carrier": "UPS", "tracking_number": ups_tracking(3)}, True))
+                 {"carrier": "UPS", "method": "Standard", "tracking_number": ups_tracking(3)}, True))
+    refused = order(OrderStatus.SHIPPED)
+    refused_shipment = ShipmentFactory(order=refused, source=Shipment.Source.OPERATOR)
+    ChannelActionFactory(order=refused, shipment=refused_shipment, kind=ChannelAction.Kind.SHIP,
+                         state=ChannelAction.State.FAILED)
+    rows.append(("orders_shipment_withdraw", reverse("admin:orders_shipment_withdraw", args=[refused_shipment.pk]),
+                 {}, True))
 
     upload_target = order()
     csv_text = f"Channel Order #,Carrier,Method,Tracking #\n{upload_target.channel_order_id},UPS,Standard,{ups_tracking(4)}\n"
@@ -505,6 +512,7 @@ def submissions(objects, people):
 
 POSTED_VIEWS = {
     "orders_order_action": OPERATORS, "orders_order_ship": OPERATORS, "orders_shipment_correct": OPERATORS,
+    "orders_shipment_withdraw": OPERATORS,
     "orders_order_upload_tracking": OPERATORS, "creditmemos_creditmemo_create_for_order": REFUNDERS,
     "channels_channelaccount_reimport": OPERATORS, "orders_bulkjob_retry": OPERATORS,
     "orders_order_export": EVERY_ROLE, "orders_csvexport_download": EVERY_ROLE,

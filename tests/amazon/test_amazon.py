@@ -291,8 +291,10 @@ def test_resend_shipping_information_confirms_the_same_items_again(sandbox, az_a
     order_resend_shipping(order_id=order.pk)
     drain_actions()
 
-    item = sandbox.amazon.orders[order_id].items[0]
-    assert (item.shipped, item.tracking) == (2, "1ZFIXED")
+    [shipment] = Shipment.objects.filter(order=order)
+    channel = sandbox.amazon.orders[order_id]
+    assert channel.items[0].shipped == 2  # the package edited under its packageReferenceId, not shipped again
+    assert channel.packages[str(shipment.pk)]["trackingNumber"] == "1ZFIXED"
     assert ChannelAction.objects.filter(order=order, state="succeeded").count() == 2
 
 

@@ -1,6 +1,7 @@
 """The Chromium page every browser test drives (Playwright with Debian's /usr/bin/chromium)."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +46,11 @@ def admin_page(live_server, page, django_user_model):
     page.wait_for_selector("#content")
     page.go = lambda path: page.goto(f"{live_server.url}{path}")
     return page
+
+
+@pytest.fixture
+def shots(tmp_path):
+    """Where a browser test's screenshots go, to be looked at: $SCREENSHOT_DIR, or its tmp dir."""
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -2,9 +2,6 @@
 CSV (preview, then confirm), and watch the credit memo form's totals follow the quantities.
 Screenshots land in $SCREENSHOT_DIR (default: the test's tmp dir) to be looked at."""
 
-import os
-from pathlib import Path
-
 import pytest
 
 from orders.models import Order, OrderStatus, Shipment
@@ -13,13 +10,6 @@ from orders.services.shipments import Tracking, order_ship
 from tests.helpers import drain_actions, ups_tracking
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.fixture

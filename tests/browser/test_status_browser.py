@@ -2,9 +2,7 @@
 way; messages say "queued"; a bulk job's page shows done / failed / waiting per order, with links,
 and retries the failed ones. Screenshots land in $SCREENSHOT_DIR (default: the test's tmp dir)."""
 
-import os
 import time
-from pathlib import Path
 
 import pytest
 
@@ -15,13 +13,6 @@ from orders.services.importing import account_import_orders
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 State = ChannelAction.State
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def run_until(condition, *, timeout: float = 10.0) -> None:

@@ -319,10 +319,10 @@ def test_shipment_correction_is_logged_and_resent_to_walmart(operator_client, sa
     url = reverse("admin:orders_shipment_correct", args=[shipment.pk])
     assert 'class="correct-shipment"' in operator_client.get(
         reverse("admin:orders_order_change", args=[order.pk])).content.decode()
-    refused = operator_client.post(url, {"carrier": "UPS", "tracking_number": "<script>"}).content.decode()
+    refused = operator_client.post(url, {"carrier": "UPS", "method": "Standard", "tracking_number": "<script>"}).content.decode()
     assert "Tracking number is not valid" in refused
 
-    operator_client.post(url, {"carrier": "FedEx", "tracking_number": "123456789012"})
+    operator_client.post(url, {"carrier": "FedEx", "method": "Standard", "tracking_number": "123456789012"})
     drain_actions()
     shipment.refresh_from_db()
     assert (shipment.carrier, shipment.tracking_number) == ("FedEx", "123456789012")
@@ -349,6 +349,28 @@ def test_amazon_correction_edits_the_same_package(sandbox, az_account):
     packages = [call.body["packageDetail"] for call in sandbox.requests.all(method="POST", path="shipmentConfirmation")]
     assert [p["packageReferenceId"] for p in packages] == [str(one.pk), str(two.pk), str(one.pk)]
     assert packages[-1]["trackingNumber"] == ups_tracking(3)
+
+
+def test_amazon_correction_of_one_package_of_an_item_edits_that_package_only(sandbox, az_account):
+    """Amazon's confirmShipment names a package by packageReferenceId within the order: confirmed
+    again under the same id, it edits that package (never ships more units, never touches another)."""
+    [amazon_id] = sandbox.amazon.create_orders(count=1, qty=3)
+    account_import_orders(account_id=az_account.pk)
+    order = Order.objects.get(channel_order_id=amazon_id)
+    [item] = order.items.all()
+    one, two = (order_ship(order_id=order.pk, quantities={item.pk: 1},
+                           tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(n))) for n in (1, 2))
+    drain_actions()
+
+    shipment_correct(shipment_id=one.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(3)))
+    drain_actions()
+
+    channel = sandbox.amazon.orders[amazon_id]
+    assert channel.items[0].shipped == 2  # one unit still open, as here
+    assert {ref: package["trackingNumber"] for ref, package in channel.packages.items()} == {
+        str(one.pk): ups_tracking(3), str(two.pk): ups_tracking(2)}
+    order.refresh_from_db()
+    assert order.sync_state == "ok"
 
 
 # -- a buyer's cancellation request is never shipped over silently --------------------------------

@@ -82,6 +82,39 @@ def test_walmart_write_validation(sandbox, sandbox_url):
     assert "must be negative" in first_error(wm(sandbox_url, "POST", f"{base}/refund", token, json=refund))["description"]
 
 
+def update_body(*, new: str, current: str | None, qty="1"):
+    body = ship_body(qty=qty, trackingNumber=new)
+    body["orderShipment"]["processMode"] = "PARTIAL_UPDATE"
+    if current is not None:
+        status = body["orderShipment"]["orderLines"]["orderLine"][0]["orderLineStatuses"]["orderLineStatus"][0]
+        status["currentTrackingInfo"] = {"trackingNumber": current}
+    return body
+
+
+def test_walmart_partial_update_changes_the_package_it_names(sandbox, sandbox_url):
+    """Walmart's model: a post-shipment tracking update names the package by its current tracking
+    number (currentTrackingInfo); without it a line of several packages cannot say which."""
+    token = wm_token(sandbox_url)
+    [po] = sandbox.walmart.create_orders(count=1, qty=2, acknowledged=True)
+    shipping = f"/v3/orders/{po}/shipping"
+    for number in ("1ZONE", "1ZTWO"):
+        assert wm(sandbox_url, "POST", shipping, token, json=ship_body(trackingNumber=number)).status_code == 200
+    over = wm(sandbox_url, "POST", shipping, token, json=ship_body(trackingNumber="1ZONE"))
+    assert "Qty OverShipped" in first_error(over)["description"]  # a second ship of shipped units
+    unnamed = wm(sandbox_url, "POST", shipping, token, json=update_body(new="1ZNEW", current=None))
+    assert "name the one to update in currentTrackingInfo" in first_error(unnamed)["description"]
+    unknown = wm(sandbox_url, "POST", shipping, token, json=update_body(new="1ZNEW", current="1ZNONE"))
+    assert "no shipped package has tracking number 1ZNONE" in first_error(unknown)["description"]
+    too_many = wm(sandbox_url, "POST", shipping, token, json=update_body(new="1ZNEW", current="1ZONE", qty="2"))
+    assert "only changes tracking of shipped qty" in first_error(too_many)["description"]
+
+    assert wm(sandbox_url, "POST", shipping, token, json=update_body(new="1ZNEW", current="1ZONE")).status_code == 200
+
+    line = sandbox.walmart.orders[po].lines[0]
+    assert [(p["qty"], p["trackingInfo"]["trackingNumber"]) for p in line.packages] == [(1, "1ZNEW"), (1, "1ZTWO")]
+    assert line.shipped == 2
+
+
 def test_walmart_cancel_reason_must_be_in_the_enum_and_customer_reason_needs_a_request(sandbox, sandbox_url):
     token = wm_token(sandbox_url)
     [po] = sandbox.walmart.create_orders(count=1)
@@ -133,7 +166,7 @@ def test_amazon_token_orders_and_feed_flow(sandbox, sandbox_url):
     assert "<MessagesWithError>1</MessagesWithError>" in report and "AmazonOrderID is unknown" in report
 
 
-@pytest.mark.parametrize("kind", ["429", "500", "503"])
+@pytest.mark.parametrize("kind", ["400", "429", "500", "503"])
 def test_faults_answer_in_each_channels_shape(sandbox, sandbox_url, kind):
     sandbox.faults.add(kind=kind, path="/v3/token")
     sandbox.faults.add(kind=kind, path="/auth/o2/token")

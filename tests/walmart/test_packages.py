@@ -11,6 +11,7 @@ from channels.sandbox.demo import populate_demo
 from cockpit.models import Discrepancy
 from cockpit.reconciliation import account_reconcile, discrepancy_resync
 from orders.models import Order, OrderLog, Shipment, ShipmentItem, SyncState
+from orders.services.errors import OrderActionRefused
 from orders.services.importing import account_import_orders
 from orders.services.shipments import Tracking, order_ship, shipment_correct
 from tests.helpers import drain_actions, ups_tracking
@@ -236,3 +237,55 @@ def test_resync_adds_a_package_missing_here(sandbox, account):
     assert packages(order) == {(f"1Z{po}1", channel): {first: 1}, (f"1Z{po}2", channel): {second: 1}}
     assert OrderLog.objects.filter(order=order, message=f"Shipment recorded from Walmart (UPS 1Z{po}2): "
                                                         f"{second} × 1.").exists()
+
+
+# -- correcting one package of a line shipped in several -----------------------------------------------
+# Walmart's public model (Ship order lines, orderLineStatus.currentTrackingInfo): once a line is shipped,
+# a PARTIAL_UPDATE names the package to change by the tracking number Walmart has for it; a second ship
+# of shipped units without PARTIAL_UPDATE is "Qty OverShipped".
+
+def test_correcting_one_of_two_packages_of_a_line_leaves_the_other_as_it_was(sandbox, account):
+    order = sold(sandbox, account, qty=2)
+    [item] = order.items.all()
+    first = order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(1)),
+                       quantities={item.pk: 1})
+    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(2)),
+               quantities={item.pk: 1})
+    drain_actions()
+
+    shipment_correct(shipment_id=first.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(3)))
+    drain_actions()
+
+    update = sandbox.requests.all(method="POST", path="/shipping$")[-1].body["orderShipment"]
+    [status] = update["orderLines"]["orderLine"][0]["orderLineStatuses"]["orderLineStatus"]
+    assert (update["processMode"], status["currentTrackingInfo"], status["statusQuantity"]["amount"]) == (
+        "PARTIAL_UPDATE", {"trackingNumber": ups_tracking(1)}, "1")
+    line = sandbox.walmart.orders[order.channel_order_id].lines[0]
+    assert [(p["qty"], p["trackingInfo"]["trackingNumber"]) for p in line.packages] == [
+        (1, ups_tracking(3)), (1, ups_tracking(2))]
+    order.refresh_from_db()
+    assert order.sync_state == SyncState.OK
+
+    shipment_correct(shipment_id=first.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(4)))
+    drain_actions()  # the package is now named by its corrected number
+    assert [p["trackingInfo"]["trackingNumber"] for p in line.packages] == [ups_tracking(4), ups_tracking(2)]
+
+
+def test_two_shipments_of_a_line_under_one_tracking_number_cannot_be_corrected_one_alone(sandbox, account):
+    order = sold(sandbox, account, qty=2)
+    [item] = order.items.all()
+    first, second = (order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(1)),
+                                quantities={item.pk: 1}) for _ in range(2))
+    drain_actions()
+    sent = len(sandbox.requests.all(method="POST", path="/shipping$"))
+
+    with pytest.raises(OrderActionRefused) as refused:
+        shipment_correct(shipment_id=first.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(3)))
+
+    assert str(refused.value).startswith(f"Walmart keeps shipment #{first.pk} and shipment #{second.pk} as one "
+                                         f"package of the same line (tracking # {ups_tracking(1)})")
+    first.refresh_from_db()
+    assert first.tracking_number == ups_tracking(1)
+    assert len(sandbox.requests.all(method="POST", path="/shipping$")) == sent  # nothing sent
+    [package] = sandbox.walmart.orders[order.channel_order_id].lines[0].packages
+    assert (package["qty"], package["trackingInfo"]["trackingNumber"]) == (2, ups_tracking(1))

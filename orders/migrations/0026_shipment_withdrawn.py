@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0024_shipment_source_words'),
+        ("orders", "0025_return_line_unit_refund"),
     ]
 
     operations = [

@@ -28,7 +28,7 @@ from channels.registry import client_for
 from channels.validation import unstorable_text
 
 from ..copy import copy_insert, new_row, reserve_ids
-from ..locks import lock_account_for_import, lock_orders
+from ..locks import lock_account_for_import, lock_order_rows, lock_orders
 from ..log import Initiator, LogEntry, Type, order_log_write_many
 from ..models import (
     ChannelAction,
@@ -301,6 +301,10 @@ def upsert_returns(*, account: ChannelAccount, channel_returns: list[ChannelRetu
     }
     created = 0
     with transaction.atomic():
+        # The lock order (orders.locks): the orders before their own rows. A credit memo locks the
+        # order, then its open return lines; writing those lines unlocked and then a log line of the
+        # order (its foreign key waits on the memo's lock) could wait on the memo in a circle.
+        lock_order_rows(order.pk for order in orders.values())
         for channel_return in channel_returns:
             order = orders.get(channel_return.channel_order_id)
             if order is None:

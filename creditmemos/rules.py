@@ -143,10 +143,10 @@ def returned_shares(item: OrderItem, returns: Sequence[OrderReturnLine], *, alre
     per-unit figures is priced as any refund: the units' price and their share of the line's tax."""
     shares = []
     left = qty
-    for return_line in returns:
+    for return_line in returns:  # each with units left to refund
+        if not left:
+            break
         take = min(left, return_line.qty - return_line.qty_refunded)
-        if take <= 0:
-            continue
         if return_line.unit_price is None:  # the channel shows both per-unit figures, or neither
             amount = item.unit_price * take
             tax = tax_share(item, already=already + qty - left, qty=take)
@@ -435,11 +435,8 @@ def _spread_extra(refund_lines: list[PlannedLine], *, shipping: Decimal, adjustm
         raise _over_line(refund_lines[0]) if len(refund_lines) == 1 else _over_lines(refund_lines)
     if adjustment < 0:
         _take_fee(refund_lines, -adjustment, currency=currency)
-    left = _split_in_proportion(shipping, refund_lines, weights=weights, headroom=headroom)
-    for line in refund_lines:
-        if headroom[id(line)] < 0:
-            raise _over_line(line)
-    if left > 0:
+    # Neither the adjustment nor the shipping is given more than a line's headroom.
+    if _split_in_proportion(shipping, refund_lines, weights=weights, headroom=headroom) > 0:
         raise _over_lines(refund_lines)
 
 
@@ -469,7 +466,8 @@ def _take_fee(refund_lines: list[PlannedLine], fee: Decimal, *, currency: str) -
 
     most = sum((keepable(line) for line in refund_lines), ZERO)
     if fee > most:
-        returned = " (not of those refunded through the buyer's return)" if any(l.returned for l in refund_lines) else ""
+        returned = (" (not of those refunded through the buyer's return)"
+                    if any(line.returned for line in refund_lines) else "")
         raise CreditMemoRefused("R-CM-7", f"The adjustment fee is larger than the refund: it comes off the price of "
                                 f"the refunded items{returned}, at most {most} {currency} here")
     for line in refund_lines:
@@ -516,6 +514,6 @@ def _cut_to_line(item: OrderItem, cut: Decimal) -> str:
 
 
 def _over_line(line: PlannedLine) -> CreditMemoRefused:
-    return CreditMemoRefused("R-CM-9", f"{line.item.sku}: at most {max(line_refundable(line.item), ZERO)} can be "
-                             "refunded on this line (price, tax and shipping of its shipped units, less what was "
-                             "refunded)")
+    most = max(line_refundable(line.item), ZERO).quantize(CENT)
+    return CreditMemoRefused("R-CM-9", f"{line.item.sku}: at most {most} can be refunded on this line (price, tax "
+                             "and shipping of its shipped units, less what was refunded)")

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from creditmemos.models import CreditMemo
-from creditmemos.rules import CANCEL, MemoInput
+from creditmemos.rules import CANCEL, CreditMemoRefused, MemoInput
 from creditmemos.services import credit_memo_create, credit_memo_defaults, credit_memo_preview
 from orders.models import Order, OrderReturnLine
 from orders.services.importing import account_import_orders
@@ -163,3 +163,15 @@ def test_a_second_return_is_not_asked_to_refund_nothing(sandbox, wm_account, fas
     _memo_matches_walmart(channel, order, MemoInput(quantities={item.pk: 1}))
     assert [sandbox.walmart.returns[r].lines[0]["refunded"] for r in (first, second)] == [1, 0]
     assert len(sandbox.requests.all(method="POST", path=r"^/v3/returns/.*/refund$")) == 1
+
+
+def test_a_fee_larger_than_the_price_not_returned_says_returned_units_keep_none(sandbox, wm_account, fast_retries):
+    order, _channel = shipped_walmart_order(sandbox, wm_account, lines=2, qty=3, price="4.17")
+    sandbox.walmart.create_return(order.channel_order_id, line_numbers=["1"])
+    account_import_orders(account_id=wm_account.pk)
+    full = credit_memo_defaults(order_id=order.pk)
+    with pytest.raises(CreditMemoRefused) as refused:
+        credit_memo_create(order_id=order.pk, memo=replace(full, adjustment_fee=Decimal("12.52")))
+    assert str(refused.value) == ("The adjustment fee is larger than the refund: it comes off the price of the "
+                                  "refunded items (not of those refunded through the buyer's return), at most "
+                                  "12.51 USD here")

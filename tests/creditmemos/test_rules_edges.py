@@ -309,3 +309,44 @@ def test_r_cm_7_a_fee_as_large_as_the_refunded_price_is_taken(walmart_account):
     memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item: 1}, shipping_refund=Decimal("2.00"),
                                                                  adjustment_fee=Decimal("1.00")))
     assert memo.grand_total == Decimal("2.08")
+
+
+def test_r_cm_9_a_line_the_channel_refunded_beyond_its_charge_takes_nothing_more(walmart_account):
+    """The channel refunded 13.00 of a line charged 12.80 (a refund made twice there): a memo of its
+    unit is refused with the line's room, 0.00, before any adjustment or shipping is placed."""
+    order = order_with_lines(walmart_account, SHIPPED)
+    order.items.update(refunded_amount=Decimal("13.00"))
+    [item] = order.items.all()
+    refused = refusal(order, MemoInput(quantities={item.pk: 1}))
+    assert (refused.rule, str(refused)) == (
+        "R-CM-9", f"{item.sku}: at most 0.00 can be refunded on this line (price, tax and shipping of its shipped "
+        "units, less what was refunded)")
+
+
+def test_r_cm_9_an_adjustment_refund_beyond_what_all_the_lines_hold_is_refused_for_the_lines(walmart_account):
+    order = order_with_lines(walmart_account, SHIPPED, SHIPPED)
+    refused = refusal(order, MemoInput(quantities={item: 1 for item in item_ids(order)},
+                                       adjustment_refund=Decimal("4.01")))  # 2 × 2.00 of shipping room left
+    assert (refused.rule, str(refused)) == (
+        "R-CM-9", "At most 25.60 can be refunded on these lines (price, tax and shipping of their shipped units, "
+        "less what was refunded): lower the shipping or adjustment refund")
+
+
+def test_r_cm_9_an_adjustment_below_one_is_refunded_once(walmart_account):
+    order = order_with_lines(walmart_account, SHIPPED)
+    [item] = item_ids(order)
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item: 1},
+                                                                 adjustment_refund=Decimal("0.50")))
+    assert memo.grand_total == Decimal("11.30")
+
+
+def test_r_cm_9_shipping_gets_only_the_room_an_adjustment_left_on_the_line(walmart_account):
+    """The line holds 2.00 beyond its unit: a 1.50 adjustment takes 1.50 of it, so 2.00 of shipping
+    no longer fits."""
+    order = order_with_lines(walmart_account, SHIPPED)
+    [item] = item_ids(order)
+    refused = refusal(order, MemoInput(quantities={item: 1}, adjustment_refund=Decimal("1.50"),
+                                       shipping_refund=Decimal("2.00")))
+    assert (refused.rule, str(refused)) == (
+        "R-CM-9", "At most 12.80 can be refunded on these lines (price, tax and shipping of their shipped units, "
+        "less what was refunded): lower the shipping or adjustment refund")

@@ -1,5 +1,6 @@
 """CSV export of orders (R-GRID-3): the rows the grid shows, streamed in chunks; the status as the
-grid shows it (what the channel confirmed, and what is on its way to it)."""
+grid shows it (what the channel confirmed, and what is on its way to it); the money canceled and
+refunded as the order page's Totals count it (orders.selectors.order_totals)."""
 
 import csv
 import re
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 
 from .datetimes import iso_datetime
+from .selectors import order_totals
 from .status import order_status_shown
 
 HEADER = [
@@ -26,6 +28,10 @@ HEADER = [
     "Fulfillment",
     "Currency",
     "Total Paid",
+    "Canceled Units",
+    "Canceled Amount",
+    "Refunded",
+    "Refund Not Yet Confirmed",
     "Items",
 ]
 
@@ -55,6 +61,8 @@ class _Echo:
 
 def _row(order) -> list[str]:
     items = "; ".join(f"{item.sku} x {item.qty_ordered}" for item in order.items.all())
+    # What the channel confirmed; a refund queued, being sent or failed is its own column (blank if none).
+    totals = order_totals(order)
     return [
         iso_datetime(order.sale_date),
         iso_datetime(order.ship_by_date),
@@ -71,6 +79,10 @@ def _row(order) -> list[str]:
         order.get_fulfillment_display(),
         order.currency,
         f"{order.grand_total:.2f}",
+        str(totals.canceled_units),
+        f"{totals.canceled:.2f}",
+        f"{totals.refunded:.2f}",
+        f"{totals.refunded_unconfirmed:.2f}" if totals.refunded_unconfirmed else "",
         items,
     ]
 

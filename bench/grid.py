@@ -104,8 +104,10 @@ try:
         "search channel order # prefix": {"search": str(1800000000000 + middle)[:10]},
         "search customer order # prefix": {"search": str(5200000000000 + middle)[:11]},
         "search store order #": {"search": str(100000000 + middle - middle % 3)},
-        "search SKU": {"search": "SKU-42"},
+        "search SKU": {"search": "SKU-4242"},
         "search SKU, lower case": {"search": "sku-4242"},
+        "search SKU prefix, lower case": {"search": "sku-424"},  # 11 SKUs
+        "search SKU prefix, wide": {"search": "SKU-42"},  # 111 SKUs, 66,600 items: past SEARCH_ITEM_LIMIT
         "search tracking #": {"search": f"1Z999AA1{middle - middle % 6 + 3:010d}"},
         "search buyer email": {"search": f"buyer{middle}@example.com"},
         "search buyer email, its start": {"search": f"buyer{middle}@exam"},

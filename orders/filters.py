@@ -9,6 +9,7 @@ from django import forms
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.lookups import In
 from django.utils import timezone
 
 from channels.models import AUTO_CANCEL_IN_BUSINESS_DAYS, Channel, ChannelAccount, Marketplace
@@ -17,7 +18,7 @@ from .models import ChannelAction, Fulfillment, Order, OrderItem, OrderReturn, O
 from .status import orders_shown_with_status
 
 YES_NO = [("true", "Yes"), ("false", "No")]
-SEARCH_ITEM_LIMIT = 5000  # orders matched through their items; a search wider than that needs narrowing
+SEARCH_ITEM_LIMIT = 5000  # items and shipments a search reads for their orders; a wider one needs narrowing
 SEARCH_MIN_PARTIAL = 3  # shorter searches match whole order numbers only (a trigram needs 3 characters)
 # Orders the merchant still has to ship (the partial index order_to_ship_idx covers exactly these).
 TO_SHIP_STATUSES = (OrderStatus.CREATED, OrderStatus.UNSHIPPED, OrderStatus.PARTIALLY_SHIPPED)
@@ -109,6 +110,18 @@ def _start_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time()))
 
 
+class AnyOf(In):
+    """`field IN (…)` that PostgreSQL is sent as `field = ANY(%s)` with one array parameter: the same
+    plan, but thousands of ids (a SKU prefix matches that many orders) are not thousands of
+    placeholders for the driver to fill in, three times a page (estimate, count, rows)."""
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        # The column's own type: against an array of another integer type the planner costs the
+        # test per row as it would without a hash table, and walks the sale-date index instead.
+        return f"{lhs} = ANY(%s::{self.lhs.output_field.cast_db_type(connection)}[])", (*lhs_params, list(self.rhs))
+
+
 @dataclass(frozen=True)
 class SellerMetric:
     """A seller-performance rate, defined once for the cockpit's counts (cockpit.stats) and for the
@@ -190,8 +203,8 @@ class OrderFilterSet(django_filters.FilterSet):
     search = django_filters.CharFilter(
         label="Search",
         method="filter_search",
-        help_text="Store order #, start of a channel or customer order #, SKU, tracking #, buyer name, start of "
-        "a buyer email, item title.",
+        help_text="Store order #, start of a channel or customer order #, start of a SKU, tracking #, buyer name, "
+        "start of a buyer email, item title.",
     )
     account = django_filters.ModelChoiceFilter(queryset=ChannelAccount.objects.all(), empty_label="All accounts",
                                               widget=QuickSelect)
@@ -251,13 +264,13 @@ class OrderFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """What operators type: store order #, the start of a channel or customer order #, a SKU or
-        tracking # in any case, a buyer's name, the start of a buyer's email (relay addresses are
-        long: operators paste the part they have), words of an item title. Each branch has its
-        index (btree with pattern ops for prefixes, upper-case expression indexes for SKU and
-        tracking #, trigram indexes for names and titles on PostgreSQL), so PostgreSQL combines them
+        """What operators type: store order #, the start of a channel or customer order #, the start
+        of a SKU or a tracking # in any case, a buyer's name, the start of a buyer's email (relay
+        addresses are long: operators paste the part they have), words of an item title. Each branch
+        has its index (btree with pattern ops for prefixes, upper-case expression indexes for SKU —
+        with pattern ops — and tracking #, trigram indexes for names and titles on PostgreSQL), so PostgreSQL combines them
         with a bitmap OR. Orders matched through items and shipments are looked up first, in one
-        query, so the search costs one fixed extra query."""
+        query, so the search costs one fixed extra query; their ids go in as one array (AnyOf)."""
         value = value.strip()
         if not value:
             return queryset
@@ -265,21 +278,22 @@ class OrderFilterSet(django_filters.FilterSet):
             return queryset.filter(buyer_email__startswith=value.lower())
         if len(value) < SEARCH_MIN_PARTIAL:  # a part this short matches everything: whole numbers only
             return queryset.filter(Q(channel_order_id=value) | Q(customer_order_id=value) | Q(store_order_number=value))
-        matched_order_ids = list(
-            OrderItem.objects.filter(Q(sku__iexact=value) | Q(title__icontains=value))
+        # UNION ALL, so the database stops at the limit instead of first gathering every match (a short
+        # SKU prefix matches tens of thousands of items) to remove repeats; the ids repeat at most once a line.
+        matched_order_ids = list(dict.fromkeys(
+            OrderItem.objects.filter(Q(sku__istartswith=value) | Q(title__icontains=value))
             .order_by()
             .values_list("order_id", flat=True)
-            .union(Shipment.objects.filter(tracking_number__iexact=value).order_by().values_list("order_id", flat=True))[
-                :SEARCH_ITEM_LIMIT
-            ]
-        )
+            .union(Shipment.objects.filter(tracking_number__iexact=value).order_by().values_list("order_id", flat=True),
+                   all=True)[:SEARCH_ITEM_LIMIT]
+        ))
         return queryset.filter(
             Q(store_order_number=value)
             | Q(channel_order_id__startswith=value)
             | Q(customer_order_id__startswith=value)
             | Q(buyer_name__icontains=value)
             | Q(buyer_email__startswith=value.lower())
-            | Q(pk__in=matched_order_ids)
+            | Q(AnyOf(F("pk"), matched_order_ids))
         )
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:

@@ -134,17 +134,38 @@ def test_r_grid_2_search_by_buyer_name_sku_and_title(operator_client, mixed_orde
 
 
 def test_search_finds_what_operators_type(operator_client, mixed_orders):
-    """Issue 10 §4: store order #, the start of a channel / customer order #, SKU in any case,
-    tracking #, buyer email in any case."""
+    """Issue 10 §4: store order #, the start of a channel / customer order #, the start of a SKU in
+    any case, tracking #, buyer email in any case."""
     target = mixed_orders["wm_shipped"]
     Order.objects.filter(pk=target.pk).update(store_order_number="100000777", channel_order_id="9876543210123",
                                               customer_order_id="5550001112223")
     OrderItemFactory(order=target, sku="Blue-Mug-12")
     ShipmentFactory(order=target, tracking_number="1Z999AA10123456784")
-    for typed in ("100000777", "98765432", "555000111", "blue-mug-12", "BLUE-MUG-12", "1z999aa10123456784",
-                  target.buyer_email.upper()):
+    for typed in ("100000777", "98765432", "555000111", "blue-mug-12", "BLUE-MUG-12", "blue-m", "Blue-Mug-1",
+                  "1z999aa10123456784", target.buyer_email.upper()):
         assert grid_ids(operator_client, search=typed) == {target.pk}, typed
     assert grid_ids(operator_client, search="76543210") == set()  # the middle of a number is no prefix
+    assert grid_ids(operator_client, search="mug-12") == set()  # nor the middle of a SKU
+    assert grid_ids(operator_client, search="blue_mug") == set()  # a _ is the character, not any one
+
+
+@pytest.mark.postgres
+def test_a_sku_prefix_is_searched_on_its_index(operator_client, mixed_orders):
+    """The start of a SKU in any case is a range of the UPPER(sku) index (its pattern ops), not a scan
+    of every item: 1,000,000 orders hold 3,000,000."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        grid_ids(operator_client, search="blue-m")
+    [lookup] = [query["sql"] for query in captured.captured_queries if 'FROM "orders_orderitem"' in query["sql"]
+                and "UNION" in query["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")  # the tiny test table would be scanned whatever the indexes
+        cursor.execute(f"EXPLAIN {lookup}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET enable_seqscan")
+    assert "order_item_sku_upper_idx" in plan and "~>=~" in plan, plan
 
 
 def test_search_finds_the_start_of_a_buyer_email(operator_client, mixed_orders):

@@ -21,6 +21,7 @@ from .admin_lists import EstimatedCountPaginator, LongListAdmin
 from .admin_import_problems import open_import_problems_link
 from .actions import ACTIONS, INLINE_LIMIT, OrderAction, Outcome, bulk_job_order_outcomes, bulk_job_summary
 from .admin_confirm import SELECTED_UP_TO, bulk_hidden_fields, confirm_then_run, selection_ceiling
+from .admin_cancel import CancelViews
 from .admin_shipping import ShippingViews
 from .filters import OrderFilterSet, filter_param_names
 from .models import BulkJob, ChannelAction, Fulfillment, Order, OrderLog, OrderStatus, Product, Shipment, SyncState
@@ -68,7 +69,7 @@ STATUS_COLOURS = {
 
 
 @admin.register(Order)
-class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
+class OrderAdmin(LongListAdmin, ShippingViews, CancelViews, admin.ModelAdmin):
     list_display = (
         "sale_date_column",
         "ship_by_date_column",
@@ -217,7 +218,7 @@ class OrderAdmin(LongListAdmin, ShippingViews, admin.ModelAdmin):
                 name="orders_order_action",
             ),
         ]
-        return custom + self.shipping_urls() + super().get_urls()
+        return custom + self.shipping_urls() + self.cancel_urls() + super().get_urls()
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None):
         if not self.has_view_permission(request):

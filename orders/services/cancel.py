@@ -1,4 +1,8 @@
-"""Canceling an order from the back-office (R-CAN-1..5): the whole store order, every open unit."""
+"""Canceling an order from the back-office (R-CAN-1..5): every open unit (the grid's bulk Cancel), or
+the lines and units the operator chose on the order page where the channel takes that."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -32,36 +36,88 @@ def enqueue_cancel_lines(*, order: Order, lines: list[dict], reason: str, descri
     ]
 
 
-def order_cancel(*, order_id: int, reason: str, user: AbstractBaseUser | None = None) -> Order:
-    """Cancel every open unit and queue the cancel for the channel. Shipped units stay (R-CAN-2)."""
+@dataclass(frozen=True)
+class CancelLine:
+    item: OrderItem
+    qty: int
+    channel_lines: tuple[dict, ...]  # the channel's line entries that carry these units
+
+    @property
+    def line_numbers(self) -> str:
+        return ", ".join(str(line["line_number"]) for line in self.channel_lines)
+
+
+@dataclass(frozen=True)
+class CancelPlan:
+    """What a cancellation sends the channel: its lines and units, and the channel's reason code."""
+
+    reason: str
+    lines: tuple[CancelLine, ...]
+    requests: int = 1  # R-CAN-3: the channel takes at most max_lines_per_cancel lines a request
+
+    @property
+    def summary(self) -> str:
+        return ", ".join(f"{line.item.sku} × {line.qty}" for line in self.lines)
+
+
+def cancel_plan(*, order: Order, items: list[OrderItem], reason: str,
+                quantities: Mapping[int, int] | None = None) -> CancelPlan:
+    """The cancellation of `quantities` (item pk → units; None: every open unit) of the order's
+    `items`, or OrderActionRefused in plain words for what the channel does not take: shipped units
+    (R-CAN-2), more units than are open, part of a line where the channel cancels lines whole, the
+    buyer's reason on lines the buyer did not ask to cancel. Changes nothing."""
+    rules = rules_for(order.channel)
+    channel_reason = rules.cancel_reason(reason)
+    if not channel_reason:
+        raise OrderActionRefused("a valid cancellation reason is required", reason or "none given")
+    if order.status == OrderStatus.CANCELED:
+        raise OrderActionRefused("order is canceled")
+    if order.status == OrderStatus.PENDING:
+        raise OrderActionRefused("Amazon order is Pending (not paid): cancel it on Amazon")
+    if quantities is None:
+        chosen = [(item, item.qty_open) for item in items if item.qty_open > 0]
+        if not chosen:
+            raise OrderActionRefused("nothing left to cancel (shipped lines cannot be canceled)")
+    else:
+        by_pk = {item.pk: item for item in items}
+        if unknown := set(quantities) - set(by_pk):
+            raise OrderActionRefused("a line to cancel is not on this order", ", ".join(map(str, sorted(unknown))))
+        chosen = [(by_pk[pk], qty) for pk, qty in sorted(quantities.items()) if qty]
+        if not chosen:
+            raise OrderActionRefused("choose at least one unit to cancel")
+        for item, qty in chosen:
+            if qty < 0 or qty > item.qty_open:
+                raise OrderActionRefused(
+                    "more units than are open to cancel",
+                    f"{item.sku} has {item.qty_open} (shipped units cannot be canceled)")
+            if qty < item.qty_open and not rules.cancels_part_of_a_line:
+                raise OrderActionRefused(
+                    f"{order.get_channel_display()} cancels a line whole",
+                    f"cancel all {item.qty_open} open units of {item.sku}, or none")
+    not_asked = [item.sku for item, _ in chosen if not item.buyer_cancel_requested]
+    if channel_reason == rules.buyer_cancel_reason and not_asked:
+        raise OrderActionRefused("the buyer did not request cancellation", f"of {', '.join(not_asked)}")
+    lines = tuple(CancelLine(item=item, qty=qty, channel_lines=tuple(lines_to_cancel(item=item, qty=qty)))
+                  for item, qty in chosen)
+    entries = sum(len(line.channel_lines) for line in lines)
+    return CancelPlan(reason=channel_reason, lines=lines, requests=-(-entries // rules.max_lines_per_cancel))
+
+
+def order_cancel(*, order_id: int, reason: str, quantities: Mapping[int, int] | None = None,
+                 user: AbstractBaseUser | None = None) -> Order:
+    """Cancel the chosen open units (None: every one; shipped units stay, R-CAN-2) and queue the
+    cancel for the channel, as cancel_plan decides it on the locked order."""
     with transaction.atomic(), stock_moves():  # stock written last, products in pk order (orders.locks)
         order = lock_order(order_id)
-        rules = rules_for(order.channel)
-        channel_reason = rules.cancel_reason(reason)
-        if not channel_reason:
-            raise OrderActionRefused("a valid cancellation reason is required", reason or "none given")
-        reason = channel_reason
-        if order.status == OrderStatus.CANCELED:
-            raise OrderActionRefused("order is canceled")
-        if order.status == OrderStatus.PENDING:
-            raise OrderActionRefused("Amazon order is Pending (not paid): cancel it on Amazon")
-        items = [item for item in order.items.select_for_update().order_by("pk") if item.qty_open > 0]
-        if not items:
-            raise OrderActionRefused("nothing left to cancel (shipped lines cannot be canceled)")
-        if reason == rules.buyer_cancel_reason and not all(item.buyer_cancel_requested for item in items):
-            raise OrderActionRefused("the buyer did not request cancellation", reason)
-
-        lines, summary = [], []
-        for item in items:
-            qty = item.qty_open
-            lines += lines_to_cancel(item=item, qty=qty)
-            item.qty_canceled += qty
-            release_reservation(item=item, qty=qty)
-            summary.append(f"{item.sku} × {qty}")
-        OrderItem.objects.bulk_update(items, ["qty_canceled", "qty_reserved"])
-        order_log_write(order=order, user=user,
-                        message=f"Cancellation requested: {', '.join(summary)}; reason: {reason_label(reason)}.")
-        enqueue_cancel_lines(order=order, lines=lines, reason=reason, description=f"Cancel, {reason_label(reason)}",
-                             user=user)
+        items = list(order.items.select_for_update().order_by("pk"))
+        plan = cancel_plan(order=order, items=items, reason=reason, quantities=quantities)
+        for line in plan.lines:
+            line.item.qty_canceled += line.qty
+            release_reservation(item=line.item, qty=line.qty)
+        OrderItem.objects.bulk_update([line.item for line in plan.lines], ["qty_canceled", "qty_reserved"])
+        label = reason_label(plan.reason)
+        order_log_write(order=order, user=user, message=f"Cancellation requested: {plan.summary}; reason: {label}.")
+        enqueue_cancel_lines(order=order, lines=[entry for line in plan.lines for entry in line.channel_lines],
+                             reason=plan.reason, description=f"Cancel, {label}", user=user)
         order_refresh_status(order=order, user=user, awaiting_channel=True)
     return order

@@ -99,6 +99,7 @@ CUSTOM_VIEWS = {
     "orders_order_export": EVERY_ROLE,  # the whole grid with buyers' names and e-mails
     "orders_order_action": OPERATORS,  # store order, acknowledge, ship, resend, cancel, retry
     "orders_order_ship": OPERATORS,  # ship chosen quantities of one order
+    "orders_order_cancel": OPERATORS,  # cancel chosen lines / units of one order, with the channel's reason
     "orders_shipment_correct": OPERATORS,  # correct a shipment's tracking (logged, resent)
     "orders_shipment_withdraw": OPERATORS,  # withdraw a shipment the channel never accepted (logged)
     "orders_order_upload_tracking": OPERATORS,  # tracking CSV: preview, then ship
@@ -453,6 +454,10 @@ def submissions(objects, people):
     rows.append(("orders_order_ship", reverse("admin:orders_order_ship", args=[to_ship.pk]),
                  {**tracking, "tracking_number": ups_tracking(2),
                   **{f"qty_{item.pk}": item.qty_ordered for item in to_ship.items.all()}}, True))
+    to_cancel = order()
+    rows.append(("orders_order_cancel", reverse("admin:orders_order_cancel", args=[to_cancel.pk]),
+                 {"confirm_cancel": "yes", "reason": "SELLER_CANCEL_OUT_OF_STOCK",
+                  **{f"qty_{item.pk}": item.qty_open for item in to_cancel.items.all()}}, True))
     shipped = order(OrderStatus.SHIPPED)
     shipment = ShipmentFactory(order=shipped, source=Shipment.Source.OPERATOR)
     rows.append(("orders_shipment_correct", reverse("admin:orders_shipment_correct", args=[shipment.pk]),
@@ -511,8 +516,8 @@ def submissions(objects, people):
 
 
 POSTED_VIEWS = {
-    "orders_order_action": OPERATORS, "orders_order_ship": OPERATORS, "orders_shipment_correct": OPERATORS,
-    "orders_shipment_withdraw": OPERATORS,
+    "orders_order_action": OPERATORS, "orders_order_ship": OPERATORS, "orders_order_cancel": OPERATORS,
+    "orders_shipment_correct": OPERATORS, "orders_shipment_withdraw": OPERATORS,
     "orders_order_upload_tracking": OPERATORS, "creditmemos_creditmemo_create_for_order": REFUNDERS,
     "channels_channelaccount_reimport": OPERATORS, "orders_bulkjob_retry": OPERATORS,
     "orders_order_export": EVERY_ROLE, "orders_csvexport_download": EVERY_ROLE,

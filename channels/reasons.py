@@ -24,6 +24,7 @@ WORDS = {
     "CouldNotShip": "Could not ship",
     "PriceError": "Price error",
     "BuyerCanceled": "Buyer canceled",
+    "ProductOutofStock": "Product out of stock",
     "ShippingAddressUndeliverable": "Shipping address undeliverable",
     "SELLER_CANCEL_OUT_OF_STOCK": "Out of stock",
     "SELLER_CANCEL_PRICING_ERROR": "Pricing error",

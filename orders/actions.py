@@ -75,33 +75,37 @@ CHUNK = {True: 500, False: 50}  # orders per transaction of a bulk job: set-base
 
 def run_action(*, name: str, params: dict, user: AbstractBaseUser | None, order_ids: list[int] | None = None,
                filters: dict[str, list[str]] | None = None, up_to_order_id: int | None = None,
-               record: bool = False) -> BulkResult | BulkJob:
+               record: bool = False, shown_count: int | None = None,
+               shown_as_estimate: bool = False) -> BulkResult | BulkJob:
     """Run now (small selections) or hand to a worker as a BulkJob (large ones). `filters`: every
     order the grid's filters match ("select all") up to `up_to_order_id` (the newest the operator
     saw); the job is recorded as those filters, not as a list of ids, and the worker resolves them
     in chunks. `record`: a bulk action (not one order's button) run now is recorded as a finished
-    BulkJob too, with what it did."""
+    BulkJob too, with what it did. `shown_count` / `shown_as_estimate`: the count the confirmation
+    page gave, kept on the job to compare with what it took (bulk_job_count_note)."""
     action = ACTIONS[name]
+    shown = {"shown_count": shown_count, "shown_as_estimate": shown_as_estimate}
     if filters is None and len(order_ids) <= INLINE_LIMIT:
         if record and action.recorded_when_inline:
-            return _run_recorded(action, order_ids=order_ids, params=params, user=user)
+            return _run_recorded(action, order_ids=order_ids, params=params, user=user, **shown)
         return run_for_each_order(order_ids=order_ids, action=action.service, action_for_many=action.service_for_many,
                                   user=user, **params)
     with transaction.atomic():
         job = BulkJob.objects.create(action=name, label=action.label, params=params, order_ids=order_ids or [],
                                      filters=filters, selected_up_to_id=up_to_order_id, total=len(order_ids or []),
-                                     created_by=user if user and user.pk else None)
+                                     created_by=user if user and user.pk else None, **shown)
         hand_off("orders.tasks.run_bulk_job", job.pk)
     return job
 
 
-def _run_recorded(action: OrderAction, *, order_ids: list[int], params: dict,
-                  user: AbstractBaseUser | None) -> BulkResult:
+def _run_recorded(action: OrderAction, *, order_ids: list[int], params: dict, user: AbstractBaseUser | None,
+                  shown_count: int | None, shown_as_estimate: bool) -> BulkResult:
     """A small selection run in the request, recorded as a bulk job like a large one: the Bulk jobs
     list shows what it did (processed, done, skipped and why) and follows its channel actions."""
     job = BulkJob.objects.create(action=action.name, label=action.label, params=params, order_ids=order_ids,
                                  total=len(order_ids), state=BulkJob.State.RUNNING,
-                                 created_by=user if user and user.pk else None)
+                                 created_by=user if user and user.pk else None, shown_count=shown_count,
+                                 shown_as_estimate=shown_as_estimate)
     try:
         result = run_for_each_order(order_ids=order_ids, action=action.service, bulk_job_id=job.pk,
                                     action_for_many=action.service_for_many, user=user, **params)
@@ -126,8 +130,9 @@ def bulk_job_run(*, job_id: int) -> BulkJob:
     action = ACTIONS[job.action]
     job.state = BulkJob.State.RUNNING
     if job.filters is not None and not job.total:
-        job.total = _matching(job).count()  # the progress bar's length, counted in the background
-    job.save(update_fields=["state", "total"])
+        # The progress bar's length, counted in the background; kept, as what the job found at its start.
+        job.total = job.counted_at_start = _matching(job).count()
+    job.save(update_fields=["state", "total", "counted_at_start"])
     skipped = Counter(job.skipped)
     try:
         for chunk in _chunks(job, size=CHUNK[action.service_for_many is not None]):
@@ -151,8 +156,10 @@ def bulk_job_run(*, job_id: int) -> BulkJob:
         job.finished_at = timezone.now()
         job.save(update_fields=["state", "error", "finished_at"])
         raise
-    job.state = BulkJob.State.WAITING
-    job.save(update_fields=["state"])
+    # What it took: fewer than counted at the start when some orders stopped matching the filters
+    # meanwhile (the count at the start stays, and the job's page says why they differ).
+    job.state, job.total = BulkJob.State.WAITING, job.processed
+    job.save(update_fields=["state", "total"])
     return bulk_job_settle(job_id=job.pk)
 
 
@@ -211,6 +218,33 @@ def bulk_jobs_settle_waiting() -> None:
 def _settle_bulk_job_of(action: ChannelAction) -> None:
     if action.bulk_job_id and not settle_when_drained(action.bulk_job_id):
         bulk_job_settle(job_id=action.bulk_job_id)
+
+
+def bulk_job_count_note(job: BulkJob) -> str:
+    """Why the orders the job took differ from the count its confirmation page gave, in words ("" when
+    they agree). A large "select all" is counted from the database's estimate on that page, exactly
+    when the job starts, and orders can come to match its filters, or stop matching, while it runs."""
+    if job.shown_count is None:
+        return ""
+    plural = "" if job.shown_count == 1 else "s"
+    said = (f"The confirmation page said about {job.shown_count:,} order{plural}, the database's estimate for a "
+            "selection this large" if job.shown_as_estimate
+            else f"The confirmation page counted {job.shown_count:,} order{plural}")
+    if job.filters is None:  # the ids were taken when the operator confirmed
+        return "" if job.total == job.shown_count else f"{said}; {job.total:,} matched when it was confirmed."
+    counted = job.counted_at_start
+    if counted is None:
+        return f"{said}; the job counts them exactly when it starts." if job.shown_as_estimate else ""
+    notes = [f"{said}; counted exactly when the job started, they were {counted:,}."] if (
+        job.shown_as_estimate or counted != job.shown_count) else []
+    if job.state not in (BulkJob.State.QUEUED, BulkJob.State.RUNNING, BulkJob.State.FAILED):
+        taken = job.processed
+        if taken > counted:
+            notes.append(f"It took {taken:,}: {taken - counted:,} more came to match the filters while it ran "
+                         "(none newer than the confirmation page).")
+        elif taken < counted:
+            notes.append(f"It took {taken:,}: {counted - taken:,} no longer matched the filters when their turn came.")
+    return " ".join(notes)
 
 
 class Outcome:

@@ -19,7 +19,8 @@ from . import admin_accounts  # noqa: F401  (the account admin, with sync health
 from .admin_exports import csv_answer
 from .admin_lists import EstimatedCountPaginator, LongListAdmin
 from .admin_import_problems import open_import_problems_link
-from .actions import ACTIONS, INLINE_LIMIT, OrderAction, Outcome, bulk_job_order_outcomes, bulk_job_summary
+from .actions import (ACTIONS, INLINE_LIMIT, OrderAction, Outcome, bulk_job_count_note, bulk_job_order_outcomes,
+                      bulk_job_summary)
 from .admin_confirm import SELECTED_UP_TO, bulk_hidden_fields, confirm_then_run, selection_ceiling
 from .admin_cancel import CancelViews
 from .admin_shipping import ShippingViews
@@ -552,8 +553,8 @@ class BulkJobAdmin(LongListAdmin, admin.ModelAdmin):
     list_display = ("created_at", "label", "progress", "done_column", "skipped_column", "state", "created_by")
     list_select_related = ("created_by",)
     list_filter = ("state", "action")
-    readonly_fields = ("label", "progress", "state", "summary", "orders_by_outcome", "error", "created_by",
-                       "created_at", "finished_at")
+    readonly_fields = ("label", "progress", "count_note", "state", "summary", "orders_by_outcome", "error",
+                       "created_by", "created_at", "finished_at")
     fields = readonly_fields
     shown_per_outcome = 100
 
@@ -577,6 +578,14 @@ class BulkJobAdmin(LongListAdmin, admin.ModelAdmin):
         if not job.counted:
             return "not counted yet"
         return f"{job.processed} / {job.total}"
+
+    @admin.display(description="Orders counted")
+    def count_note(self, job: BulkJob):
+        """How many it took against what its confirmation page said, and why they differ."""
+        note = bulk_job_count_note(job)
+        if note or job.shown_count is None or (job.filters is not None and job.counted_at_start is None):
+            return note or "—"
+        return f"{job.shown_count:,}, as the confirmation page said."
 
     @admin.display(description="Done or queued")
     def done_column(self, job: BulkJob):

@@ -17,6 +17,7 @@ from .models import Order
 
 CONFIRM_FIELD = "confirm_action"
 SELECTED_UP_TO = "selected_up_to"  # "select all": the newest order the confirmation page counted
+SHOWN_COUNT = "shown_count"  # the count the confirmation page gave, kept on the job it records
 PREVIEW_SIZE = 20  # orders listed on the confirmation page; the rest are counted
 
 
@@ -43,9 +44,11 @@ def confirm_then_run(
     form = action.form_class(request.POST if confirmed else None, **form_kwargs) if action.form_class else None
     if confirmed and (form is None or form.is_valid()):
         params = form.to_params() if form else {}
+        shown = request.POST.get(SHOWN_COUNT, "")
         outcome = run_action(name=action.name, order_ids=None if filters is not None else order_ids(),
                              filters=filters, up_to_order_id=up_to_order_id, params=params, user=request.user,
-                             record=record)
+                             record=record, shown_count=int(shown) if shown.isdigit() else count,
+                             shown_as_estimate=count_is_estimate)
         if isinstance(outcome, BulkResult):
             level = messages.SUCCESS if not outcome.skipped_count else messages.WARNING
             modeladmin.message_user(request, outcome.summary(action.label, done_word=action.done_word), level)
@@ -69,7 +72,8 @@ def confirm_then_run(
         "count_is_estimate": count_is_estimate,
         "preview": [(reverse("admin:orders_order_change", args=[pk]), number)
                     for pk, number in orders.order_by("pk").values_list("pk", "channel_order_id")[:PREVIEW_SIZE]],
-        "hidden": [(name, value) for name, values in hidden.items() for value in values],
+        "hidden": [(name, value) for name, values in {**hidden, SHOWN_COUNT: [str(count)]}.items()
+                   for value in values],
         "confirm_field": CONFIRM_FIELD,
     }
     return TemplateResponse(request, "admin/orders/order/action_confirmation.html", context)

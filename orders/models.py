@@ -504,6 +504,14 @@ class BulkJob(models.Model):
         help_text="Filter jobs: the newest order the filters matched when the operator confirmed; orders that "
         "came later are not part of the job.")
     total = models.PositiveIntegerField()
+    # What the operator was told before confirming, and what a filter job found when it started: the
+    # job's page says how many it took and why that differs (bulk_job_count_note).
+    shown_count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The orders the confirmation page said the job would act on.")
+    shown_as_estimate = models.BooleanField(
+        default=False, help_text="That count was the database's estimate (a large selection).")
+    counted_at_start = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Filter jobs: the orders the filters matched when the worker started.")
     processed = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     skipped = models.JSONField(default=dict, blank=True, help_text="Reason → count.")

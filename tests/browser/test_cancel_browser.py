@@ -46,3 +46,26 @@ def test_cancel_part_of_a_line_from_the_order_page(admin_page, sandbox, wm_accou
     assert Order.objects.get(pk=order.pk).status == status_before != OrderStatus.CANCELED  # units are left to ship
     page.reload()
     page.screenshot(path=str(shots / "cancel-done-detail.png"), full_page=True)
+
+
+def test_cancel_a_whole_amazon_line_from_the_order_page(admin_page, sandbox, az_account, shots):
+    """Amazon cancels lines whole: a line is ticked, not given a quantity."""
+    page = admin_page
+    [order_id] = sandbox.amazon.create_orders(count=1, items=2, qty=2, buyer_cancel=True)
+    account_import_orders(account_id=az_account.pk)
+    order = Order.objects.get(channel_order_id=order_id)
+    first, second = order.items.order_by("pk")
+
+    page.go(f"/admin/orders/order/{order.pk}/cancel/")
+    assert "Amazon cancels a line whole" in page.inner_text("#cancel-form")
+    page.check(f"input[name=qty_{second.pk}]")
+    page.select_option("select[name=reason]", "NoInventory")
+    page.screenshot(path=str(shots / "cancel-amazon-choose.png"), full_page=True)
+    page.click("#cancel-review")
+    confirmation = page.inner_text("#cancel-confirmation")
+    assert "Amazon will be sent one cancellation" in confirmation and "No inventory (NoInventory)" in confirmation
+    page.click("#cancel-confirm")
+    assert "queued for Amazon" in page.inner_text(".messagelist")
+
+    drain_actions()
+    assert [item.canceled for item in sandbox.amazon.orders[order_id].items] == [0, 2]

@@ -98,7 +98,7 @@ MUTANTS = [
            "pass",
            (f"{GUARDS}::test_r_ord_2_shipping_takes_units_out_of_stock_and_ends_their_reservation",)),
     Mutant("cancel no longer releases its reservation", "orders/services/cancel.py",
-           "release_reservation(item=item, qty=qty)", "pass",
+           "release_reservation(item=line.item, qty=line.qty)", "pass",
            (f"{GUARDS}::test_r_ord_2_cancel_releases_its_reservation",)),
     Mutant("memo cancel no longer releases its reservation", "creditmemos/services.py",
            "release_reservation(item=item, qty=line.qty)", "pass",
@@ -108,10 +108,14 @@ MUTANTS = [
            (f"{GUARDS}::test_r_ship_over_shipping_is_refused_before_the_database_sees_it",
             "tests/orders/test_over_shipping_admin.py")),
     Mutant("buyer-canceled reason accepted without a buyer request", "orders/services/cancel.py",
-           "if reason == rules.buyer_cancel_reason and not all(item.buyer_cancel_requested for item in items):",
+           "if channel_reason == rules.buyer_cancel_reason and not_asked:",
            "if False:",
            (f"{GUARDS}::test_r_cm_4_walmart_buyer_canceled_needs_the_buyers_request",
-            f"{GUARDS}::test_r_cm_4_amazon_buyer_canceled_needs_the_buyers_request")),
+            f"{GUARDS}::test_r_cm_4_amazon_buyer_canceled_needs_the_buyers_request",
+            "tests/orders/test_cancel_lines.py::test_the_buyers_reason_only_for_the_lines_the_buyer_asked_to_cancel")),
+    Mutant("part of a line canceled where the channel cancels lines whole", "orders/services/cancel.py",
+           "if qty < item.qty_open and not rules.cancels_part_of_a_line:", "if False:",
+           ("tests/orders/test_cancel_lines.py::test_r_can_1_amazon_cancels_a_chosen_line_whole_and_refuses_part_of_one",)),
 ]
 
 

@@ -254,7 +254,7 @@ class OrderItem(models.Model):
         indexes = [
             models.Index(fields=["sku"], name="order_item_sku_idx"),
             # The grid's search, the start of a SKU in any case: UPPER(sku) LIKE 'ABC%'. On PostgreSQL
-            # the index has text_pattern_ops (migration 0025), so a prefix is a range of it whatever the
+            # the index has text_pattern_ops (migration 0027), so a prefix is a range of it whatever the
             # collation; SQLite has no operator classes.
             models.Index(Upper("sku"), name="order_item_sku_upper_idx"),
             # Seller-caused cancellations (the cockpit's cancellation rate and its grid filter).

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0025_sku_prefix_search'),
+        ('orders', '0027_sku_prefix_search'),
     ]
 
     operations = [

@@ -23,5 +23,5 @@ def default_ops(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("orders", "0024_shipment_source_words")]
+    dependencies = [("orders", "0026_shipment_withdrawn")]
     operations = [migrations.RunPython(pattern_ops, default_ops)]

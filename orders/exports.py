@@ -31,7 +31,8 @@ HEADER = [
     "Canceled Units",
     "Canceled Amount",
     "Refunded",
-    "Refund Not Yet Confirmed",
+    "Refund On Its Way",
+    "Refund Failed",
     "Items",
 ]
 
@@ -61,7 +62,8 @@ class _Echo:
 
 def _row(order) -> list[str]:
     items = "; ".join(f"{item.sku} x {item.qty_ordered}" for item in order.items.all())
-    # What the channel confirmed; a refund queued, being sent or failed is its own column (blank if none).
+    # What the channel confirmed; a refund queued or being sent, and one that failed to get there, are
+    # columns of their own (blank when there is none).
     totals = order_totals(order)
     return [
         iso_datetime(order.sale_date),
@@ -83,6 +85,7 @@ def _row(order) -> list[str]:
         f"{totals.canceled:.2f}",
         f"{totals.refunded:.2f}",
         f"{totals.refunded_unconfirmed:.2f}" if totals.refunded_unconfirmed else "",
+        f"{totals.refunded_failed:.2f}" if totals.refunded_failed else "",
         items,
     ]
 

@@ -90,7 +90,8 @@ def _export(orders) -> list[dict]:
 
 def test_r_grid_3_the_export_gives_the_money_canceled_and_refunded_as_the_channel_confirmed_it(walmart_account):
     """An accountant's columns: units canceled and their money (price + their share of tax and shipping),
-    the refunds the channel confirmed, and a refund not confirmed yet in a column of its own."""
+    the refunds the channel confirmed, and in columns of their own a refund on its way and one that
+    failed to get there (the buyer is not paid back until it is retried)."""
     order = order_with_lines(walmart_account, Line(qty=2, price="10.00", tax="2.00", shipping="4.00", shipped=1,
                                                    canceled=1),
                              Line(qty=1, price="30.00", shipped=1))
@@ -100,12 +101,17 @@ def test_r_grid_3_the_export_gives_the_money_canceled_and_refunded_as_the_channe
     ChannelAction.objects.filter(order=order, kind=ChannelAction.Kind.REFUND).update(
         state=ChannelAction.State.SUCCEEDED)  # as Walmart's confirmation is recorded
     credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={}, shipping_refund=Decimal("2.00")))
+    refused = order_with_lines(walmart_account, Line(qty=1, price="7.00", shipped=1))
+    credit_memo_create(order_id=refused.pk, memo=MemoInput(quantities={item_ids(refused)[0]: 1}))
+    ChannelAction.objects.filter(order=refused, kind=ChannelAction.Kind.REFUND).update(
+        state=ChannelAction.State.FAILED, last_error="400 from Walmart")
 
     rows = {row["Channel Order #"]: row for row in _export(order_list())}
 
-    money = ["Total Paid", "Canceled Units", "Canceled Amount", "Refunded", "Refund Not Yet Confirmed"]
-    assert [rows[order.channel_order_id][name] for name in money] == ["56.00", "1", "13.00", "30.00", "2.00"]
-    assert [rows[untouched.channel_order_id][name] for name in money[1:]] == ["0", "0.00", "0.00", ""]
+    money = ["Total Paid", "Canceled Units", "Canceled Amount", "Refunded", "Refund On Its Way", "Refund Failed"]
+    assert [rows[order.channel_order_id][name] for name in money] == ["56.00", "1", "13.00", "30.00", "2.00", ""]
+    assert [rows[refused.channel_order_id][name] for name in money] == ["7.00", "0", "0.00", "0.00", "", "7.00"]
+    assert [rows[untouched.channel_order_id][name] for name in money[1:]] == ["0", "0.00", "0.00", "", ""]
 
 
 @pytest.mark.parametrize("orders", [2, 5])

@@ -278,14 +278,15 @@ class OrderFilterSet(django_filters.FilterSet):
             return queryset.filter(buyer_email__startswith=value.lower())
         if len(value) < SEARCH_MIN_PARTIAL:  # a part this short matches everything: whole numbers only
             return queryset.filter(Q(channel_order_id=value) | Q(customer_order_id=value) | Q(store_order_number=value))
-        # UNION ALL, so the database stops at the limit instead of first gathering every match (a short
-        # SKU prefix matches tens of thousands of items) to remove repeats; the ids repeat at most once a line.
+        # One UNION ALL branch per index, read in turn: the database stops at the limit instead of first
+        # gathering every match (a short SKU prefix matches tens of thousands of items) to remove
+        # repeats, and an index range read stops there too (a bitmap of both item indexes would not).
+        items = OrderItem.objects.order_by().values_list("order_id", flat=True)
         matched_order_ids = list(dict.fromkeys(
-            OrderItem.objects.filter(Q(sku__istartswith=value) | Q(title__icontains=value))
-            .order_by()
-            .values_list("order_id", flat=True)
-            .union(Shipment.objects.filter(tracking_number__iexact=value).order_by().values_list("order_id", flat=True),
-                   all=True)[:SEARCH_ITEM_LIMIT]
+            items.filter(sku__istartswith=value).union(
+                items.filter(title__icontains=value),
+                Shipment.objects.filter(tracking_number__iexact=value).order_by().values_list("order_id", flat=True),
+                all=True)[:SEARCH_ITEM_LIMIT]
         ))
         return queryset.filter(
             Q(store_order_number=value)

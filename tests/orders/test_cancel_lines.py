@@ -155,3 +155,14 @@ def test_a_refusal_is_said_plainly_on_the_page_and_nothing_is_sent(operator_clie
                                 ).content.decode()
     assert "Not canceled: choose at least one unit to cancel." in html
     assert not ChannelAction.objects.exists()
+
+
+def test_change_it_goes_back_to_the_choices_as_they_were(operator_client, walmart_account):
+    order = create_order(account=walmart_account, status=OrderStatus.UNSHIPPED, n_items=1)
+    [item] = items_of(order)
+    choices = {f"qty_{item.pk}": "1", "reason": "SELLER_CANCEL_FRAUD_STOP_SHIPMENT"}
+    html = operator_client.post(cancel_url(order), {**choices, "edit_cancel": "Change it"}).content.decode()
+    assert 'id="cancel-review"' in html and 'id="cancel-confirmation"' not in html
+    assert f'name="qty_{item.pk}" value="1"' in html
+    assert '<option value="SELLER_CANCEL_FRAUD_STOP_SHIPMENT" selected>' in html
+    assert not ChannelAction.objects.exists()

@@ -23,8 +23,6 @@ class ChannelRules:
     shipping_methods: tuple[str, ...] = ()
     refund_reasons: tuple[str, ...] = ()
     default_refund_reason: str = ""
-    # R-CM-3: the reason proposed for a refund of an Unshipped order, where it is not the default.
-    unshipped_refund_reason: str = ""
     cancel_reason_by_key: tuple[tuple[str, str], ...] = ()
     # Cancels and refunds are accepted now and applied later (Amazon feeds); resending one is safe
     # (a canceled item stays canceled, an adjustment carries its own idempotency id), and the
@@ -38,11 +36,6 @@ class ChannelRules:
     # whose tracking cannot change for one of them alone. False: the channel names packages by our own
     # id (Amazon's packageReferenceId).
     packages_named_by_tracking: bool = False
-
-    def refund_reason_for(self, status: str) -> str:
-        """The refund reason proposed (and sent when none is chosen) for an order in `status`."""
-        return self.unshipped_refund_reason if status == "unshipped" and self.unshipped_refund_reason \
-            else self.default_refund_reason
 
     def cancel_reason(self, reason: str) -> str:
         """The channel's value for a reason given as the channel's own value or as a generic key."""
@@ -103,17 +96,9 @@ RULES = {
         max_lines_per_cancel=100,
         cancels_part_of_a_line=False,
         carriers=("UPS", "USPS", "FedEx", "DHL", "Amazon Shipping", "OnTrac", "Other"),
-        # AdjustmentReason of the OrderAdjustment feed (POST_PAYMENT_ADJUSTMENT_DATA), all of it, in the
-        # order of Amazon's XSD (CONTRACTS.md, Amazon §3); the sandbox takes exactly these.
-        refund_reasons=(
-            "NoInventory", "CustomerReturn", "GeneralAdjustment", "CouldNotShip", "DifferentItem", "Abandoned",
-            "CustomerCancel", "PriceError", "ProductOutofStock", "CustomerAddressIncorrect", "Exchange", "Other",
-            "CarrierCreditDecision", "RiskAssessmentInformationNotValid", "CarrierCoverageFailure",
-            "TransactionRecord", "Undeliverable", "RefusedDelivery",
-        ),
+        refund_reasons=("CustomerReturn", "NoInventory", "GeneralAdjustment", "CouldNotShip", "PriceError", "Other"),
         async_changes=True,
-        default_refund_reason="CustomerReturn",  # R-CM-3: a Shipped order
-        unshipped_refund_reason="NoInventory",  # R-CM-3: an Unshipped one
+        default_refund_reason="CustomerReturn",
         cancel_reason_by_key=(
             ("out_of_stock", "NoInventory"),
             ("pricing_error", "GeneralAdjustment"),

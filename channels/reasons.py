@@ -24,7 +24,6 @@ WORDS = {
     "CouldNotShip": "Could not ship",
     "PriceError": "Price error",
     "BuyerCanceled": "Buyer canceled",
-    "ProductOutofStock": "Product out of stock",
     "ShippingAddressUndeliverable": "Shipping address undeliverable",
     "SELLER_CANCEL_OUT_OF_STOCK": "Out of stock",
     "SELLER_CANCEL_PRICING_ERROR": "Pricing error",

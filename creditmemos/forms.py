@@ -6,9 +6,11 @@ from django import forms
 from channels.capabilities import rules_for
 from channels.models import Channel
 from channels.reasons import reason_label
+from orders.models import OrderStatus
 
 from .models import CreditMemo
-from .rules import CANCEL, REFUND, MemoInput, MemoPlan, creditable_qty, credits_first, refunds_units
+from .rules import (AMAZON_SHIPPED_REFUND_REASON, AMAZON_UNSHIPPED_REFUND_REASON, CANCEL, REFUND, MemoInput,
+                    MemoPlan, creditable_qty, credits_first, refunds_units)
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0")}
 KEPT_REASON = "kept_refund_reason"  # the reason chosen, carried while the memo refunds nothing
@@ -57,28 +59,30 @@ class CreditMemoForm(forms.Form):
         self.fields["shipping_refund"].initial = defaults.shipping_refund
         self.fields["derived_shipping"].initial = defaults.shipping_refund
         self.fields["shipping_refund"].help_text = ("Follows the refunded units until you type another amount.")
-        # A refund reason is a field wherever shipped units could be refunded, from the channel's own
-        # list (Walmart's refundReason, Amazon's AdjustmentReason), the usual one for the order's
-        # status proposed. It is asked only when the quantities entered refund some (asks_reason),
-        # so it is decided again on every "Update totals".
+        # A refund reason is a field wherever shipped units could be refunded (Walmart; Amazon's is
+        # fixed). It is asked only when the quantities entered refund some (asks_reason), so it is
+        # decided again on every "Update totals".
         may_refund = any(item.qty_shipped > item.qty_refunded for item in items)
+        self.reason_note = ""
         self.reason_was_asked = self.add_prefix("refund_reason") in self.data
-        if not may_refund:
+        if order.channel == Channel.AMAZON or not may_refund:
             del self.fields["refund_reason"]
+            if order.channel == Channel.AMAZON and may_refund:
+                reason = (AMAZON_UNSHIPPED_REFUND_REASON if order.status == OrderStatus.UNSHIPPED
+                          else AMAZON_SHIPPED_REFUND_REASON)
+                self.reason_note = (f"Refund reason: {reason_label(reason)}. Amazon takes "
+                                    f"{reason_label(AMAZON_UNSHIPPED_REFUND_REASON)} for Unshipped orders and "
+                                    f"{reason_label(AMAZON_SHIPPED_REFUND_REASON)} for Shipped ones.")
         else:
-            usual = rules.refund_reason_for(order.status)
             self.fields["refund_reason"].choices = [(reason, reason_label(reason)) for reason in rules.refund_reasons]
-            self.fields["refund_reason"].initial = usual
-            if order.channel == Channel.AMAZON:
-                self.fields["refund_reason"].help_text = (
-                    f"Sent to Amazon with the refund. Usual: {reason_label(rules.refund_reason_for('unshipped'))} "
-                    f"for an Unshipped order, {reason_label(rules.refund_reason_for('shipped'))} for a Shipped one.")
+            self.fields["refund_reason"].initial = rules.default_refund_reason
             if self.is_bound and not self.reason_was_asked:
                 # Shown from now on with the reason chosen before the field was hidden (kept while
                 # no unit was refunded), else the usual one; still to be confirmed before saving.
                 kept = self.data.get(self.add_prefix(KEPT_REASON))
                 self.data = self.data.copy()
-                self.data[self.add_prefix("refund_reason")] = kept if kept in rules.refund_reasons else usual
+                self.data[self.add_prefix("refund_reason")] = (kept if kept in rules.refund_reasons
+                                                               else rules.default_refund_reason)
         if full_only:
             self.fields["shipping_refund"].disabled = True
             self.full_only_note = (f"This order has an adjustment fee ({order.adjustment_fee} {order.currency}): it "

@@ -24,6 +24,8 @@ ALLOWED_STATUSES = {
     Channel.WALMART: {OrderStatus.UNSHIPPED, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED},  # R-CM-1
     Channel.AMAZON: {OrderStatus.UNSHIPPED, OrderStatus.SHIPPED},  # R-CM-2
 }
+AMAZON_UNSHIPPED_REFUND_REASON = "NoInventory"  # R-CM-3
+AMAZON_SHIPPED_REFUND_REASON = "CustomerReturn"  # R-CM-3
 
 
 class CreditMemoRefused(Exception):
@@ -312,8 +314,10 @@ def plan_credit_memo(*, order: Order, items: list[OrderItem], memo: MemoInput, s
                                     "credit every unit left and all its shipping in one memo, or remove the fee")
 
     amazon = order.channel == Channel.AMAZON
-    refund_reason = memo.refund_reason or rules.refund_reason_for(order.status)  # R-CM-3 when none is chosen
-    if refund_reason not in rules.refund_reasons:
+    refund_reason = memo.refund_reason or rules.default_refund_reason
+    if amazon:
+        refund_reason = AMAZON_UNSHIPPED_REFUND_REASON if order.status == OrderStatus.UNSHIPPED else AMAZON_SHIPPED_REFUND_REASON
+    elif refund_reason not in rules.refund_reasons:
         raise CreditMemoRefused("R-CM-1", f"{refund_reason!r} is not a {order.get_channel_display()} refund reason")
 
     lines: list[PlannedLine] = []

@@ -65,32 +65,3 @@ def test_operator_refunds_part_of_a_shipped_order_and_cancels_a_buyer_requested_
     flagged.refresh_from_db()
     assert (first.qty_refunded, flagged.qty_canceled) == (1, 1)
     assert Order.objects.get(pk=shipped.pk).status == OrderStatus.SHIPPED
-
-
-def test_operator_chooses_the_amazon_refund_reason(admin_page, sandbox, az_account, shots):
-    """Amazon's AdjustmentReason is chosen on the form (words with the code), the usual one proposed."""
-    import xml.etree.ElementTree as ET
-
-    page = admin_page
-    [order_id] = sandbox.amazon.create_orders(count=1, items=1, qty=2, price="10.00")
-    account_import_orders(account_id=az_account.pk)
-    order = Order.objects.get(channel_order_id=order_id)
-    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(3), method="Ground"))
-    drain_actions()
-
-    page.go(f"/admin/orders/order/{order.pk}/change/")
-    page.click("#credit-memo")
-    reason = page.locator("#row-refund_reason select")
-    assert reason.input_value() == "CustomerReturn"  # the usual reason for a Shipped order
-    reason.select_option("DifferentItem")
-    page.click("input[name=_preview]")
-    assert "Different item (DifferentItem)" in page.inner_text("#memo-lines")
-    page.screenshot(path=str(shots / "amazon-memo-reason.png"), full_page=True)
-    page.click("#save-credit-memo")
-    assert "Credit memo #" in page.inner_text(".messagelist")
-
-    drain_actions()
-    feed = next(f for f in sandbox.amazon.feeds.values() if f.feed_type == "POST_PAYMENT_ADJUSTMENT_DATA")
-    sent = ET.fromstring(sandbox.amazon.documents[feed.document_id]["content"])
-    assert [node.text for node in sent.iter("AdjustmentReason")] == ["DifferentItem"]
-    assert Order.objects.get(pk=order.pk).status == OrderStatus.SHIPPED

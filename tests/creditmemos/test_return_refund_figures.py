@@ -58,9 +58,38 @@ def test_a_return_without_per_unit_figures_is_priced_as_any_refund(sandbox, wm_a
     sandbox.walmart.create_return(order.channel_order_id)
     account_import_orders(account_id=wm_account.pk)
     OrderReturnLine.objects.update(unit_price=None, unit_tax=None)
+    credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item.pk: 1}))  # 4.17 + 0.33
 
     preview = credit_memo_preview(order_id=order.pk, memo=MemoInput(quantities={item.pk: 2}))
-    assert preview.grand_total == Decimal("8.34") + Decimal("0.67")
+    assert preview.grand_total == Decimal("8.34") + Decimal("0.67")  # the tax of units 2 and 3
+
+
+def test_walmarts_excess_charge_goes_with_the_returned_lines_last_item_only(sandbox, wm_account, fast_retries):
+    order, _channel = shipped_walmart_order(sandbox, wm_account, qty=3, price="4.17")
+    [item] = order.items.all()
+    sandbox.walmart.create_return(order.channel_order_id)
+    account_import_orders(account_id=wm_account.pk)
+    OrderReturnLine.objects.update(excess_price=Decimal("0.02"))  # as a return may show it
+
+    def price(units: int) -> Decimal:
+        [line] = credit_memo_preview(order_id=order.pk, memo=MemoInput(quantities={item.pk: units})).lines
+        return line.amount
+
+    assert (price(2), price(3)) == (Decimal("8.34"), Decimal("12.53"))
+
+
+def test_units_not_returned_take_their_share_of_the_tax_after_the_returned_ones(sandbox, wm_account, fast_retries):
+    """4 units with 1.33 tax, 2 of them returned: a memo of 3 refunds the returned two at 0.33 each
+    and the third at its share after them, 0.34 (units 1–3 hold 1.00 of the tax)."""
+    order, channel = shipped_walmart_order(sandbox, wm_account, qty=4, price="4.17")
+    [item] = order.items.all()
+    assert item.tax == Decimal("1.33")
+    return_id = sandbox.walmart.create_return(order.channel_order_id)
+    sandbox.walmart.returns[return_id].lines[0].update(qty=2, lastItem=False)
+    account_import_orders(account_id=wm_account.pk)
+
+    memo = _memo_matches_walmart(channel, order, MemoInput(quantities={item.pk: 3}))
+    assert memo.grand_total == Decimal("4.17") * 3 + Decimal("1.00")
 
 
 def _memo_matches_walmart(channel, order, memo_input: MemoInput) -> CreditMemo:

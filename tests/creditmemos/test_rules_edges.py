@@ -350,3 +350,12 @@ def test_r_cm_9_shipping_gets_only_the_room_an_adjustment_left_on_the_line(walma
     assert (refused.rule, str(refused)) == (
         "R-CM-9", "At most 12.80 can be refunded on these lines (price, tax and shipping of their shipped units, "
         "less what was refunded): lower the shipping or adjustment refund")
+
+
+def test_r_cm_9_shipping_fits_in_the_room_an_adjustment_leaves(walmart_account):
+    """2.00 of room beyond the unit: 0.50 of adjustment leaves 1.50, so 1.00 of shipping fits."""
+    order = order_with_lines(walmart_account, SHIPPED)
+    [item] = item_ids(order)
+    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item: 1}, shipping_refund=Decimal("1.00"),
+                                                                 adjustment_refund=Decimal("0.50")))
+    assert memo.grand_total == Decimal("12.30")

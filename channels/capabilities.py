@@ -15,10 +15,6 @@ class ChannelRules:
     default_cancel_reason: str
     max_lines_per_cancel: int
     carriers: tuple[str, ...]
-    # Some of a line's open units can be canceled and the rest kept (Walmart's statusQuantity);
-    # False: a line is canceled whole, all its open units (Amazon's acknowledgement feed names
-    # items, with no quantity; CONTRACTS.md, Amazon §3).
-    cancels_part_of_a_line: bool = True
     # The shipping methods the channel takes (Walmart's methodCode enum); empty: any method's name.
     shipping_methods: tuple[str, ...] = ()
     refund_reasons: tuple[str, ...] = ()
@@ -94,7 +90,6 @@ RULES = {
         buyer_cancel_reason="BuyerCanceled",
         default_cancel_reason="NoInventory",
         max_lines_per_cancel=100,
-        cancels_part_of_a_line=False,
         carriers=("UPS", "USPS", "FedEx", "DHL", "Amazon Shipping", "OnTrac", "Other"),
         refund_reasons=("CustomerReturn", "NoInventory", "GeneralAdjustment", "CouldNotShip", "PriceError", "Other"),
         async_changes=True,

@@ -1,6 +1,7 @@
-"""The order page's Cancel: the operator chooses lines and units (where the channel takes part of a
-line) and the channel's reason, sees what will be sent, then confirms. Thin: the form collects,
-orders.services.cancel decides."""
+"""The order page's Cancel: the whole order, every open unit (shipped units stay), with the reason
+the operator chooses from the channel's list; the page shows what will be sent, then the operator
+confirms. Part of an order is canceled by a credit memo, which the page points to. Thin: the form
+collects, orders.services.cancel decides."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from channels.reasons import reason_label
+from creditmemos.rules import refusal_for_status
 
 from .forms import OrderCancelForm
 from .models import Order
@@ -19,7 +21,15 @@ from .services.cancel import cancel_plan, order_cancel
 from .services.errors import OrderActionRefused
 
 CONFIRM = "confirm_cancel"  # the confirmation's button: send what the page showed
-EDIT = "edit_cancel"  # back from the confirmation to the choices, as they were
+EDIT = "edit_cancel"  # back from the confirmation to the choice, as it was
+
+
+def credit_memo_url(request: HttpRequest, order: Order) -> str:
+    """The order's credit memo form (where some units alone are canceled), if the user may create
+    one and the order takes one; empty otherwise, as the order page's Credit Memo button."""
+    if request.user.has_perm("orders.refund_order") and refusal_for_status(order) is None:
+        return reverse("admin:creditmemos_creditmemo_create_for_order", args=[order.pk])
+    return ""
 
 
 class CancelViews:
@@ -39,11 +49,9 @@ class CancelViews:
         plan = None
         if form.is_bound and EDIT not in request.POST and form.is_valid():
             try:
-                plan = cancel_plan(order=order, items=items, reason=form.cleaned_data["reason"],
-                                   quantities=form.quantities())
+                plan = cancel_plan(order=order, items=items, reason=form.cleaned_data["reason"])
                 if CONFIRM in request.POST:
-                    order_cancel(order_id=order.pk, reason=plan.reason, quantities=form.quantities(),
-                                 user=request.user)
+                    order_cancel(order_id=order.pk, reason=plan.reason, user=request.user)
                     self.message_user(request, f"Cancellation recorded ({plan.summary}; reason: "
                                       f"{reason_label(plan.reason)}); queued for {order.get_channel_display()}.",
                                       messages.SUCCESS)
@@ -51,13 +59,12 @@ class CancelViews:
             except OrderActionRefused as refusal:
                 form.add_error(None, f"Not canceled: {refusal}.")
                 plan = None
-        chosen = {line.item.pk: line.qty for line in plan.lines} if plan else {}
         return TemplateResponse(request, "admin/orders/order/cancel.html", {
             **self.admin_site.each_context(request), "opts": self.opts,
             "title": f"Cancel order {order.channel_order_id}" if plan is None else "Send this cancellation?",
             "order": order, "form": form, "plan": plan, "detail_url": detail,
             "reason_label": reason_label(plan.reason) if plan else "",
-            "left_open": [(item, item.qty_open - chosen.get(item.pk, 0)) for item in form.open_items
-                          if item.qty_open > chosen.get(item.pk, 0)],
+            "shipped": [item for item in items if item.qty_shipped],
+            "credit_memo_url": credit_memo_url(request, order),
             "confirm_field": CONFIRM, "edit_field": EDIT,
         })

@@ -114,10 +114,9 @@ class OrderShipForm(ShipForm):
 
 
 class OrderCancelForm(forms.Form):
-    """Cancel on one order's page: the units to cancel per open line — a quantity where the channel
-    cancels part of a line (Walmart), the whole line or nothing where it cancels lines whole
-    (Amazon) — and the reason from the channel's own list, its words with its code beside them.
-    Nothing is preselected: the operator chooses. What the channel takes is decided by the service
+    """Cancel on one order's page: the whole order, every open unit (as the grid's bulk Cancel), with
+    the reason from the channel's own list, its words with its code beside them. Nothing is
+    preselected: the operator chooses. What is sent is decided by the service
     (orders.services.cancel.cancel_plan), which the confirmation shows before anything is sent."""
 
     reason = forms.ChoiceField(label="Cancellation reason")
@@ -125,42 +124,18 @@ class OrderCancelForm(forms.Form):
     def __init__(self, *args, order, items, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         rules = rules_for(order.channel)
-        self.order, self.by_quantity = order, rules.cancels_part_of_a_line
         self.open_items = [item for item in items if item.qty_open > 0]
-        for item in self.open_items:
-            if self.by_quantity:
-                field = forms.IntegerField(
-                    min_value=0, max_value=item.qty_open, initial=0, label=f"{item.sku} (open {item.qty_open})",
-                    error_messages={"max_value": f"{item.sku}: at most {item.qty_open} unit(s) are open to cancel."})
-            else:
-                field = forms.BooleanField(required=False, label=f"{item.sku}: all {item.qty_open} open unit(s)")
-            self.fields[self.qty_field(item)] = field
         self.fields["reason"].choices = [("", "— choose the reason —")] + [
             (code, reason_label(code)) for code in rules.cancel_reasons]
         asked = [item.sku for item in self.open_items if item.buyer_cancel_requested]
-        if asked:
+        buyers = f"“{reason_label(rules.buyer_cancel_reason)}”"
+        if asked and len(asked) == len(self.open_items):
             self.fields["reason"].help_text = (
-                f"The buyer asked to cancel {', '.join(asked)}: cancel those with "
-                f"“{reason_label(rules.buyer_cancel_reason)}”; any other reason counts against you.")
-        self.line_note = ("" if self.by_quantity else
-                          f"{order.get_channel_display()} cancels a line whole: all of its open units, or none.")
-
-    @staticmethod
-    def qty_field(item) -> str:
-        return f"qty_{item.pk}"
-
-    def item_rows(self):
-        return [(item, self[self.qty_field(item)]) for item in self.open_items]
-
-    def quantities(self) -> dict[int, int]:
-        """Units to cancel per item pk, as chosen (lines left at none are left out)."""
-        chosen = {}
-        for item in self.open_items:
-            value = self.cleaned_data.get(self.qty_field(item))
-            units = (value or 0) if self.by_quantity else (item.qty_open if value else 0)
-            if units:
-                chosen[item.pk] = units
-        return chosen
+                f"The buyer asked to cancel this order: cancel it with {buyers}; any other reason counts against you.")
+        elif asked:
+            self.fields["reason"].help_text = (
+                f"The buyer asked to cancel only {', '.join(asked)}, so {buyers} cannot cancel the whole order; "
+                "cancel those units alone with a credit memo.")
 
 
 def refusal_sentence(refusal: OrderActionRefused) -> str:

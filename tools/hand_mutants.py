@@ -112,10 +112,13 @@ MUTANTS = [
            "if False:",
            (f"{GUARDS}::test_r_cm_4_walmart_buyer_canceled_needs_the_buyers_request",
             f"{GUARDS}::test_r_cm_4_amazon_buyer_canceled_needs_the_buyers_request",
-            "tests/orders/test_cancel_lines.py::test_the_buyers_reason_only_for_the_lines_the_buyer_asked_to_cancel")),
-    Mutant("part of a line canceled where the channel cancels lines whole", "orders/services/cancel.py",
-           "if qty < item.qty_open and not rules.cancels_part_of_a_line:", "if False:",
-           ("tests/orders/test_cancel_lines.py::test_r_can_1_amazon_cancels_a_chosen_line_whole_and_refuses_part_of_one",)),
+            "tests/orders/test_cancel_lines.py::test_the_buyers_reason_only_when_the_buyer_asked_to_cancel_every_open_line")),
+    Mutant("a cancel takes only part of the order (its first open line)", "orders/services/cancel.py",
+           "open_units = [(item, item.qty_open) for item in items if item.qty_open > 0]",
+           "open_units = [(item, item.qty_open) for item in items if item.qty_open > 0][:1]",
+           ("tests/orders/test_cancel_lines.py::test_walmart_every_open_unit_of_the_order_is_canceled_and_a_shipped_unit_stays",
+            "tests/orders/test_cancel_lines.py::test_amazon_every_item_of_the_order_is_canceled_with_the_chosen_reason",
+            "tests/browser/test_cancel_browser.py")),
 ]
 
 

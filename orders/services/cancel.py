@@ -1,7 +1,7 @@
-"""Canceling an order from the back-office (R-CAN-1..5): every open unit (the grid's bulk Cancel), or
-the lines and units the operator chose on the order page where the channel takes that."""
+"""Canceling an order from the back-office (R-CAN-1..5): the whole store order, every open unit, from
+the grid's bulk Cancel and from the order page alike. Part of an order is canceled by a credit memo
+(creditmemos), never here (R-CAN-5)."""
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -60,12 +60,10 @@ class CancelPlan:
         return ", ".join(f"{line.item.sku} × {line.qty}" for line in self.lines)
 
 
-def cancel_plan(*, order: Order, items: list[OrderItem], reason: str,
-                quantities: Mapping[int, int] | None = None) -> CancelPlan:
-    """The cancellation of `quantities` (item pk → units; None: every open unit) of the order's
-    `items`, or OrderActionRefused in plain words for what the channel does not take: shipped units
-    (R-CAN-2), more units than are open, part of a line where the channel cancels lines whole, the
-    buyer's reason on lines the buyer did not ask to cancel. Changes nothing."""
+def cancel_plan(*, order: Order, items: list[OrderItem], reason: str) -> CancelPlan:
+    """The cancellation of every open unit of the order's `items` (shipped units stay, R-CAN-2), or
+    OrderActionRefused in plain words for what the channel does not take: no open unit, the buyer's
+    reason on lines the buyer did not ask to cancel. Changes nothing."""
     rules = rules_for(order.channel)
     channel_reason = rules.cancel_reason(reason)
     if not channel_reason:
@@ -74,43 +72,25 @@ def cancel_plan(*, order: Order, items: list[OrderItem], reason: str,
         raise OrderActionRefused("order is canceled")
     if order.status == OrderStatus.PENDING:
         raise OrderActionRefused("Amazon order is Pending (not paid): cancel it on Amazon")
-    if quantities is None:
-        chosen = [(item, item.qty_open) for item in items if item.qty_open > 0]
-        if not chosen:
-            raise OrderActionRefused("nothing left to cancel (shipped lines cannot be canceled)")
-    else:
-        by_pk = {item.pk: item for item in items}
-        if unknown := set(quantities) - set(by_pk):
-            raise OrderActionRefused("a line to cancel is not on this order", ", ".join(map(str, sorted(unknown))))
-        chosen = [(by_pk[pk], qty) for pk, qty in sorted(quantities.items()) if qty]
-        if not chosen:
-            raise OrderActionRefused("choose at least one unit to cancel")
-        for item, qty in chosen:
-            if qty < 0 or qty > item.qty_open:
-                raise OrderActionRefused(
-                    "more units than are open to cancel",
-                    f"{item.sku} has {item.qty_open} (shipped units cannot be canceled)")
-            if qty < item.qty_open and not rules.cancels_part_of_a_line:
-                raise OrderActionRefused(
-                    f"{order.get_channel_display()} cancels a line whole",
-                    f"cancel all {item.qty_open} open units of {item.sku}, or none")
-    not_asked = [item.sku for item, _ in chosen if not item.buyer_cancel_requested]
+    open_units = [(item, item.qty_open) for item in items if item.qty_open > 0]
+    if not open_units:
+        raise OrderActionRefused("nothing left to cancel (shipped lines cannot be canceled)")
+    not_asked = [item.sku for item, _ in open_units if not item.buyer_cancel_requested]
     if channel_reason == rules.buyer_cancel_reason and not_asked:
         raise OrderActionRefused("the buyer did not request cancellation", f"of {', '.join(not_asked)}")
     lines = tuple(CancelLine(item=item, qty=qty, channel_lines=tuple(lines_to_cancel(item=item, qty=qty)))
-                  for item, qty in chosen)
+                  for item, qty in open_units)
     entries = sum(len(line.channel_lines) for line in lines)
     return CancelPlan(reason=channel_reason, lines=lines, requests=-(-entries // rules.max_lines_per_cancel))
 
 
-def order_cancel(*, order_id: int, reason: str, quantities: Mapping[int, int] | None = None,
-                 user: AbstractBaseUser | None = None) -> Order:
-    """Cancel the chosen open units (None: every one; shipped units stay, R-CAN-2) and queue the
-    cancel for the channel, as cancel_plan decides it on the locked order."""
+def order_cancel(*, order_id: int, reason: str, user: AbstractBaseUser | None = None) -> Order:
+    """Cancel every open unit (shipped units stay, R-CAN-2) and queue the cancel for the channel, as
+    cancel_plan decides it on the locked order."""
     with transaction.atomic(), stock_moves():  # stock written last, products in pk order (orders.locks)
         order = lock_order(order_id)
         items = list(order.items.select_for_update().order_by("pk"))
-        plan = cancel_plan(order=order, items=items, reason=reason, quantities=quantities)
+        plan = cancel_plan(order=order, items=items, reason=reason)
         for line in plan.lines:
             line.item.qty_canceled += line.qty
             release_reservation(item=line.item, qty=line.qty)

@@ -99,7 +99,7 @@ CUSTOM_VIEWS = {
     "orders_order_export": EVERY_ROLE,  # the whole grid with buyers' names and e-mails
     "orders_order_action": OPERATORS,  # store order, acknowledge, ship, resend, cancel, retry
     "orders_order_ship": OPERATORS,  # ship chosen quantities of one order
-    "orders_order_cancel": OPERATORS,  # cancel chosen lines / units of one order, with the channel's reason
+    "orders_order_cancel": OPERATORS,  # cancel one whole order (every open unit), with the channel's reason
     "orders_shipment_correct": OPERATORS,  # correct a shipment's tracking (logged, resent)
     "orders_shipment_withdraw": OPERATORS,  # withdraw a shipment the channel never accepted (logged)
     "orders_order_upload_tracking": OPERATORS,  # tracking CSV: preview, then ship
@@ -456,8 +456,7 @@ def submissions(objects, people):
                   **{f"qty_{item.pk}": item.qty_ordered for item in to_ship.items.all()}}, True))
     to_cancel = order()
     rows.append(("orders_order_cancel", reverse("admin:orders_order_cancel", args=[to_cancel.pk]),
-                 {"confirm_cancel": "yes", "reason": "SELLER_CANCEL_OUT_OF_STOCK",
-                  **{f"qty_{item.pk}": item.qty_open for item in to_cancel.items.all()}}, True))
+                 {"confirm_cancel": "yes", "reason": "SELLER_CANCEL_OUT_OF_STOCK"}, True))
     shipped = order(OrderStatus.SHIPPED)
     shipment = ShipmentFactory(order=shipped, source=Shipment.Source.OPERATOR)
     rows.append(("orders_shipment_correct", reverse("admin:orders_shipment_correct", args=[shipment.pk]),

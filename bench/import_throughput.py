@@ -4,12 +4,14 @@ orders/s with the account options on and off, flat memory, no lock held longer t
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/backoffice .venv/bin/python bench/import_throughput.py --orders 100000
     ... --with-store-orders      # automatic store order + acknowledge + invoice (R-ACC-1/2/4)
 
-Prints wall time and orders/s, the CPU seconds each process spent (importer, its PostgreSQL backend,
-the sandbox: a machine shared with other work slows the wall clock, not the CPU per order), the
-longest page transaction (every lock the import takes is held at most that long), per-page times
-at the start and the end of the run, and peak memory.
+Prints wall time and orders/s, the CPU seconds each process spent (the storing importer, the
+process reading the channel's pages for it, the importer's PostgreSQL backend, the sandbox: a
+machine shared with other work slows the wall clock, not the CPU per order), the longest page
+transaction (every lock the import takes is held at most that long), per-page times at the start
+and the end of the run, how long a page's transaction waited for a CPU (other work's share of the
+machine), and peak memory.
 
-    ... --profile                # cProfile of the importer's CPU (both its threads): top functions printed
+    ... --profile                # cProfile of the storing importer's CPU: top functions printed
     ... --accounts 2             # the orders shared out among 2 accounts, each imported in its own process
                                  # (manage.py sync_orders) at the same time: the combined rate
 """
@@ -29,8 +31,8 @@ parser.add_argument("--orders", type=int, default=100_000)
 parser.add_argument("--lines", type=int, default=2)
 parser.add_argument("--with-store-orders", action="store_true", help="R-ACC-1/2/4 on (store order, acknowledge, invoice).")
 parser.add_argument("--profile", action="store_true",
-                    help="profile the importer's CPU time (the storing thread and the read-ahead one) and print the "
-                         "functions that take the most, with and without what they call; slows the run")
+                    help="profile the storing importer's CPU time (not its page reader's: another process) and "
+                         "print the functions that take the most, with and without what they call; slows the run")
 parser.add_argument("--accounts", type=int, default=1,
                     help="share the orders out among this many accounts and import them all at once, each in its "
                          "own process")
@@ -43,26 +45,18 @@ TOP_FUNCTIONS = 30
 
 
 @contextlib.contextmanager
-def profiled_threads(profiles: list):
-    """cProfile this thread and every thread started meanwhile (the import's read-ahead), each on its
-    own CPU clock: time spent waiting for PostgreSQL or the channel is not the importer's work."""
+def profiled(profiles: list):
+    """cProfile this thread on its own CPU clock: time spent waiting for PostgreSQL or the page
+    reader is not the importer's work."""
     import cProfile
-    import threading
-
-    def profile_new_thread(*_):  # a new thread's first event: its own profiler takes over from here
-        profile = cProfile.Profile(time.thread_time)
-        profiles.append(profile)
-        profile.enable()
 
     profile = cProfile.Profile(time.thread_time)
     profiles.append(profile)
-    threading.setprofile(profile_new_thread)
     profile.enable()
     try:
         yield
     finally:
         profile.disable()
-        threading.setprofile(None)
 
 
 def print_profile(profiles: list) -> None:
@@ -82,6 +76,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def ready_seconds(pid: int) -> float:
+    """How long a process has waited, ready to run, for a CPU (Linux's /proc/PID/schedstat)."""
+    with open(f"/proc/{pid}/schedstat") as stat:
+        return int(stat.read().split()[1]) / 1e9
+
+
 def import_here(account, sandbox_pid: int) -> None:
     """One account's import in this process, timed page by page; prints what it measured."""
     from django.db import connection
@@ -93,6 +93,7 @@ def import_here(account, sandbox_pid: int) -> None:
         backend = cursor.fetchone()[0]
     page_seconds: list[float] = []  # the page's transaction: every lock of the import lives inside it
     page_cpu: list[float] = []  # its CPU in the storing thread and PostgreSQL: what other work cannot slow
+    page_ready: list[float] = []  # what it waited for a CPU, storing thread and PostgreSQL: others' work
     analyze_seconds: list[float] = []  # FreshStatistics between pages
     rss_samples: list[int] = []
 
@@ -109,10 +110,12 @@ def import_here(account, sandbox_pid: int) -> None:
 
     def page_with_cpu(**kwargs):
         cpu_before = time.thread_time() + cpu_seconds(backend)
+        ready_before = ready_seconds(os.getpid()) + ready_seconds(backend)
         try:
             return store_page(**kwargs)
         finally:
             page_cpu.append(time.thread_time() + cpu_seconds(backend) - cpu_before)
+            page_ready.append(ready_seconds(os.getpid()) + ready_seconds(backend) - ready_before)
 
     importing.upsert_orders = page_with_cpu
     importing.FreshStatistics.analyze = timed(importing.FreshStatistics.analyze, analyze_seconds)
@@ -122,26 +125,32 @@ def import_here(account, sandbox_pid: int) -> None:
 
     load_before = os.getloadavg()[0]
     cpu_before = time.process_time(), cpu_seconds(backend), cpu_seconds(sandbox_pid)
+    reader_before = resource.getrusage(resource.RUSAGE_CHILDREN)  # the page reader, once it has ended
     profiles: list = []
     started = time.perf_counter()
-    with profiled_threads(profiles) if args.profile else contextlib.nullcontext():
+    with profiled(profiles) if args.profile else contextlib.nullcontext():
         result = importing.account_import_orders(account_id=account.pk, progress=progress)
     elapsed = time.perf_counter() - started
     cpu_after = time.process_time(), cpu_seconds(backend), cpu_seconds(sandbox_pid)
     importer, database, channel = (after - before for before, after in zip(cpu_before, cpu_after))
+    reader_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    reader = (reader_after.ru_utime + reader_after.ru_stime) - (reader_before.ru_utime + reader_before.ru_stime)
     tenth = max(1, len(page_seconds) // 10)
     print(f"machine: {_setup.machine()}; load average before the run: {load_before:.2f}")
     print(f"imported {result.created} orders × {args.lines} lines in {result.pages} pages: {elapsed:.1f}s, "
           f"{result.created / elapsed:.0f} orders/s (account options {'on' if args.with_store_orders else 'off'})")
-    print(f"CPU seconds: importer {importer:.1f}, PostgreSQL backend {database:.1f}, sandbox {channel:.1f} "
-          f"→ {1000 * (importer + database) / result.created:.2f} ms of back-office CPU per order")
+    print(f"CPU seconds: importer {importer:.1f} (storing) + {reader:.1f} (its page reader), PostgreSQL backend "
+          f"{database:.1f}, sandbox {channel:.1f} → {1000 * (importer + reader + database) / result.created:.2f} ms "
+          f"of back-office CPU per order (storing {1000 * importer / result.created:.2f}, reader "
+          f"{1000 * reader / result.created:.2f}, PostgreSQL {1000 * database / result.created:.2f})")
     print(f"page transaction (longest lock hold): median {1000 * statistics.median(page_seconds):.0f} ms, "
           f"max {1000 * max(page_seconds):.0f} ms; first 10% of pages median "
           f"{1000 * statistics.median(page_seconds[:tenth]):.0f} ms, last 10% "
           f"{1000 * statistics.median(page_seconds[-tenth:]):.0f} ms")
     print(f"page CPU (storing thread + PostgreSQL backend): median {1000 * statistics.median(page_cpu):.0f} ms; "
           f"first 10% of pages {1000 * statistics.median(page_cpu[:tenth]):.0f} ms, last 10% "
-          f"{1000 * statistics.median(page_cpu[-tenth:]):.0f} ms")
+          f"{1000 * statistics.median(page_cpu[-tenth:]):.0f} ms; waiting for a CPU (other work) median "
+          f"{1000 * statistics.median(page_ready):.0f} ms")
     print(f"ANALYZE between pages: {len(analyze_seconds)} times, {sum(analyze_seconds):.1f} s in all")
     quarter = max(1, len(rss_samples) // 4)
     print(f"peak RSS after 25% / 50% / 100% of pages: {rss_samples[quarter - 1]} / "

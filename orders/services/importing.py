@@ -11,15 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
-import queue
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, DataError, IntegrityError, connection, connections, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from channels.clients import ChannelLine, ChannelOrder, ChannelReturn, OrderPage, UnreadableOrder
@@ -27,7 +25,7 @@ from channels.models import ChannelAccount
 from channels.registry import client_for
 from channels.validation import unstorable_text
 
-from ..copy import copy_insert, new_row, reserve_ids
+from ..copy import copy_insert, json_value, new_row, reserve_ids
 from ..locks import lock_account_for_import, lock_order_rows, lock_orders
 from ..log import Initiator, LogEntry, Type, order_log_write_many
 from ..models import (
@@ -48,6 +46,7 @@ from .channel_shipments import ShipmentWrites, order_shipments_from_channel
 from .errors import OrderActionRefused
 from .import_problems import import_problem_record, import_problems_resolve
 from .import_runs import ImportFailed, import_run  # noqa: F401  (ImportFailed: what callers catch)
+from .page_reader import pages_read_ahead
 from .stock import consume_for_shipment, release_reservation, stock_moves
 from .store_orders import items_for_update, oversold_warnings
 
@@ -92,7 +91,7 @@ def account_import_orders(*, account_id: int, since: dt.datetime | None = None,
         modified_since = cursor - dt.timedelta(seconds=settings.IMPORT_OVERLAP_SECONDS)
         client = client_for(account)
         result = _run(account, client.iter_order_pages(modified_since=modified_since, page_size=IMPORT_PAGE_SIZE),
-                      progress)
+                      progress, before_fork=client.close)
         for returns in client.iter_returns(modified_since=modified_since):
             upsert_returns(account=account, channel_returns=returns)
         ChannelAccount.objects.filter(pk=account.pk).update(last_import_cursor=started)
@@ -105,9 +104,10 @@ def account_reimport_orders(*, account_id: int, created_from: dt.datetime, creat
     validate_reimport_range(created_from=created_from, created_to=created_to)
     account = ChannelAccount.objects.get(pk=account_id)
     with import_run(account=account, records_success=False, what="reimport"):
-        pages = client_for(account).iter_order_pages(
-            created_since=created_from, created_until=created_to, page_size=IMPORT_PAGE_SIZE)
-        return _run(account, pages, progress)
+        client = client_for(account)
+        pages = client.iter_order_pages(created_since=created_from, created_until=created_to,
+                                        page_size=IMPORT_PAGE_SIZE)
+        return _run(account, pages, progress, before_fork=client.close)
 
 
 def validate_reimport_range(*, created_from: dt.datetime, created_to: dt.datetime) -> None:
@@ -117,11 +117,12 @@ def validate_reimport_range(*, created_from: dt.datetime, created_to: dt.datetim
         raise OrderActionRefused("the start of the range is after its end")
 
 
-def _run(account: ChannelAccount, pages: Iterable[OrderPage], progress: Progress | None) -> ImportResult:
+def _run(account: ChannelAccount, pages: Iterable[OrderPage], progress: Progress | None, *,
+         before_fork: Callable[[], None]) -> ImportResult:
     result = ImportResult()
     statistics = FreshStatistics()
     with fewer_collections():
-        for page in read_ahead(pages):
+        for page in pages_read_ahead(pages, before_fork=before_fork):
             upsert_page(account=account, page=page, result=result)
             result.pages += 1
             statistics.after(written=result.created + result.updated)
@@ -190,57 +191,6 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*thresholds)
 
 
-_END = object()
-
-
-def read_ahead(pages: Iterable[OrderPage]) -> Iterator[OrderPage]:
-    """The pages, the next one fetched and parsed by a thread while this one is stored: the channel
-    answering and the database writing overlap instead of taking turns. An error of the reading
-    thread is raised here, where the run records it. Inside a caller's transaction (a test's) the
-    pages are read in turn: a thread's own connection would not see what that transaction sees."""
-    if connections[DEFAULT_DB_ALIAS].in_atomic_block:
-        yield from pages
-        return
-    handoff: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def read() -> None:
-        try:
-            for page in pages:
-                while not stop.is_set():
-                    try:
-                        handoff.put((page, None), timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            handoff.put((_END, None))
-        except BaseException as failure:  # noqa: BLE001 - handed to the importing thread, which raises it
-            handoff.put((_END, failure))
-        finally:
-            connections.close_all()  # the reader's own database connections, if the client used any
-
-    reader = threading.Thread(target=read, name="import-read-ahead", daemon=True)
-    reader.start()
-    try:
-        while True:
-            page, failure = handoff.get()
-            if failure is not None:
-                raise failure
-            if page is _END:
-                return
-            yield page
-    finally:
-        stop.set()
-        while reader.is_alive():  # unblock a reader waiting to hand over a page nobody will take
-            try:
-                handoff.get(timeout=0.1)
-            except queue.Empty:
-                pass
-        reader.join()
-
-
 # Errors that belong to one order's data. Anything else (a deadlock, a lost connection) ends the run.
 ORDER_STORAGE_ERRORS = (DataError, IntegrityError, ValueError, TypeError, ArithmeticError)
 FREE_TEXT_COLUMNS = (("buyer_name", 255), ("buyer_email", 255), ("buyer_phone", 64), ("shipping_method", 64))
@@ -270,9 +220,10 @@ def upsert_page(*, account: ChannelAccount, page: OrderPage, result: ImportResul
             try:
                 upsert_orders(account=account, channel_orders=[channel_order], result=outcome)
             except ORDER_STORAGE_ERRORS as failure:
-                reason = unstorable_text(channel_order.raw) or f"the order could not be stored: {failure}"
-                import_problem_record(account=account, channel_order_id=channel_order.channel_order_id,
-                                      raw=channel_order.raw, reason=reason)
+                raw = json_value(channel_order.raw)
+                reason = unstorable_text(raw) or f"the order could not be stored: {failure}"
+                import_problem_record(account=account, channel_order_id=channel_order.channel_order_id, raw=raw,
+                                      reason=reason)
                 result.problems += 1
             else:
                 stored.append(channel_order)
@@ -599,7 +550,7 @@ def _update_order(order: Order, channel_order: ChannelOrder, order_items: list[O
     order.channel_status = channel_order.status[:32]
     order.channel_updated_at = channel_order.updated_at
     order.channel_read_at = timezone.now()
-    order.raw_payload = channel_order.raw
+    order.raw_payload = json_value(channel_order.raw)
     order.ship_by_date = _ship_by(channel_order) or order.ship_by_date
     order.buyer_cancel_requested = channel_order.buyer_cancel_requested
     order.is_paid = order.is_paid or channel_order.is_paid  # paid never becomes unpaid again

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import multiprocessing
+import os
 import pickle
+import signal
+import sys
 from collections.abc import Callable, Iterable, Iterator
+from multiprocessing.connection import Connection, Pipe
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
@@ -27,10 +30,9 @@ from channels.clients import ChannelOrder, OrderPage
 from ..copy import JSONText
 from ..models import Order
 
-_FORK = multiprocessing.get_context("fork")  # the reader is this process as it is: its client, settings, database
 _PAGE, _FAILED, _END = "page", "failed", "end"
-_inherited: list = []
-_PAYLOAD_ENCODER = Order._meta.get_field("raw_payload").encoder  # the storing process's database connections, which a reader must never use nor close
+_inherited: list = []  # the storing process's database connections, which a reader must never use nor close
+_PAYLOAD_ENCODER = Order._meta.get_field("raw_payload").encoder
 
 
 class PageReaderStopped(Exception):
@@ -47,32 +49,54 @@ def pages_read_ahead(pages: Iterable[OrderPage], *, before_fork: Callable[[], No
         yield from pages
         return
     before_fork()
-    receiving, sending = _FORK.Pipe(duplex=False)
-    reader = _FORK.Process(target=_read, args=(pages, sending), name="import-page-reader", daemon=True)
-    reader.start()
+    receiving, sending = Pipe(duplex=False)
+    for stream in (sys.stdout, sys.stderr):  # what is buffered is said once, not again by the reader
+        stream.flush()
+    # os.fork, not multiprocessing: the importer may itself be a daemonic worker process (Celery's
+    # prefork pool), which multiprocessing forbids to start one. The reader is this process as it is:
+    # its client, its settings, its database settings.
+    reader = os.fork()
+    if reader == 0:
+        receiving.close()
+        code = 1
+        try:
+            _read(pages, sending)
+            code = 0
+        finally:
+            os._exit(code)  # nothing of the storing process's exit (atexit, its connections) runs here
     sending.close()  # the reader's end: once it is gone, receiving reads end-of-file
+    told_the_end = False
     try:
         while True:
             try:
                 kind, body = pickle.loads(receiving.recv_bytes())
             except EOFError:
-                reader.join(timeout=5)
+                told_the_end = True
                 raise PageReaderStopped(f"the process reading the channel's pages stopped (exit code "
-                                        f"{reader.exitcode}) before the last page; the next import goes on "
-                                        "from where this one stopped") from None
-            if kind == _FAILED:
-                raise body
-            if kind == _END:
+                                        f"{_ended(reader)}) before the last page; the next import goes on from "
+                                        "where this one stopped") from None
+            if kind != _PAGE:
+                told_the_end = True  # the reader ends on its own after this
+                if kind == _FAILED:
+                    raise body
                 return
             yield body
     finally:
         receiving.close()
-        if reader.is_alive():  # this run stopped early: the reader has nothing left to do
-            reader.kill()
-        reader.join()
+        if not told_the_end:  # this run stopped early: the reader has nothing left to do
+            os.kill(reader, signal.SIGKILL)
+        _ended(reader)
 
 
-def _read(pages: Iterable[OrderPage], sending) -> None:
+def _ended(reader: int) -> int | None:
+    """Wait for the reader to end; its exit code (negative: the signal that ended it)."""
+    try:
+        return os.waitstatus_to_exitcode(os.waitpid(reader, 0)[1])
+    except ChildProcessError:  # reaped already (a worker's own handler of its children's ends)
+        return None
+
+
+def _read(pages: Iterable[OrderPage], sending: Connection) -> None:
     """In the reading process: every page, then the end or the error that stopped it. A handover
     waits while the storing process has not taken the page before (the pipe is full), and fails
     once that process is gone, which ends this one."""

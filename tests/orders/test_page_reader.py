@@ -4,7 +4,6 @@ is lost: each page is stored whole with what the account's options owe it, the r
 reason, and the next run imports the rest, each order once."""
 
 import json
-import multiprocessing
 import os
 import signal
 from collections import Counter
@@ -113,8 +112,10 @@ def test_a_channel_error_in_the_reader_ends_the_run_with_the_channels_words(sand
     assert Order.objects.count() == PAGE
 
 
-def test_a_run_that_fails_while_storing_ends_its_reader(sandbox, wm_account, monkeypatch):
+def test_a_run_that_fails_while_storing_ends_its_reader(sandbox, wm_account, monkeypatch, tmp_path):
     sandbox.walmart.create_orders(count=3 * PAGE)
+    readers = tmp_path / "readers"
+    reading_pages(monkeypatch, lambda number: readers.write_text(str(os.getpid())))
     stored = importing.upsert_page
 
     def fail_on_the_second_page(*, account, page, result):
@@ -126,5 +127,6 @@ def test_a_run_that_fails_while_storing_ends_its_reader(sandbox, wm_account, mon
     with pytest.raises(ImportFailed, match="the storing process stops here"):
         account_import_orders(account_id=wm_account.pk)
 
-    assert multiprocessing.active_children() == []
     assert Order.objects.count() == PAGE
+    with pytest.raises(ProcessLookupError):  # ended, and its end collected: no process of that id is left
+        os.kill(int(readers.read_text()), 0)

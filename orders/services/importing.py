@@ -12,7 +12,7 @@ import datetime as dt
 import gc
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -121,8 +121,9 @@ def _run(account: ChannelAccount, pages: Iterable[OrderPage], progress: Progress
          before_fork: Callable[[], None]) -> ImportResult:
     result = ImportResult()
     statistics = FreshStatistics()
-    with fewer_collections():
-        for page in pages_read_ahead(pages, before_fork=before_fork):
+    # closing(): a run that fails ends its page reader there and then, not when the failure is forgotten.
+    with fewer_collections(), closing(pages_read_ahead(pages, before_fork=before_fork)) as read_pages:
+        for page in read_pages:
             upsert_page(account=account, page=page, result=result)
             result.pages += 1
             statistics.after(written=result.created + result.updated)

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.db.models import signals
 from django.utils import timezone
 
@@ -76,3 +77,20 @@ def test_copy_insert_stores_what_the_instances_hold(db):
         assert before <= order.created_at == order.updated_at <= timezone.now()
         assert stored[order.channel_order_id].created_at == order.created_at
         assert not order._state.adding
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_order_payloads_are_compressed_with_lz4():
+    """PostgreSQL compresses a large payload as it writes it; lz4 costs a fraction of its default pglz
+    (the import writes one payload an order: BENCHMARKS.md, 2026-12-03)."""
+    account = ChannelAccountFactory()
+    [pk] = reserve_ids(Order, 1)
+    payload = {"orderLines": [{"lineNumber": str(n), "productName": f"Desk lamp, brass, model {n}"} for n in range(200)]}
+    copy_insert([new_row(Order, id=pk, account_id=account.pk, marketplace_id=account.marketplace_id,
+                         channel=account.channel, channel_order_id="PO-1", sale_date=SALE, raw_payload=payload)],
+                with_pk=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_column_compression(raw_payload) FROM orders_order WHERE id = %s", [pk])
+        assert cursor.fetchone()[0] == "lz4"
+    assert Order.objects.get(pk=pk).raw_payload == payload

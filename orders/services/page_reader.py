@@ -2,10 +2,10 @@
 
 Fetching a page and reading its orders is a third of the import's Python; in a thread of the
 storing process it took the storing thread's interpreter lock at every turn, and a page's
-transaction — every lock the import holds — lasted twice its work (BENCHMARKS.md, 2026-12-03,
-"the reader in its own process"). A forked process fetches and reads the next page meanwhile, on
-the machine's other core, and hands it over parsed, a page at a time (it reads at most one page
-ahead: memory stays flat).
+transaction — every lock the import holds — lasted twice its work (BENCHMARKS.md, "2026-12-03,
+afternoon: the page reader in its own process"). A forked process fetches and reads the next page
+meanwhile, on the machine's other core, and hands it over parsed, a page at a time (it reads at
+most one page ahead: memory stays flat).
 
 The reader only reads: it writes nothing the import owns, so however it ends — killed, its
 connection to the channel lost — the pages stored are whole (each in its own transaction) and
@@ -20,12 +20,13 @@ import os
 import pickle
 import signal
 import sys
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, Pipe
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from channels.clients import ChannelOrder, OrderPage
+from channels.clients import ChannelOrder, OrderPage, UnreadableOrder
 
 from ..copy import JSONText
 from ..models import Order
@@ -107,6 +108,7 @@ def _read(pages: Iterable[OrderPage], sending: Connection) -> None:
                                             protocol=pickle.HIGHEST_PROTOCOL))
         last = (_END, None)
     except BaseException as failure:  # noqa: BLE001 - handed to the storing process, which raises it
+        failure.add_note("raised in the import's page reader:\n" + "".join(traceback.format_exception(failure)))
         last = (_FAILED, failure)
     try:
         try:
@@ -120,7 +122,7 @@ def _read(pages: Iterable[OrderPage], sending: Connection) -> None:
         connections.close_all()  # the reader's own connections (pacing may use the database)
 
 
-def _payload_encoded(entry):
+def _payload_encoded(entry: ChannelOrder | UnreadableOrder) -> ChannelOrder | UnreadableOrder:
     """A readable order with its payload as the JSON text its column stores: encoded here, it is
     neither pickled as a tree of objects nor encoded by the storing process."""
     if not isinstance(entry, ChannelOrder):

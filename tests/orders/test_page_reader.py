@@ -130,3 +130,20 @@ def test_a_run_that_fails_while_storing_ends_its_reader(sandbox, wm_account, mon
     assert Order.objects.count() == PAGE
     with pytest.raises(ProcessLookupError):  # ended, and its end collected: no process of that id is left
         os.kill(int(readers.read_text()), 0)
+
+
+def test_an_unexpected_error_of_the_reader_keeps_where_it_was_raised(sandbox, wm_account, monkeypatch):
+    """The storing process raises the reader's error; its traceback from the reader goes with it."""
+    sandbox.walmart.create_orders(count=PAGE + 1)
+
+    def broken(number):
+        raise KeyError("orderLines")
+
+    reading_pages(monkeypatch, broken)
+    with pytest.raises(ImportFailed) as failed:
+        account_import_orders(account_id=wm_account.pk)
+
+    cause = failed.value.__cause__
+    assert isinstance(cause, KeyError)
+    [note] = cause.__notes__
+    assert "raised in the import's page reader" in note and "in broken" in note and "KeyError: 'orderLines'" in note

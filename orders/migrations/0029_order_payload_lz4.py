@@ -23,5 +23,5 @@ def compress_with(method: str):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("orders", "0024_shipment_source_words")]
+    dependencies = [("orders", "0028_bulk_job_counts_shown")]
     operations = [migrations.RunPython(compress_with("lz4"), compress_with("DEFAULT"))]

@@ -7,6 +7,8 @@ afternoon: the page reader in its own process"). A forked process fetches and re
 meanwhile, on the machine's other core, and hands it over parsed, a page at a time (it reads at
 most one page ahead: memory stays flat).
 
+Imports run in Celery's prefork workers and in management commands, processes of one thread, which
+a fork copies whole (a fork of a many-threaded process could inherit a lock another thread held).
 The reader only reads: it writes nothing the import owns, so however it ends — killed, its
 connection to the channel lost — the pages stored are whole (each in its own transaction) and
 the run fails with the reason, to be taken up again from the same cursor by the next run.

@@ -77,12 +77,14 @@ def order_refresh_status(
     initiator: str = Initiator.SYSTEM,
     user: AbstractBaseUser | None = None,
     awaiting_channel: bool = False,
+    withdrawn: bool = False,
 ) -> bool:
     """Bring order.status in line with its items; a change is saved and logged. True if it changed.
-    `awaiting_channel`: the change is the effect of an action just queued for the channel."""
+    `awaiting_channel`: the change is the effect of an action just queued for the channel;
+    `withdrawn`: of a change withdrawn before the channel confirmed it."""
     entries = orders_refresh_status(orders=[order], items_by_order={order.pk: list(order.items.all())},
                                     initiator=initiator, user_id=user.pk if user else None,
-                                    awaiting_channel=awaiting_channel)
+                                    awaiting_channel=awaiting_channel, withdrawn=withdrawn)
     order_log_write_many(entries=entries)
     return bool(entries)
 
@@ -95,20 +97,29 @@ def orders_refresh_status(
     user_id: int | None = None,
     save: bool = True,
     awaiting_channel: bool = False,
+    withdrawn: bool = False,
 ) -> list[LogEntry]:
     """Bring each order's status in line with its items (given per order pk). Changes are set on
     the objects and, with `save`, written (one UPDATE per new status); returns the Order Log lines
     that tell them, for the caller to write with its others. `save=False`: orders not written yet.
     `awaiting_channel`: the changes are the effect of actions just queued for the channel — the lines
-    say so, since the status shown stays what the channel confirmed until it does (order_status_shown)."""
+    say so, since the status shown stays what the channel confirmed until it does (order_status_shown);
+    `withdrawn`: the changes undo one withdrawn before the channel confirmed it, so the status the
+    channel confirmed never changed."""
     entries, changed = [], defaultdict(list)
     for order in orders:
         new_status = order_status_of(order, items_by_order.get(order.pk, []))
         if new_status == order.status:
             continue
         change = f"from {OrderStatus(order.status).label} to {new_status.label}"
-        message = (f"Status to change {change} once {order.get_channel_display()} confirms." if awaiting_channel
-                   else f"Status changed {change}.")
+        channel = order.get_channel_display()
+        if withdrawn:
+            message = (f"Status stays {new_status.label}: {channel} never confirmed the change to "
+                       f"{OrderStatus(order.status).label}, now withdrawn.")
+        elif awaiting_channel:
+            message = f"Status to change {change} once {channel} confirms."
+        else:
+            message = f"Status changed {change}."
         entries.append(LogEntry(order.pk, message, Type.NOTICE, initiator, user_id))
         order.status = new_status
         changed[new_status].append(order.pk)

@@ -202,7 +202,7 @@ def shipment_withdraw(*, shipment_id: int, user: AbstractBaseUser | None = None)
                         message=f"Shipment #{shipment.pk} ({shipment.carrier} {shipment.tracking_number}) withdrawn: "
                         f"{channel} never accepted it; {', '.join(summary)} back to ship.{shelf}")
         order_refresh_sync_state(order=order)
-        order_refresh_status(order=order, user=user)
+        order_refresh_status(order=order, user=user, withdrawn=True)
         shipment.refresh_from_db()
     return shipment
 

@@ -77,6 +77,10 @@ def test_a_refused_shipment_withdrawn_gives_its_units_and_stock_back_and_stays_a
     assert OrderLog.objects.filter(order=order, message=(
         f"Shipment #{shipment.pk} (UPS {ups_tracking(1)}) withdrawn: Walmart never accepted it; WIDGET-1 × 2 back "
         "to ship. Their stock is back on the shelf.")).exists()
+    # The status Walmart confirmed never changed: the log does not say it did.
+    assert OrderLog.objects.filter(order=order, message="Status stays Unshipped: Walmart never confirmed the "
+                                   "change to Shipped, now withdrawn.").exists()
+    assert not OrderLog.objects.filter(order=order, message__startswith="Status changed from Shipped").exists()
 
     drain_actions()
     assert len(sandbox.requests.all(method="POST", path=SHIPPING)) == 1  # the refused one, never sent again

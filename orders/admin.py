@@ -247,8 +247,7 @@ class OrderAdmin(LongListAdmin, ShippingViews, CancelViews, admin.ModelAdmin):
             "credit_memo_refusal": credit_memo_refusal(order),
             # What the last reconciliation found different, so the page does not hide it.
             "open_difference": open_discrepancy_of(order_id=order.pk),
-            "has_operator_shipment": any(s.source == Shipment.Source.OPERATOR and not s.withdrawn_at
-                                         for s in order.shipments.all()),
+            "has_operator_shipment": _resendable(order),
             "withdrawable": withdrawable_shipments(order=order),
             # Buttons offer what is still to do: units neither shipped nor canceled, here or on their way.
             "has_open_units": order.status != OrderStatus.PENDING and any(item.qty_open for item in order.items.all()),
@@ -345,6 +344,15 @@ def channel_status_words(order: Order, *, predates_confirmed_changes: bool = Fal
         lines = "; ".join(f"{count} line{'s' if count > 1 else ''} {words}" for words, count in counts.most_common())
         words = f"on {channel} its lines are in different statuses" + (f": {lines}" if lines else "")
     return words
+
+
+def _resendable(order: Order) -> bool:
+    """The latest shipment sent from here, if the channel has it: one whose send is queued or failed
+    is retried, corrected or withdrawn instead (order_resend_shipping refuses it)."""
+    sent_here = [s for s in order.shipments.all() if s.source == Shipment.Source.OPERATOR and not s.withdrawn_at]
+    latest = max(sent_here, key=lambda s: (s.shipped_at, s.pk), default=None)
+    return latest is not None and not any(action.shipment_id == latest.pk and action.kind == ChannelAction.Kind.SHIP
+                                          for action in order.unsettled_actions)
 
 
 def _line_status_words(item) -> str:

@@ -107,9 +107,13 @@ def order_resend_shipping(*, order_id: int, user: AbstractBaseUser | None = None
         )
         if shipment is None:
             raise OrderActionRefused("no shipment to resend")
-        _resend(order=order, shipment=shipment, actions=list(shipment.actions.filter(kind=ChannelAction.Kind.SHIP)
-                                                              .order_by("pk")),
-                channel_has=shipment.tracking_number, user=user)
+        actions = _ship_actions(order=order, shipment=shipment)
+        if not _accepted(actions):
+            # An update of a package the channel never took would wait behind the refused send for ever.
+            raise OrderActionRefused(
+                f"{order.get_channel_display()} has not accepted shipment #{shipment.pk} yet",
+                "retry its failed send with Retry Failed Sync, correct its tracking, or withdraw it")
+        _resend(order=order, shipment=shipment, actions=actions, channel_has=shipment.tracking_number, user=user)
     return shipment
 
 

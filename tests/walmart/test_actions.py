@@ -268,3 +268,24 @@ def test_r_rel_two_workers_draining_concurrently_send_each_action_once(sandbox, 
     assert len(posts(sandbox, "shipping")) == 30
     assert ChannelAction.objects.filter(state="succeeded").count() == 30
     assert all(po.lines[0].shipped == 1 for po in sandbox.walmart.orders.values())
+
+
+def test_r_ship_3_resend_is_refused_for_a_shipment_walmart_refused(sandbox, wm_account, fast_retries,
+                                                                     operator_client):
+    """An update of a package Walmart never took waited behind the refused send for ever, while the
+    page said "Resend Shipping Information: queued" (outside tester). Refused, with the ways out; the
+    order page no longer offers it."""
+    from django.urls import reverse
+
+    order, _channel = imported(sandbox, wm_account)
+    sandbox.faults.add(kind="400", path="/shipping$", method="POST", count=10)
+    order_ship(order_id=order.pk, tracking=UPS)
+    drain_actions()
+    assert ChannelAction.objects.get(order=order, kind=ChannelAction.Kind.SHIP).state == ChannelAction.State.FAILED
+    assert 'id="resend-shipping"' not in operator_client.get(
+        reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+
+    with pytest.raises(OrderActionRefused, match="Walmart has not accepted shipment #.* yet: retry its failed send "
+                       "with Retry Failed Sync, correct its tracking, or withdraw it"):
+        order_resend_shipping(order_id=order.pk)
+    assert ChannelAction.objects.filter(order=order, kind=ChannelAction.Kind.SHIP).count() == 1

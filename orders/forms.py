@@ -46,7 +46,9 @@ class ShipForm(forms.Form):
                 required=False,
                 label="Ship even though the buyer asked to cancel" if order_count == 1 else
                 f"Also ship the {cancel_requests} order(s) whose buyer asked to cancel",
-                help_text="Left unticked, orders with a cancellation request are not shipped (skipped and counted).",
+                help_text="Left unticked, nothing is shipped: cancel the order as the buyer asked instead." if
+                order_count == 1 else "Left unticked, orders with a cancellation request are not shipped (skipped "
+                "and counted).",
             )
 
     def clean(self):

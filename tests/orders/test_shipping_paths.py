@@ -477,3 +477,16 @@ def test_a_walmart_line_with_units_in_two_statuses_says_both(operator_client, sa
     assert item.channel_line_status == "Mixed"
     page = operator_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     assert "with units in different statuses (1 shipped, 1 not shipped yet)" in page
+
+
+def test_ship_page_says_the_buyer_asked_to_cancel_before_anything_is_submitted(operator_client, sandbox, wm_account):
+    """The grid flagged the request, the ship form said nothing until Submit (outside tester)."""
+    order = walmart_order(sandbox, wm_account, lines=2)
+    sandbox.walmart.request_cancellation(order.channel_order_id, line_numbers=["1"])
+    account_import_orders(account_id=wm_account.pk)
+    first, second = order.items.order_by("pk")
+
+    page = operator_client.get(reverse("admin:orders_order_ship", args=[order.pk])).content.decode()
+    assert 'id="ship-cancel-request"' in page and "The buyer asked to cancel this order." in page
+    assert page.count("(Cancellation Requested)") == 1
+    assert "Left unticked, nothing is shipped: cancel the order as the buyer asked instead." in page

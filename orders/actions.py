@@ -119,6 +119,7 @@ def _run_recorded(action: OrderAction, *, order_ids: list[int], params: dict, us
     job.state = BulkJob.State.WAITING  # Done once its channel actions are settled (at once when it queued none)
     job.save(update_fields=["processed", "done", "skipped", "last_order_id", "state"])
     bulk_job_settle(job_id=job.pk)
+    result.job_id = job.pk
     return result
 
 

@@ -51,7 +51,11 @@ def confirm_then_run(
                              shown_as_estimate=count_is_estimate)
         if isinstance(outcome, BulkResult):
             level = messages.SUCCESS if not outcome.skipped_count else messages.WARNING
-            modeladmin.message_user(request, outcome.summary(action.label, done_word=action.done_word), level)
+            text = outcome.summary(action.label, done_word=action.done_word)
+            if outcome.job_id is not None and action.queues_channel_change:
+                text = format_html('{} <a href="{}">Follow what the channel says</a> on its bulk job.', text,
+                                   reverse("admin:orders_bulkjob_change", args=[outcome.job_id]))
+            modeladmin.message_user(request, text, level)
         else:
             link = reverse("admin:orders_bulkjob_change", args=[outcome.pk])
             modeladmin.message_user(

@@ -13,6 +13,7 @@ from .services.errors import OrderActionRefused
 class BulkResult:
     done: int = 0
     skipped: Counter = field(default_factory=Counter)
+    job_id: int | None = None  # the bulk job that records it, when one does
 
     @property
     def skipped_count(self) -> int:

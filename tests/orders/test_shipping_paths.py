@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from orders.forms import ShipForm
-from orders.models import ChannelAction, Order, OrderLog, OrderStatus, Shipment
+from orders.models import BulkJob, ChannelAction, Order, OrderLog, OrderStatus, Shipment
 from orders.services.errors import OrderActionRefused
 from orders.services.importing import account_import_orders
 from orders.services.shipments import Tracking, order_ship, shipment_correct
@@ -160,7 +160,10 @@ def test_bulk_ship_needs_explicit_confirmation_for_one_number_on_many_orders(ope
     assert not Shipment.objects.exists()
 
     response = operator_client.post(GRID, {**data, "same_tracking_confirmed": "on"}, follow=True)
-    assert messages_of(response) == ["Mark as Shipped: 2 queued, 0 skipped."]
+    job = BulkJob.objects.get()
+    assert messages_of(response) == [  # with the way to what the channel says of it (outside tester)
+        f'Mark as Shipped: 2 queued, 0 skipped. <a href="{reverse("admin:orders_bulkjob_change", args=[job.pk])}">'
+        'Follow what the channel says</a> on its bulk job.']
     assert Shipment.objects.count() == 2
 
 

@@ -204,3 +204,43 @@ def test_a_fee_larger_than_the_price_not_returned_says_returned_units_keep_none(
     assert str(refused.value) == ("The adjustment fee is larger than the refund: it comes off the price of the "
                                   "refunded items (not of those refunded through the buyer's return), at most "
                                   "12.51 USD here")
+
+
+def _partly_shipped_and_returned(sandbox, account, *, canceled_by_walmart: bool):
+    """3 × 4.17 (1.00 tax): 2 units shipped and returned by the buyer; the third canceled by Walmart
+    itself (its tax never charged) or still open."""
+    [po] = sandbox.walmart.create_orders(count=1, qty=3, price="4.17")
+    account_import_orders(account_id=account.pk)
+    order = Order.objects.get(channel_order_id=po)
+    [item] = order.items.all()
+    order_ship(order_id=order.pk, tracking=UPS, quantities={item.pk: 2})
+    drain_actions()
+    if canceled_by_walmart:
+        sandbox.walmart.channel_cancel(po)
+    sandbox.walmart.create_return(po)
+    account_import_orders(account_id=account.pk)
+    return order, sandbox.walmart.orders[po]
+
+
+def test_one_memo_canceling_the_open_unit_and_refunding_the_returned_ones_ends_the_line_to_the_cent(
+        sandbox, wm_account, fast_retries):
+    """The cancel's 0.33 counts as credited tax of the line: the two returned units then take the
+    0.67 left, 0.66 through the return and the cent through the order's refund."""
+    order, channel = _partly_shipped_and_returned(sandbox, wm_account, canceled_by_walmart=False)
+    memo = credit_memo_create(order_id=order.pk, memo=credit_memo_defaults(order_id=order.pk))
+    drain_actions()
+    memo.refresh_from_db()
+    assert memo.state == CreditMemo.State.DONE
+    assert sorted(memo.items.values_list("action", "qty", "tax")) == [("cancel", 1, Decimal("0.33")),
+                                                                      ("refund", 2, Decimal("0.67"))]
+    assert channel.lines[0].refundable == 0
+
+
+def test_a_unit_walmart_canceled_itself_leaves_the_returned_ones_their_own_tax(sandbox, wm_account, fast_retries):
+    """Walmart canceled the third unit on its own (no memo of ours knows its tax): the returned two
+    are refunded at the return's figures, with no cent added for the line's last units."""
+    order, channel = _partly_shipped_and_returned(sandbox, wm_account, canceled_by_walmart=True)
+    [item] = order.items.all()
+    assert item.qty_canceled == 1
+    memo = _memo_matches_walmart(channel, order, credit_memo_defaults(order_id=order.pk))
+    assert list(memo.items.values_list("action", "qty", "tax")) == [("refund", 2, Decimal("0.66"))]

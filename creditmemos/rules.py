@@ -239,7 +239,7 @@ def remaining_shipping(order: Order, items: list[OrderItem], shipping_refunded: 
 
 
 def shipping_for_quantities(order: Order, items: list[OrderItem], memo: MemoInput, shipping_refunded: Decimal,
-                            returns: Mapping[int, Sequence[OrderReturnLine]] = NO_RETURNS) -> Decimal:
+                            returns: Mapping[int, Sequence[OrderReturnLine]]) -> Decimal:
     """The shipping a memo of these units refunds by default (R-CM-6): the shipping charged for
     the shipped units it refunds, within the shipping left to refund. Canceled units get their
     shipping back from the cancellation on the channel."""
@@ -258,7 +258,7 @@ def shipping_for_quantities(order: Order, items: list[OrderItem], memo: MemoInpu
 
 
 def full_memo(order: Order, items: list[OrderItem], shipping_refunded: Decimal,
-              returns: Mapping[int, Sequence[OrderReturnLine]] = NO_RETURNS) -> MemoInput:
+              returns: Mapping[int, Sequence[OrderReturnLine]]) -> MemoInput:
     """Everything still creditable, shipping included: the form's default, and the only memo an
     order with an adjustment fee allows (R-CM-7)."""
     units = MemoInput(quantities={item.pk: creditable_qty(item) for item in items})

@@ -9,6 +9,7 @@ import pytest
 
 from creditmemos.rules import (
     CANCEL,
+    NO_RETURNS,
     MemoInput,
     _split_in_proportion,
     plan_credit_memo,
@@ -101,8 +102,8 @@ def test_r_cm_4_a_line_the_operator_chose_to_cancel_first_refunds_nothing_and_no
     refund_first = MemoInput(quantities={item.pk: 1})
     cancel_first = MemoInput(quantities={item.pk: 1}, credit_first={item.pk: CANCEL})
     assert refunds_units(items, refund_first) and not refunds_units(items, cancel_first)
-    assert shipping_for_quantities(order, items, refund_first, D("0.00")) == D("2.00")
-    assert shipping_for_quantities(order, items, cancel_first, D("0.00")) == D("0.00")
+    assert shipping_for_quantities(order, items, refund_first, D("0.00"), NO_RETURNS) == D("2.00")
+    assert shipping_for_quantities(order, items, cancel_first, D("0.00"), NO_RETURNS) == D("0.00")
 
 
 def test_r_cm_6_shipping_left_takes_off_the_first_canceled_units_share_to_the_cent(walmart_account):

@@ -109,6 +109,17 @@ def _charged(channel_line) -> Decimal:
     return channel_line.price * channel_line.qty + channel_line.tax + channel_line.shipping
 
 
+def _two_of_three_shipped(sandbox, account):
+    """3 × 4.17 (1.00 tax), 2 units shipped."""
+    [po] = sandbox.walmart.create_orders(count=1, qty=3, price="4.17")
+    account_import_orders(account_id=account.pk)
+    order = Order.objects.get(channel_order_id=po)
+    [item] = order.items.all()
+    order_ship(order_id=order.pk, tracking=UPS, quantities={item.pk: 2})
+    drain_actions()
+    return order, sandbox.walmart.orders[po]
+
+
 @pytest.mark.parametrize("first_refunded", ["outside the return", "as a canceled unit"])
 def test_the_last_units_of_a_returned_line_take_the_cent_the_returns_figures_leave(sandbox, wm_account, fast_retries,
                                                                                    first_refunded):
@@ -120,13 +131,8 @@ def test_the_last_units_of_a_returned_line_take_the_cent_the_returns_figures_lea
         [item] = order.items.all()
         _memo_matches_walmart(channel, order, MemoInput(quantities={item.pk: 1}, shipping_refund=Decimal("0.67")))
     else:
-        [po] = sandbox.walmart.create_orders(count=1, qty=3, price="4.17")
-        account_import_orders(account_id=wm_account.pk)
-        order = Order.objects.get(channel_order_id=po)
+        order, channel = _two_of_three_shipped(sandbox, wm_account)
         [item] = order.items.all()
-        order_ship(order_id=order.pk, tracking=UPS, quantities={item.pk: 2})
-        drain_actions()
-        channel = sandbox.walmart.orders[po]
         credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={item.pk: 1}, credit_first={item.pk: CANCEL}))
         drain_actions()
     sandbox.walmart.create_return(order.channel_order_id)
@@ -207,19 +213,14 @@ def test_a_fee_larger_than_the_price_not_returned_says_returned_units_keep_none(
 
 
 def _partly_shipped_and_returned(sandbox, account, *, canceled_by_walmart: bool):
-    """3 × 4.17 (1.00 tax): 2 units shipped and returned by the buyer; the third canceled by Walmart
-    itself (its tax never charged) or still open."""
-    [po] = sandbox.walmart.create_orders(count=1, qty=3, price="4.17")
-    account_import_orders(account_id=account.pk)
-    order = Order.objects.get(channel_order_id=po)
-    [item] = order.items.all()
-    order_ship(order_id=order.pk, tracking=UPS, quantities={item.pk: 2})
-    drain_actions()
+    """2 of 3 units shipped and returned by the buyer; the third canceled by Walmart itself (its tax
+    never charged) or still open."""
+    order, channel = _two_of_three_shipped(sandbox, account)
     if canceled_by_walmart:
-        sandbox.walmart.channel_cancel(po)
-    sandbox.walmart.create_return(po)
+        sandbox.walmart.channel_cancel(order.channel_order_id)
+    sandbox.walmart.create_return(order.channel_order_id)
     account_import_orders(account_id=account.pk)
-    return order, sandbox.walmart.orders[po]
+    return order, channel
 
 
 def test_one_memo_canceling_the_open_unit_and_refunding_the_returned_ones_ends_the_line_to_the_cent(

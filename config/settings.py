@@ -255,6 +255,9 @@ IMPORT_INTERVAL_SECONDS = env.int("IMPORT_INTERVAL_SECONDS", default=60)
 IMPORT_RETRY_BACKOFF_CAP_SECONDS = env.int("IMPORT_RETRY_BACKOFF_CAP_SECONDS", default=1800)
 # A run started this long ago that neither completed nor recorded a failure died (killed worker).
 IMPORT_RUN_STALE_MINUTES = env.int("IMPORT_RUN_STALE_MINUTES", default=30)
+# A page the import's reading process has not handed over in this long: the run fails with the reason
+# (orders.services.page_reader), well before a run counts as stale.
+IMPORT_PAGE_READER_TIMEOUT_SECONDS = env.float("IMPORT_PAGE_READER_TIMEOUT_SECONDS", default=600)
 CHANNEL_ACTION_SWEEP_SECONDS = env.float("CHANNEL_ACTION_SWEEP_SECONDS", default=15.0)
 # Reconciliation (cockpit): orders created on the channel this many days back are compared, nightly
 # at RECONCILE_HOUR (TIME_ZONE) and on demand; orders the channel changed in the last

@@ -22,10 +22,12 @@ import os
 import pickle
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, Pipe
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from channels.clients import ChannelOrder, OrderPage, UnreadableOrder
@@ -71,13 +73,15 @@ def pages_read_ahead(pages: Iterable[OrderPage], *, before_fork: Callable[[], No
     told_the_end = False
     try:
         while True:
+            _wait_for_a_page(receiving)
             try:
                 kind, body = pickle.loads(receiving.recv_bytes())
             except EOFError:
                 told_the_end = True
-                raise PageReaderStopped(f"the process reading the channel's pages stopped (exit code "
-                                        f"{_ended(reader)}) before the last page; the next import goes on from "
-                                        "where this one stopped") from None
+                code = _ended(reader)
+                how = f"was killed (signal {-code})" if code is not None and code < 0 else f"ended (exit code {code})"
+                raise PageReaderStopped(f"the process reading the channel's pages {how} before the last page; "
+                                        f"{AGAIN}") from None
             if kind != _PAGE:
                 told_the_end = True  # the reader ends on its own after this
                 if kind == _FAILED:
@@ -89,6 +93,23 @@ def pages_read_ahead(pages: Iterable[OrderPage], *, before_fork: Callable[[], No
         if not told_the_end:  # this run stopped early: the reader has nothing left to do
             os.kill(reader, signal.SIGKILL)
         _ended(reader)
+
+
+AGAIN = ("the pages stored are kept, and the next import reads the channel again from where the last "
+         "completed import left off")
+
+
+def _wait_for_a_page(receiving: Connection) -> None:
+    """Until the reader hands something over (or ends: end-of-file is ready to read too). A reader
+    stopped or stuck gives nothing: after IMPORT_PAGE_READER_TIMEOUT_SECONDS the run fails with the
+    reason, and its end kills the reader, rather than the import waiting for ever while the
+    account's health still says OK."""
+    limit = settings.IMPORT_PAGE_READER_TIMEOUT_SECONDS
+    deadline = time.monotonic() + limit
+    while not receiving.poll(min(1.0, limit)):
+        if time.monotonic() >= deadline:
+            raise PageReaderStopped(f"the process reading the channel's pages gave no page for {limit:g} s "
+                                    f"(stopped or stuck); {AGAIN}")
 
 
 def _ended(reader: int) -> int | None:

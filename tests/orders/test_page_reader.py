@@ -76,11 +76,13 @@ def test_a_reader_killed_mid_run_loses_nothing_and_the_next_run_imports_the_rest
             os.kill(os.getpid(), signal.SIGKILL)
 
     reading_pages(monkeypatch, die_after_the_second_page)
-    with pytest.raises(ImportFailed, match="process reading the channel's pages stopped"):
+    with pytest.raises(ImportFailed, match="process reading the channel's pages was killed"):
         account_import_orders(account_id=wm_account.pk)
 
     account = ChannelAccount.objects.get(pk=wm_account.pk)
-    assert "stopped (exit code -9) before the last page" in account.last_import_error
+    assert ("the process reading the channel's pages was killed (signal 9) before the last page; the pages stored "
+            "are kept, and the next import reads the channel again from where the last completed import left off"
+            ) in account.last_import_error
     assert account.last_import_cursor is None  # the next run starts from the same point
     stored = Order.objects.count()
     assert stored == 2 * PAGE  # the pages handed over are stored whole, nothing of the others
@@ -95,6 +97,35 @@ def test_a_reader_killed_mid_run_loses_nothing_and_the_next_run_imports_the_rest
                                .values_list("order_id", flat=True))
     assert len(acknowledgements) == len(pos) and set(acknowledgements.values()) == {1}
     assert ChannelAccount.objects.get(pk=wm_account.pk).last_import_error == ""
+
+
+def test_a_reader_that_hands_over_nothing_fails_the_run_instead_of_holding_it_for_ever(sandbox, wm_account,
+                                                                                        monkeypatch, settings):
+    """A reader stopped (SIGSTOP) mid-run: the import waited on it for ever while the account's health
+    said OK (an outside tester). After the time allowed the run fails with the reason, and the reader
+    is ended."""
+    settings.IMPORT_PAGE_READER_TIMEOUT_SECONDS = 1.5
+    sandbox.walmart.create_orders(count=3 * PAGE)
+    storing = os.getpid()
+    stopped = []
+
+    def stop_before_the_second_page(number):
+        if number == 1 and os.getpid() != storing:
+            stopped.append(os.getpid())
+            os.kill(os.getpid(), signal.SIGSTOP)
+
+    reading_pages(monkeypatch, stop_before_the_second_page)
+    with pytest.raises(ImportFailed, match=r"gave no page for 1.5 s \(stopped or stuck\)"):
+        account_import_orders(account_id=wm_account.pk)
+
+    assert Order.objects.count() == PAGE  # the page handed over is stored whole
+    assert "gave no page for 1.5 s" in ChannelAccount.objects.get(pk=wm_account.pk).last_import_error
+    assert not _children_of(storing)  # the stopped reader was killed and reaped, no zombie left
+
+
+def _children_of(pid: int) -> list[str]:
+    children = f"/proc/{pid}/task/{pid}/children"
+    return open(children).read().split() if os.path.exists(children) else []
 
 
 def test_a_channel_error_in_the_reader_ends_the_run_with_the_channels_words(sandbox, wm_account, monkeypatch):

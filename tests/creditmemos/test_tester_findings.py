@@ -170,14 +170,19 @@ def test_amount_paid_on_a_canceled_order_says_the_cancellation_gives_it_back(ref
     assert "given back" not in re.search(r"<th>Amount paid</th>.*?</tr>", html, re.DOTALL).group(0)
 
 
+def _one_of_two_shipped_units_credited(sandbox, account, *, tracking: int):
+    """A shipped Walmart order of 2 units and a memo of 1, not sent yet."""
+    [po] = sandbox.walmart.create_orders(count=1, qty=2)
+    account_import_orders(account_id=account.pk)
+    order = Order.objects.get(channel_order_id=po)
+    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(tracking)))
+    drain_actions()
+    return order, credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={order.items.get().pk: 1}))
+
+
 def test_the_items_refunded_column_counts_only_what_the_channel_confirmed(refunder_client, sandbox, wm_account):  # noqa: F811
     """As the Totals do: a memo's unit is shown on its way until Walmart confirms the refund."""
-    [po] = sandbox.walmart.create_orders(count=1, qty=2)
-    account_import_orders(account_id=wm_account.pk)
-    order = Order.objects.get(channel_order_id=po)
-    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(8)))
-    drain_actions()
-    credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={order.items.get().pk: 1}))
+    order, _memo = _one_of_two_shipped_units_credited(sandbox, wm_account, tracking=8)
     page = reverse("admin:orders_order_change", args=[order.pk])
 
     queued = refunder_client.get(page).content.decode()
@@ -190,11 +195,6 @@ def test_the_items_refunded_column_counts_only_what_the_channel_confirmed(refund
 
 
 def test_the_memo_form_does_not_call_a_refund_on_its_way_refunded(refunder_client, sandbox, wm_account):  # noqa: F811
-    [po] = sandbox.walmart.create_orders(count=1, qty=2)
-    account_import_orders(account_id=wm_account.pk)
-    order = Order.objects.get(channel_order_id=po)
-    order_ship(order_id=order.pk, tracking=Tracking(carrier="UPS", tracking_number=ups_tracking(12)))
-    drain_actions()
-    memo = credit_memo_create(order_id=order.pk, memo=MemoInput(quantities={order.items.get().pk: 1}))
+    order, memo = _one_of_two_shipped_units_credited(sandbox, wm_account, tracking=12)
     html = " ".join(refunder_client.get(url(order)).content.decode().split())
     assert (f"{memo.grand_total} USD credited by earlier memos (refunded, or on its way to Walmart)" in html)
